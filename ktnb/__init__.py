@@ -1,0 +1,48 @@
+"""ktnb: fine-tune and inspect transformer text classifiers in a few notebook cells.
+
+    import ktnb
+    data = ktnb.load_dataset("sst2", max_train=2000)      # or ktnb.texts_from_csv("reviews.csv")
+    learner = ktnb.text_classifier(data)                  # the offline MiniLM by default
+    learner.lr_find().plot()
+    learner.fit_onecycle(5e-5, 1)
+    print(learner.evaluate())
+    learner.predictor().save("sentiment")
+
+Importing ktnb is cheap: torch and transformers load on first use of a name that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import DataError, KtnbError, LabelError, ModelError, TrainingError
+
+__version__ = "0.1.0"
+
+# name -> module that defines it, imported when the name is first used
+_LAZY = {
+    "TextData": "data", "LabelledTexts": "data", "load_texts": "data", "load_dataset": "data",
+    "texts_from_csv": "data", "texts_from_df": "data", "texts_from_array": "data",
+    "texts_from_folder": "data", "texts_from_dataset": "data",
+    "Learner": "learner", "text_classifier": "learner",
+    "Predictor": "predictor", "load_predictor": "predictor",
+    "ClassificationReport": "metrics", "LRFinderResult": "lr_finder",
+    "Callback": "events", "Event": "events", "History": "events",
+    "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
+    "DEFAULT_MODEL": "models",
+}
+
+__all__ = ["KtnbError", "DataError", "LabelError", "ModelError", "TrainingError", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ktnb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

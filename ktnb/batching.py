@@ -1,0 +1,143 @@
+"""Token ids and the batches they travel in.
+
+Texts are tokenised once, unpadded. Each batch is padded only to its own longest row
+(dynamic padding), and training batches are drawn from length buckets ("sortish", as in
+fastai) so that rows of similar length share a batch: little compute is spent on padding.
+Inference sorts by length outright and puts results back in the caller's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+
+def choose_max_len(lengths: Sequence[int], cap: int, percentile: float = 95, multiple: int = 8) -> int:
+    """The `percentile` of token lengths rounded up to a multiple of `multiple`, at most `cap`.
+
+    >>> choose_max_len([10] * 95 + [400] * 5, cap=512)
+    16
+    """
+    if len(lengths) == 0:
+        return min(cap, multiple)
+    value = float(np.percentile(np.asarray(lengths), percentile))
+    rounded = int(np.ceil(value / multiple) * multiple)
+    return max(multiple, min(cap, rounded)) if cap >= multiple else cap
+
+
+def model_length_cap(tokenizer: Any, config: Any) -> int:
+    """The longest input the model accepts: its position table, or the tokenizer's limit."""
+    caps = [getattr(config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    caps = [c for c in caps if isinstance(c, int) and 0 < c < 1_000_000]
+    return min(caps) if caps else 512
+
+
+def token_lengths(tokenizer: Any, texts: Sequence[str], cap: int) -> list[int]:
+    """Token counts (special tokens included), truncated at `cap`."""
+    enc = tokenizer(list(texts), truncation=True, max_length=cap, return_attention_mask=False,
+                    return_token_type_ids=False)
+    return [len(ids) for ids in enc["input_ids"]]
+
+
+def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:
+    """Token ids per text, truncated to `max_len`, not padded."""
+    enc = tokenizer(list(texts), truncation=True, max_length=max_len, return_attention_mask=False,
+                    return_token_type_ids=False)
+    return enc["input_ids"]
+
+
+class EncodedTexts(Dataset):
+    """Token ids with optional integer labels; items are dicts for `PadCollator`."""
+
+    def __init__(self, input_ids: list[list[int]], labels: Sequence[int] | None = None):
+        self.input_ids = input_ids
+        self.labels = list(labels) if labels is not None else None
+        self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item = {"input_ids": self.input_ids[i]}
+        if self.labels is not None:
+            item["labels"] = self.labels[i]
+        return item
+
+
+class PadCollator:
+    """Pads a list of examples to the longest one (rounded up to `multiple`, which helps
+    tensor cores on GPUs) and builds the attention mask."""
+
+    def __init__(self, pad_id: int, multiple: int | None = None):
+        self.pad_id = pad_id
+        self.multiple = multiple
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(e["input_ids"]) for e in examples)
+        if self.multiple:
+            width = -(-width // self.multiple) * self.multiple
+        input_ids = torch.full((len(examples), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(examples), width), dtype=torch.long)
+        for row, e in enumerate(examples):
+            n = len(e["input_ids"])
+            input_ids[row, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
+            mask[row, :n] = 1
+        batch = {"input_ids": input_ids, "attention_mask": mask}
+        if "labels" in examples[0]:
+            batch["labels"] = torch.tensor([e["labels"] for e in examples], dtype=torch.long)
+        return batch
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Training batches of similar-length rows, in a new random order every epoch.
+
+    Rows are shuffled, cut into chunks of `batch_size * bucket_factor`, each chunk sorted by
+    length and cut into batches; the batches are shuffled again, with the longest batch first
+    so that an out-of-memory error shows on the first step rather than late in an epoch.
+    Every process draws the same order from `seed` and the epoch count, which is what
+    `accelerate` needs to shard batches across processes.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, *, seed: int = 0, bucket_factor: int = 50,
+                 drop_last: bool = False):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.bucket_factor = bucket_factor
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        chunk = self.batch_size * self.bucket_factor
+        batches = []
+        for start in range(0, len(order), chunk):
+            part = order[start:start + chunk]
+            part = part[np.argsort(-self.lengths[part], kind="stable")]
+            batches += [part[i:i + self.batch_size] for i in range(0, len(part), self.batch_size)]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        rng.shuffle(batches)
+        if batches:
+            longest = max(range(len(batches)), key=lambda b: self.lengths[batches[b]].max())
+            batches[0], batches[longest] = batches[longest], batches[0]
+        for batch in batches:
+            yield batch.tolist()
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Row indices in batches of decreasing length, for inference (order restored by caller)."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]

@@ -1,0 +1,522 @@
+"""Labelled text from files, tables, lists, folders and Hugging Face datasets, as one `TextData`.
+
+Every reader ends in `texts_from_array`, so cleaning (empty texts), label encoding and the
+validation split behave the same whatever the source.
+
+>>> data = texts_from_array(["good", "bad", "great", "awful"] * 5, ["pos", "neg", "pos", "neg"] * 5,
+...                         val_frac=0.2, seed=0)
+>>> data.class_names, len(data.train), len(data.val)
+(['neg', 'pos'], 16, 4)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+
+from .errors import DataError, LabelError
+
+if TYPE_CHECKING:  # pandas and datasets are imported on first use only
+    import pandas as pd
+
+
+@dataclass
+class LabelledTexts:
+    """Texts with their labels as indices into the owning `TextData.class_names`."""
+
+    texts: list[str]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class TextData:
+    """A training set, an optional validation set, and the class names (index = label id)."""
+
+    train: LabelledTexts
+    val: LabelledTexts | None
+    class_names: list[str]
+    source: str = field(default="", repr=False)
+
+    def class_counts(self, split: str = "train") -> dict[str, int]:
+        """Number of examples per class in `split` ('train' or 'val')."""
+        part = self.train if split == "train" else self.val
+        if part is None:
+            return {}
+        counts = np.bincount(np.asarray(part.labels, dtype=np.int64), minlength=len(self.class_names))
+        return {name: int(n) for name, n in zip(self.class_names, counts)}
+
+    def encode_labels(self, labels: Iterable[Any], where: str = "evaluation data") -> list[int]:
+        """Map raw labels (names or integer ids) to this data's label ids; unknown labels raise."""
+        return _labels_to_ids(list(labels), self.class_names, where)
+
+    def __repr__(self) -> str:
+        val = len(self.val) if self.val is not None else 0
+        return f"TextData(train={len(self.train)}, val={val}, classes={self.class_names})"
+
+
+# ---------------------------------------------------------------- labels and splits
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars → Python scalars, so 1 (int64) and 1 (int) are one label."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _infer_class_names(labels: Sequence[Any]) -> list[str]:
+    values = {_plain(v) for v in labels}
+    if all(_is_integer(v) for v in values):
+        return [str(v) for v in sorted(values)]
+    return sorted(str(v) for v in values)
+
+
+def _labels_to_ids(labels: Sequence[Any], class_names: Sequence[str], where: str) -> list[int]:
+    """Names map through `class_names`; integers are ids when every integer label is in range
+    and no class name is itself an integer string that would make it ambiguous."""
+    index = {name: i for i, name in enumerate(class_names)}
+    ids_are_names = all(name.lstrip("-").isdigit() for name in class_names)
+    ids = []
+    for raw in labels:
+        raw = _plain(raw)
+        if _is_integer(raw) and not ids_are_names:
+            if not 0 <= raw < len(class_names):
+                raise LabelError(
+                    f"label id {raw} in {where} is out of range: there are {len(class_names)} classes "
+                    f"({', '.join(class_names)})"
+                )
+            ids.append(int(raw))
+            continue
+        key = str(raw)
+        if key not in index:
+            raise LabelError(
+                f"label {key!r} in {where} was not seen in training; known labels: {', '.join(class_names)}"
+            )
+        ids.append(index[key])
+    return ids
+
+
+def stratified_split(labels: Sequence[int], val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) with each class split at `val_frac`, at least one of each class in val
+    when that class has two or more examples."""
+    if not 0 < val_frac < 1:
+        raise DataError(f"val_frac must be between 0 and 1 (exclusive), got {val_frac}")
+    rng = np.random.default_rng(seed)
+    labels_arr = np.asarray(labels)
+    train_idx, val_idx = [], []
+    for cls in np.unique(labels_arr):
+        members = rng.permutation(np.flatnonzero(labels_arr == cls))
+        n_val = int(round(len(members) * val_frac))
+        n_val = min(max(n_val, 1), len(members) - 1) if len(members) > 1 else 0
+        val_idx.append(members[:n_val])
+        train_idx.append(members[n_val:])
+    return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
+
+
+def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str) -> tuple[list[str], list[Any]]:
+    """Rows whose text is missing/blank or whose label is missing are dropped with one warning."""
+    kept_texts, kept_labels, dropped = [], [], 0
+    for text, label in zip(texts, labels):
+        if _is_missing(text) or not str(text).strip() or _is_missing(label):
+            dropped += 1
+            continue
+        kept_texts.append(str(text))
+        kept_labels.append(label)
+    if dropped:
+        warnings.warn(f"{where}: dropped {dropped} row(s) with an empty text or a missing label", stacklevel=3)
+    if not kept_texts:
+        raise DataError(f"{where} has no rows with both a text and a label")
+    return kept_texts, kept_labels
+
+
+# ---------------------------------------------------------------- readers
+
+
+def texts_from_array(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    val_texts: Sequence[str] | None = None,
+    val_labels: Sequence[Any] | None = None,
+    *,
+    val_frac: float = 0.1,
+    seed: int = 42,
+    class_names: Sequence[str] | None = None,
+    source: str = "training data",
+) -> TextData:
+    """Labelled text from Python lists. Labels may be names (``"pos"``) or integer ids.
+
+    Without `val_texts`, a stratified `val_frac` of the training rows is held out (`val_frac=0`
+    keeps none). `class_names` fixes the class order; otherwise it is the sorted set of labels.
+    """
+    if len(texts) != len(labels):
+        raise DataError(f"{source}: {len(texts)} texts but {len(labels)} labels; they must be the same length")
+    if len(texts) == 0:
+        raise DataError(f"{source} is empty: no texts were given")
+    texts, labels = _drop_missing(texts, labels, source)
+    names = [str(c) for c in class_names] if class_names is not None else _infer_class_names(labels)
+    ids = _labels_to_ids(labels, names, source)
+    present = sorted(set(ids))
+    if len(present) < 2:
+        raise LabelError(
+            f"{source} has only one class ({names[present[0]]!r}); a classifier needs examples of at least two"
+        )
+
+    if val_texts is not None:
+        if val_labels is None or len(val_labels) != len(val_texts):
+            raise DataError("validation data needs one label per text (val_labels)")
+        vt, vl = _drop_missing(val_texts, val_labels, "validation data")
+        train = LabelledTexts(list(texts), ids)
+        val = LabelledTexts(vt, _labels_to_ids(vl, names, "validation data"))
+    elif val_frac:
+        tr, va = stratified_split(ids, val_frac, seed)
+        train = LabelledTexts([texts[i] for i in tr], [ids[i] for i in tr])
+        val = LabelledTexts([texts[i] for i in va], [ids[i] for i in va])
+    else:
+        train, val = LabelledTexts(list(texts), ids), None
+    return TextData(train, val, names, source)
+
+
+def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str) -> tuple[list, list]:
+    for col, what in ((text_col, "text_col"), (label_col, "label_col")):
+        if col not in df.columns:
+            raise DataError(
+                f"{where} has no column {col!r} (set {what}); available columns: "
+                + ", ".join(map(str, df.columns))
+            )
+    return df[text_col].tolist(), df[label_col].tolist()
+
+
+def texts_from_df(
+    df: pd.DataFrame,
+    text_col: str = "text",
+    label_col: str = "label",
+    val_df: pd.DataFrame | None = None,
+    *,
+    val_frac: float = 0.1,
+    seed: int = 42,
+    class_names: Sequence[str] | None = None,
+    source: str = "DataFrame",
+) -> TextData:
+    """Labelled text from a pandas DataFrame (and optionally a validation DataFrame)."""
+    if len(df) == 0:
+        raise DataError(f"{source} is empty: it has no rows")
+    texts, labels = _columns(df, text_col, label_col, source)
+    val_texts = val_labels = None
+    if val_df is not None:
+        val_texts, val_labels = _columns(val_df, text_col, label_col, "validation " + source)
+    return texts_from_array(
+        texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=class_names, source=source
+    )
+
+
+def read_table(path: str | os.PathLike, sep: str | None = None, nrows: int | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV file into a DataFrame; the separator follows the suffix unless given."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    if sep is None:
+        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    try:
+        df = pd.read_csv(path, sep=sep, nrows=nrows)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"{path} could not be read as {'TSV' if sep == chr(9) else 'CSV'}: {err}") from None
+    if len(df) == 0:
+        raise DataError(f"{path} is empty: it has a header but no rows")
+    return df
+
+
+def texts_from_csv(
+    path: str | os.PathLike,
+    text_col: str = "text",
+    label_col: str = "label",
+    val_path: str | os.PathLike | None = None,
+    *,
+    sep: str | None = None,
+    nrows: int | None = None,
+    val_frac: float = 0.1,
+    seed: int = 42,
+    class_names: Sequence[str] | None = None,
+) -> TextData:
+    """Labelled text from a CSV or TSV file (``.tsv`` is tab-separated).
+
+    `nrows` reads only the first rows; `val_path` gives a validation file, else `val_frac` of
+    the rows are held out, stratified by label.
+    """
+    df = read_table(path, sep, nrows)
+    val_df = read_table(val_path, sep) if val_path is not None else None
+    return texts_from_df(
+        df, text_col, label_col, val_df, val_frac=val_frac, seed=seed, class_names=class_names, source=Path(path).name
+    )
+
+
+_UNLABELLED_FOLDERS = {"unsup"}  # aclImdb keeps its unlabelled reviews in train/unsup
+
+
+def _read_class_folders(root: Path, classes: Sequence[str] | None, encoding: str) -> tuple[list[str], list[str]]:
+    if classes is None:
+        classes = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name not in _UNLABELLED_FOLDERS)
+    texts, labels = [], []
+    for cls in classes:
+        folder = root / cls
+        if not folder.is_dir():
+            raise DataError(f"class folder not found: {folder}")
+        for file in sorted(folder.glob("*.txt")):
+            texts.append(file.read_text(encoding=encoding, errors="replace"))
+            labels.append(cls)
+    if not texts:
+        raise DataError(f"{root} has no .txt files in class sub-folders (expected {root}/<class>/*.txt)")
+    return texts, labels
+
+
+def texts_from_folder(
+    root: str | os.PathLike,
+    train_dir: str = "train",
+    val_dir: str | None = "test",
+    *,
+    classes: Sequence[str] | None = None,
+    val_frac: float = 0.1,
+    seed: int = 42,
+    encoding: str = "utf-8",
+) -> TextData:
+    """Labelled text from one sub-folder per class, as in aclImdb (``train/pos/*.txt``).
+
+    `root/train_dir` is read for training when it exists, otherwise `root` itself holds the
+    class folders. `root/val_dir` (``test`` in aclImdb) is the validation set when present,
+    else `val_frac` is held out. `classes` picks and orders the folders; an ``unsup`` folder
+    (aclImdb's unlabelled reviews) is skipped unless named there.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"folder not found: {root}")
+    train_root = root / train_dir if (root / train_dir).is_dir() else root
+    texts, labels = _read_class_folders(train_root, classes, encoding)
+    names = list(classes) if classes is not None else sorted(set(labels))
+    val_texts = val_labels = None
+    if val_dir and train_root != root and (root / val_dir).is_dir():
+        val_texts, val_labels = _read_class_folders(root / val_dir, names, encoding)
+    return texts_from_array(
+        texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=names, source=str(root)
+    )
+
+
+_VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev", "test")
+
+
+def _dataset_columns(ds: Any, text_col: str, label_col: str, where: str) -> tuple[list, list, list[str] | None]:
+    missing = [c for c in (text_col, label_col) if c not in ds.column_names]
+    if missing:
+        raise DataError(
+            f"{where} has no column {missing[0]!r}; available columns: {', '.join(ds.column_names)}"
+        )
+    names = getattr(ds.features[label_col], "names", None)  # a ClassLabel feature knows its names
+    texts, labels = ds[text_col], ds[label_col]
+    unlabelled = sum(1 for label in labels if label == -1)  # hub test splits mark "no label" as -1
+    if unlabelled:
+        warnings.warn(f"{where}: dropped {unlabelled} row(s) with no label (-1)", stacklevel=3)
+        kept = [i for i, label in enumerate(labels) if label != -1]
+        texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
+    return texts, labels, names
+
+
+def texts_from_dataset(
+    dataset: Any,
+    text_col: str = "text",
+    label_col: str = "label",
+    *,
+    train_split: str = "train",
+    val_split: str | None = None,
+    val_frac: float = 0.1,
+    seed: int = 42,
+    class_names: Sequence[str] | None = None,
+) -> TextData:
+    """Labelled text from a Hugging Face `datasets.Dataset` or `DatasetDict`.
+
+    For a DatasetDict the validation split is `val_split`, or the first of validation/valid/
+    val/dev/test that has labels. A ClassLabel column supplies the class names.
+    """
+    if isinstance(dataset, dict):  # DatasetDict is a dict of splits
+        splits = dict(dataset)
+        if train_split not in splits:
+            raise DataError(f"dataset has no split {train_split!r}; available splits: {', '.join(splits)}")
+        train_ds = splits[train_split]
+        val_ds = None
+        if val_split is not None:
+            if val_split not in splits:
+                raise DataError(f"dataset has no split {val_split!r}; available splits: {', '.join(splits)}")
+            val_ds = splits[val_split]
+        else:
+            for name in _VAL_SPLIT_NAMES:
+                if name in splits and any(label != -1 for label in splits[name][label_col]):
+                    val_ds, val_split = splits[name], name
+                    break
+    else:
+        train_ds, val_ds = dataset, None
+    if len(train_ds) == 0:
+        raise DataError(f"dataset split {train_split!r} is empty")
+    texts, labels, names = _dataset_columns(train_ds, text_col, label_col, f"split {train_split!r}")
+    val_texts = val_labels = None
+    if val_ds is not None:
+        val_texts, val_labels, _ = _dataset_columns(val_ds, text_col, label_col, f"split {val_split!r}")
+    return texts_from_array(
+        texts,
+        labels,
+        val_texts,
+        val_labels,
+        val_frac=val_frac,
+        seed=seed,
+        class_names=class_names if class_names is not None else names,
+        source=f"dataset split {train_split!r}",
+    )
+
+
+def load_texts(source: Any, text_col: str = "text", label_col: str = "label", **kwargs: Any) -> TextData:
+    """Read labelled text from whatever `source` is: a CSV/TSV path, a class-folder tree, a
+    DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`."""
+    if isinstance(source, TextData):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            return texts_from_folder(path, **kwargs)
+        return texts_from_csv(path, text_col, label_col, **kwargs)
+    if hasattr(source, "iloc") and hasattr(source, "columns"):
+        return texts_from_df(source, text_col, label_col, **kwargs)
+    if hasattr(source, "column_names") or hasattr(source, "keys"):
+        return texts_from_dataset(source, text_col, label_col, **kwargs)
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        return texts_from_array(source[0], source[1], **kwargs)
+    raise DataError(
+        f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, a folder, "
+        "a DataFrame, a datasets.Dataset, or (texts, labels)"
+    )
+
+
+def read_labelled(source: Any, text_col: str = "text", label_col: str = "label") -> tuple[list[str], list[Any]]:
+    """Texts and raw labels (names or ids, not yet encoded) from any source `load_texts`
+    reads; for data judged against an existing model's classes, such as a test set."""
+    if isinstance(source, TextData):
+        part = source.val if source.val is not None else source.train
+        texts, labels = part.texts, [source.class_names[i] for i in part.labels]
+    elif isinstance(source, tuple) and len(source) == 2:
+        texts, labels = list(source[0]), list(source[1])
+    elif isinstance(source, (str, os.PathLike)):
+        texts, labels = _columns(read_table(source), text_col, label_col, Path(source).name)
+    elif hasattr(source, "iloc"):
+        texts, labels = _columns(source, text_col, label_col, "DataFrame")
+    elif hasattr(source, "column_names") and not isinstance(source, dict):
+        texts, labels, _ = _dataset_columns(source, text_col, label_col, "dataset")
+    else:
+        raise DataError(f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, "
+                        "a DataFrame, a datasets.Dataset, or (texts, labels)")
+    if len(texts) == 0:
+        raise DataError("the evaluation data is empty")
+    return _drop_missing(texts, labels, "evaluation data")
+
+
+# ---------------------------------------------------------------- named data sets
+
+
+@dataclass(frozen=True)
+class NamedDataset:
+    """Where a public data set lives locally (CSV files with `text,label`) and on the hub."""
+
+    train_file: str
+    val_file: str
+    hub_id: str
+    hub_text_col: str
+    hub_val_split: str
+    class_names: tuple[str, ...]
+
+
+NAMED_DATASETS: dict[str, NamedDataset] = {
+    "sst2": NamedDataset(
+        train_file="train.csv",
+        val_file="dev.csv",
+        hub_id="stanfordnlp/sst2",
+        hub_text_col="sentence",
+        hub_val_split="validation",
+        class_names=("negative", "positive"),
+    ),
+}
+
+
+def _local_dataset_dir(name: str, data_dir: str | os.PathLike | None) -> Path | None:
+    """`data_dir` (the set's own folder, or a folder holding it), then $KTNB_DATA_DIR, then
+    ~/.cache/ktnb/datasets; None when no local copy is found."""
+    spec = NAMED_DATASETS[name]
+    roots = [Path(data_dir)] if data_dir is not None else []
+    if os.environ.get("KTNB_DATA_DIR"):
+        roots.append(Path(os.environ["KTNB_DATA_DIR"]))
+    roots.append(Path.home() / ".cache" / "ktnb" / "datasets")
+    for root in roots:
+        for candidate in (root, root / name):
+            if (candidate / spec.train_file).is_file():
+                return candidate
+    if data_dir is not None:
+        raise DataError(f"no {name} copy in {data_dir}: expected {Path(data_dir) / name / spec.train_file}")
+    return None
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    max_train: int | None = None,
+    seed: int = 42,
+) -> TextData:
+    """A named public data set (``"sst2"``) as `TextData`, with its own validation split.
+
+    A local copy is read when found (see `_local_dataset_dir`); otherwise it is downloaded
+    through `datasets.load_dataset` from the Hugging Face hub. `max_train` keeps the first
+    rows of the training split, for quick runs.
+    """
+    key = name.lower().replace("-", "")
+    if key not in NAMED_DATASETS:
+        raise DataError(f"unknown data set {name!r}; known: {', '.join(NAMED_DATASETS)}")
+    spec = NAMED_DATASETS[key]
+    local = _local_dataset_dir(key, data_dir)
+    if local is not None:
+        return texts_from_csv(
+            local / spec.train_file,
+            val_path=local / spec.val_file,
+            nrows=max_train,
+            seed=seed,
+            class_names=spec.class_names,
+        )
+    import datasets
+
+    try:
+        hub = datasets.load_dataset(spec.hub_id)
+    except Exception as err:  # offline, or the hub is unreachable: say where a local copy goes
+        raise DataError(
+            f"could not download {spec.hub_id} ({type(err).__name__}); put a local copy in "
+            f"$KTNB_DATA_DIR/{key}/ or pass data_dir="
+        ) from None
+    train = hub["train"] if max_train is None else hub["train"].select(range(min(max_train, len(hub["train"]))))
+    return texts_from_dataset(
+        {"train": train, spec.hub_val_split: hub[spec.hub_val_split]},
+        spec.hub_text_col,
+        "label",
+        val_split=spec.hub_val_split,
+        seed=seed,
+        class_names=spec.class_names,
+    )

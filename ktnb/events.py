@@ -1,0 +1,113 @@
+"""The training event stream, the `Callback` base that listens to it, and `History`.
+
+The learner emits one `Event` at each point of the loop; every view (progress bar, live
+plot, widget, magic) and every optional behaviour (early stopping, LR reduction) is a
+listener. A listener is any callable taking an `Event`; `Callback` subclasses get a method
+per event name instead.
+
+>>> seen = []
+>>> class Losses(Callback):
+...     def on_batch_end(self, event):
+...         seen.append(event.loss)
+>>> Losses()(Event("batch_end", loss=0.5)); seen
+[0.5]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .learner import Learner
+
+#: In the order the loop emits them. "evaluate" carries validation metrics; "epoch_end" carries
+#: those plus the epoch's mean training loss.
+EVENT_NAMES = ("train_begin", "epoch_begin", "batch_end", "evaluate", "epoch_end", "train_end")
+
+#: Why training ended, as given by `Event.reason` on "train_end".
+END_REASONS = ("finished", "stopped", "early_stopping", "interrupted", "diverged", "error")
+
+
+@dataclass
+class Event:
+    """One moment of training. `phase` is "fit" or "lr_find"; counts are 0-based positions
+    and totals, so ``step / total_steps`` is the fraction done."""
+
+    name: str
+    phase: str = "fit"
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    step: int = 0
+    total_steps: int = 0
+    loss: float | None = None
+    lr: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    message: str | None = None
+    learner: Learner | None = field(default=None, repr=False)
+
+
+Listener = Callable[[Event], Any]
+
+
+class Callback:
+    """Base for listeners with one method per event: ``on_train_begin(event)`` … ``on_train_end``.
+
+    `order` sorts callbacks (lower runs first); views use 100 so that they see the state
+    that behaviour callbacks (early stopping) left.
+    """
+
+    order: int = 0
+
+    def __call__(self, event: Event) -> None:
+        method = getattr(self, "on_" + event.name, None)
+        if method is not None:
+            method(event)
+
+
+class CancelFit(Exception):
+    """Raised inside the loop to end training at a batch boundary; carries the reason."""
+
+    def __init__(self, reason: str = "stopped"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class History:
+    """Everything recorded over a learner's life, across `fit` calls.
+
+    `steps` has one dict per training batch (step, epoch, loss, lr); `epochs` one per epoch
+    (epoch, train_loss, val_loss, val_accuracy, …, lr, seconds). ``history["val_loss"]`` is
+    that column of the epoch table (or the step table for step keys).
+    """
+
+    STEP_KEYS = ("step", "epoch", "batch", "loss", "lr")
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, float]] = []
+        self.epochs: list[dict[str, float]] = []
+
+    def __getitem__(self, key: str) -> list[float]:
+        rows = self.steps if key in ("loss", "lr", "step", "batch") else self.epochs
+        return [row[key] for row in rows if key in row]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def to_frame(self, which: str = "epochs") -> Any:
+        """The epoch (or step) table as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.epochs if which == "epochs" else self.steps)
+
+    def plot(self) -> Any:
+        """Training loss per step and validation metrics per epoch (matplotlib Figure)."""
+        from .render.figures import history_figure
+
+        return history_figure(self)
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epochs)}, steps={len(self.steps)})"

@@ -1,0 +1,516 @@
+"""The learner: one object that owns the model, the data, the optimiser and the training loop.
+
+The loop is plain PyTorch (`fit` → `_run_epoch` → `_train_batch`), with `accelerate` doing
+device placement, mixed precision, gradient accumulation and multi-process runs, so the same
+code runs on a CPU, one GPU, or many under ``accelerate launch``/``torchrun``. Everything
+optional hangs on the event stream (see `ktnb.events`).
+
+>>> learner = text_classifier(ktnb.load_dataset("sst2", max_train=2000))   # doctest: +SKIP
+>>> learner.lr_find().suggestion                                          # doctest: +SKIP
+>>> learner.fit_onecycle(5e-5, 1)                                         # doctest: +SKIP
+>>> print(learner.evaluate())                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import signal
+import threading
+import time
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, encode_texts, \
+    model_length_cap, token_lengths
+from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
+from .data import LabelledTexts, TextData, load_texts, read_labelled
+from .errors import KtnbError, TrainingError
+from .events import CancelFit, Event, History, Listener
+from .lr_finder import LRFinderResult, smooth_losses
+from .metrics import ClassificationReport
+from .predictor import Predictor, logits_for_ids, softmax
+from .schedules import make_schedule
+
+MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
+_MAX_LEN_SAMPLE = 5000  # texts tokenised to choose max_len; enough for a stable 95th percentile
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """cuda > mps > cpu for "auto"; an explicit device must exist."""
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise TrainingError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {device!r} asked for, but CUDA is not available here; use device='auto' or 'cpu'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise TrainingError(f"device {device!r} asked for, but MPS is not available here; use device='auto' or 'cpu'")
+    return dev
+
+
+def resolve_mixed_precision(mixed_precision: str, device: torch.device) -> str:
+    """"auto" is bf16 on GPUs that support it, else fp16 with loss scaling; full precision on
+    CPU and MPS."""
+    if mixed_precision not in MIXED_PRECISION:
+        raise TrainingError(f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}")
+    if mixed_precision == "auto":
+        if device.type != "cuda":
+            return "no"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if mixed_precision == "fp16" and device.type == "cpu":
+        raise TrainingError("mixed_precision='fp16' needs a GPU; on CPU use 'bf16' or 'no'")
+    return mixed_precision
+
+
+def make_accelerator(device: torch.device, mixed_precision: str, grad_accum: int) -> Any:
+    """An `accelerate.Accelerator` for this device and precision.
+
+    accelerate keeps one process-wide state; in a single process (a notebook making several
+    learners) it is reset so that each learner gets the settings it asks for. Under a
+    multi-process launch the launcher's state is kept.
+    """
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, DistributedType, PartialState
+
+    launched = bool(PartialState._shared_state) and PartialState().distributed_type != DistributedType.NO
+    if not launched:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        if device.type == "cuda" and device.index is not None:
+            torch.cuda.set_device(device.index)
+    return Accelerator(cpu=device.type == "cpu", mixed_precision=mixed_precision,
+                       gradient_accumulation_steps=grad_accum)
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on weight matrices only: biases and LayerNorm gains are left alone."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+_REASON_TEXT = {
+    "stopped": "training stopped",
+    "early_stopping": "early stopping",
+    "interrupted": "training interrupted",
+    "diverged": "the loss diverged (nan/inf)",
+    "error": "training failed",
+}
+
+
+class Learner:
+    """Trains and evaluates a sequence classifier on a `TextData`.
+
+    Most users build one with `text_classifier`. Settings: `max_len` (None: the 95th
+    percentile of training token lengths, capped by the model), `batch_size`, `device`
+    ("auto": cuda > mps > cpu), `mixed_precision` ("auto": bf16/fp16 on GPU), `grad_accum`
+    (batches per optimiser step), `clip_grad` (max gradient norm, 0 to turn off),
+    `weight_decay`, `seed`, `monitor` (the validation metric that picks the best weights),
+    `callbacks` (listeners for every fit), `progress` (a tqdm bar and epoch lines).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, data: TextData, *, max_len: int | None = None,
+                 batch_size: int = 32, eval_batch_size: int | None = None, device: str = "auto",
+                 mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
+                 weight_decay: float = 0.01, seed: int = 42, monitor: str = "val_loss",
+                 callbacks: Sequence[Listener] = (), progress: bool = True):
+        if batch_size < 1 or grad_accum < 1:
+            raise TrainingError("batch_size and grad_accum must be at least 1")
+        self.tokenizer = tokenizer
+        self.data = data
+        self.class_names = list(data.class_names)
+        self.batch_size, self.grad_accum = batch_size, grad_accum
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.clip_grad, self.weight_decay, self.seed, self.monitor = clip_grad, weight_decay, seed, monitor
+        self.device = resolve_device(device)
+        self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device)
+        self.accelerator = make_accelerator(self.device, self.mixed_precision, grad_accum)
+        self.model = model.to(self.accelerator.device)
+
+        cap = model_length_cap(tokenizer, model.config)
+        if max_len is None:
+            max_len = choose_max_len(token_lengths(tokenizer, data.train.texts[:_MAX_LEN_SAMPLE], cap), cap)
+        elif not 2 <= max_len <= cap:
+            raise TrainingError(f"max_len must be between 2 and {cap} (this model's limit), got {max_len}")
+        self.max_len = int(max_len)
+        self.train_ds = self._encode(data.train)
+        self.val_ds = self._encode(data.val) if data.val is not None and len(data.val) else None
+        self.collate = PadCollator(self._pad_id, multiple=8 if self.device.type == "cuda" else None)
+
+        self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
+        self.history = History()
+        self.lr_scale = 1.0  # multiplies the schedule; ReduceLROnPlateau lowers it
+        self.stop_reason: str | None = None
+        self.best: dict[str, Any] | None = None  # {"epoch", "value", "monitor"}; weights kept apart
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._stop_requested = threading.Event()
+        self._optimizer: Any = None
+        self._train_model: Any = None
+        self._train_dl: Any = None
+        self.epochs_done = 0
+        self.steps_done = 0
+
+    # ------------------------------------------------------------------ set-up
+
+    @property
+    def _pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    def _encode(self, part: LabelledTexts) -> EncodedTexts:
+        return EncodedTexts(encode_texts(self.tokenizer, part.texts, self.max_len), part.labels)
+
+    def _prepare(self) -> None:
+        """Optimizer and training batches, handed to accelerate once, on first use."""
+        if self._optimizer is not None:
+            return
+        if len(self.train_ds) == 0:
+            raise TrainingError("there is no training data")
+        optimizer = torch.optim.AdamW(_param_groups(self.model, self.weight_decay), lr=1e-5)
+        sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
+        loader = DataLoader(self.train_ds, batch_sampler=sampler, collate_fn=self.collate)
+        self._train_model, self._optimizer, self._train_dl = self.accelerator.prepare(self.model, optimizer, loader)
+
+    def reset_optimizer(self) -> None:
+        """Forget the optimizer's moment estimates (a fresh AdamW on the next fit)."""
+        self._optimizer = None
+
+    # ------------------------------------------------------------------ events and stopping
+
+    def _emit(self, listeners: Sequence[Listener], name: str, **fields: Any) -> None:
+        event = Event(name, learner=self, **fields)
+        for listener in listeners:
+            listener(event)
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        """Ask training (or lr_find) to end at the next batch boundary. Safe from any thread,
+        e.g. a widget's Stop button while training runs in a background thread."""
+        self.stop_reason = reason
+        self._stop_requested.set()
+
+    @contextlib.contextmanager
+    def _ctrl_c_stops(self) -> Iterator[None]:
+        """In the main thread, a first Ctrl-C (or Jupyter's interrupt) becomes a stop request
+        at the next batch boundary; a second one interrupts at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self._stop_requested.is_set():
+                raise KeyboardInterrupt
+            self.request_stop("interrupted")
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+    def _check_stop(self) -> None:
+        if self._stop_requested.is_set():
+            raise CancelFit(self.stop_reason or "stopped")
+
+    # ------------------------------------------------------------------ the loop
+
+    def _train_batch(self, batch: dict[str, torch.Tensor], lr: float) -> tuple[float, bool]:
+        """One forward/backward; an optimizer step when accumulation is complete.
+        Returns the batch loss and whether the optimizer stepped."""
+        acc = self.accelerator
+        with acc.accumulate(self._train_model):
+            for group in self._optimizer.param_groups:
+                group["lr"] = lr
+            loss = self._train_model(**batch).loss
+            acc.backward(loss)
+            stepped = acc.sync_gradients
+            if stepped and self.clip_grad:
+                acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
+            self._optimizer.step()  # accelerate skips these until accumulation is complete
+            self._optimizer.zero_grad(set_to_none=True)
+        return loss.item(), stepped
+
+    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        """The training batches of one epoch; closing the generator early (a stop) lets
+        accelerate's loader tidy its gradient-accumulation state."""
+        iterator = iter(self._train_dl)
+        try:
+            yield from iterator
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    def fit(self, lr: float, epochs: int = 1, schedule: str = "onecycle", *, warmup: float | None = None,
+            callbacks: Sequence[Listener] = (), restore_best: bool = False) -> History:
+        """Train for `epochs` with the learning-rate `schedule` peaking at `lr`
+        ("onecycle", "linear", "cosine" or "constant").
+
+        The validation set is evaluated after each epoch, and the best weights (by `monitor`)
+        are kept aside. A stop request, Ctrl-C, divergence or an error ends training at a batch
+        boundary and puts those best weights back; `restore_best=True` does so at a normal end
+        too. Returns the learner's `History`.
+        """
+        try:
+            lr, epochs = float(lr), int(epochs)
+        except (TypeError, ValueError):
+            raise TrainingError(f"lr must be a number and epochs a whole number, got lr={lr!r}, epochs={epochs!r}") \
+                from None
+        if epochs < 1:
+            raise TrainingError(f"epochs must be at least 1, got {epochs}")
+        lr_at = make_schedule(schedule, lr, warmup)
+        self._prepare()
+        self.accelerator.gradient_accumulation_steps = self.grad_accum
+        self.accelerator.step = 0
+        batches = len(self._train_dl)
+        total_steps = epochs * math.ceil(batches / self.grad_accum)
+        listeners = sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
+        self._stop_requested.clear()
+        self.stop_reason, self.lr_scale = None, 1.0
+        counts = {"phase": "fit", "epochs": epochs, "batches": batches, "total_steps": total_steps}
+        self._emit(listeners, "train_begin", lr=lr_at(0.0), **counts)
+
+        reason, error, epoch, step, lr_now = "finished", None, 0, 0, lr_at(0.0)
+        with self._ctrl_c_stops():
+            try:
+                for epoch in range(epochs):
+                    self._emit(listeners, "epoch_begin", epoch=epoch, step=step, **counts)
+                    started, losses = time.perf_counter(), []
+                    self._train_model.train()
+                    for index, batch in enumerate(self._batches()):
+                        lr_now = lr_at(step / total_steps) * self.lr_scale
+                        loss, stepped = self._train_batch(batch, lr_now)
+                        step += stepped
+                        losses.append(loss)
+                        self.history.steps.append({"step": self.steps_done + step, "epoch": self.epochs_done,
+                                                   "batch": index, "loss": loss, "lr": lr_now})
+                        self._emit(listeners, "batch_end", epoch=epoch, batch=index, step=step, loss=loss,
+                                   lr=lr_now, **counts)
+                        if not math.isfinite(loss):
+                            raise CancelFit("diverged")
+                        self._check_stop()
+                    metrics = {"train_loss": float(np.mean(losses)) if losses else float("nan")}
+                    if self.val_ds is not None:
+                        summary = self._report(self.val_ds).summary("val_")
+                        self._emit(listeners, "evaluate", epoch=epoch, step=step, metrics=summary, **counts)
+                        metrics.update(summary)
+                        self._keep_if_best(metrics)
+                    metrics.update(lr=lr_now, seconds=time.perf_counter() - started)
+                    self.history.epochs.append({"epoch": self.epochs_done, **metrics})
+                    self.epochs_done += 1
+                    self._emit(listeners, "epoch_end", epoch=epoch, step=step, metrics=metrics, **counts)
+                    self._check_stop()
+            except CancelFit as stop:
+                reason = stop.reason
+            except KeyboardInterrupt:  # a second Ctrl-C arrived mid-batch
+                reason = "interrupted"
+            except Exception as err:  # noqa: BLE001 - re-raised below, after the weights are safe
+                reason, error = "error", err
+            finally:
+                self.steps_done += step
+                self._optimizer.zero_grad(set_to_none=True)
+        self.stop_reason = reason
+        message = self._after_fit(reason, restore_best, epoch, error)
+        self._emit(listeners, "train_end", epoch=epoch, step=step, reason=reason, message=message, **counts)
+        if error is not None:
+            raise error
+        return self.history
+
+    def _keep_if_best(self, metrics: dict[str, float]) -> None:
+        value = metrics.get(self.monitor)
+        if value is None:
+            raise TrainingError(f"monitor {self.monitor!r} is not a validation metric; "
+                                f"choose one of: {', '.join(k for k in metrics if k.startswith('val_'))}")
+        if improved(self.monitor, value, self.best["value"] if self.best else None):
+            self.best = {"epoch": self.epochs_done, "value": value, "monitor": self.monitor}
+            self._best_state = _cpu_state(self.model)
+
+    def _after_fit(self, reason: str, restore_best: bool, epoch: int, error: Exception | None) -> str | None:
+        """Put the best weights back when training did not end normally (or when asked), and
+        say what happened in one line."""
+        if reason == "finished" and not restore_best:
+            return None
+        what = _REASON_TEXT.get(reason, "training finished")
+        if error is not None:
+            what += f" ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+            return (f"{what}: restored the best weights (epoch {self.best['epoch'] + 1}, "
+                    f"{self.best['monitor']} {self.best['value']:.4f})")
+        if reason == "finished":
+            return None
+        return f"{what} in epoch {epoch + 1}: no validated weights yet, the current weights are kept"
+
+    def fit_onecycle(self, lr: float, epochs: int = 1, **kwargs: Any) -> History:
+        """`fit` with the one-cycle schedule (ktrain's name for it)."""
+        return self.fit(lr, epochs, "onecycle", **kwargs)
+
+    def autofit(self, lr: float, max_epochs: int = 20, *, patience: int = 2, reduce_patience: int = 1,
+                reduce_factor: float = 0.5, schedule: str = "constant", monitor: str | None = None,
+                callbacks: Sequence[Listener] = ()) -> History:
+        """Train until the validation `monitor` stops improving: the lr is multiplied by
+        `reduce_factor` after `reduce_patience` epochs without improvement, training stops after
+        `patience`, and the best weights are restored at the end."""
+        if self.val_ds is None:
+            raise TrainingError("autofit needs validation data to know when to stop; give a validation set "
+                                "or val_frac when loading the data")
+        monitor = monitor or self.monitor
+        self.monitor = monitor
+        rules = [ReduceLROnPlateau(monitor, reduce_patience, reduce_factor), EarlyStopping(monitor, patience)]
+        return self.fit(lr, max_epochs, schedule, callbacks=[*rules, *callbacks], restore_best=True)
+
+    # ------------------------------------------------------------------ learning-rate finder
+
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, max_batches: int = 100, *,
+                min_batches: int = 10, diverge_factor: float = 4.0,
+                callbacks: Sequence[Listener] = ()) -> LRFinderResult:
+        """Sweep the learning rate exponentially from `start_lr` to `end_lr` over at most
+        `max_batches` training batches (one epoch at most), stopping once the smoothed loss
+        exceeds `diverge_factor` times its minimum. The model and optimizer are restored
+        afterwards. Returns the curve and its suggestions; ``.plot()`` draws it."""
+        self._prepare()
+        n = min(max_batches, len(self._train_dl))
+        if n < min_batches:
+            raise TrainingError(
+                f"lr_find needs at least {min_batches} training batches, but {len(self.train_ds)} examples at "
+                f"batch_size {self.batch_size} give {len(self._train_dl)}; use more data or a smaller batch_size"
+            )
+        model_state = _cpu_state(self.model)
+        optimizer_state = copy.deepcopy(self._optimizer.state_dict())
+        listeners = sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
+        counts = {"phase": "lr_find", "epochs": 1, "batches": n, "total_steps": n}
+        self._stop_requested.clear()
+        self.stop_reason = None
+        self.accelerator.step = 0
+        self._emit(listeners, "train_begin", lr=start_lr, **counts)
+        lrs: list[float] = []
+        raw: list[float] = []
+        reason, best, diverged, started = "finished", math.inf, False, time.perf_counter()
+        self._train_model.train()
+        with self._ctrl_c_stops():
+            try:
+                for i, batch in zip(range(n), self._batches()):
+                    lr = start_lr * (end_lr / start_lr) ** (i / max(n - 1, 1))
+                    loss, _ = self._train_batch(batch, lr)
+                    lrs.append(lr)
+                    raw.append(loss)
+                    self._emit(listeners, "batch_end", batch=i, step=i + 1, loss=loss, lr=lr, **counts)
+                    smoothed = smooth_losses(raw)[-1]
+                    best = min(best, smoothed)
+                    if not math.isfinite(smoothed) or smoothed > diverge_factor * best:
+                        diverged = True
+                        break
+                    self._check_stop()
+            except CancelFit as stop:
+                reason = stop.reason
+            except KeyboardInterrupt:
+                reason = "interrupted"
+            finally:
+                self.model.load_state_dict(model_state)
+                self._optimizer.load_state_dict(optimizer_state)
+                self._optimizer.zero_grad(set_to_none=True)
+        result = LRFinderResult(lrs, smooth_losses(raw), raw, diverged, time.perf_counter() - started)
+        self.lr_finder_result = result
+        message = None if reason == "finished" else f"lr_find {reason} after {len(lrs)} batches; weights restored"
+        self._emit(listeners, "train_end", reason=reason, message=message, step=len(lrs), **counts)
+        return result
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _logits(self, dataset: EncodedTexts) -> np.ndarray:
+        return logits_for_ids(self.model, dataset.input_ids, self._pad_id, self.eval_batch_size,
+                              self.accelerator.device, self.accelerator.autocast)
+
+    def _as_encoded(self, data: Any, text_col: str = "text", label_col: str = "label") \
+            -> tuple[EncodedTexts, list[str]]:
+        """The validation set, or other labelled data checked against the training classes."""
+        if data is None:
+            if self.val_ds is None:
+                raise TrainingError("there is no validation data; pass data to evaluate, e.g. evaluate(test_df)")
+            return self.val_ds, self.data.val.texts
+        texts, labels = read_labelled(data, text_col, label_col)
+        ids = self.data.encode_labels(labels, "evaluation data")
+        return self._encode(LabelledTexts(texts, ids)), texts
+
+    def _report(self, dataset: EncodedTexts) -> ClassificationReport:
+        logits = self._logits(dataset)
+        labels = np.asarray(dataset.labels)
+        loss = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)))
+        return ClassificationReport.from_labels(labels, logits.argmax(-1), self.class_names, loss)
+
+    def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label") -> ClassificationReport:
+        """Accuracy, per-class precision/recall/F1, averages and the confusion matrix on the
+        validation set, or on `data` (a path, DataFrame, (texts, labels), TextData …).
+        Labels in `data` that the model was not trained on are an error."""
+        dataset, _ = self._as_encoded(data, text_col, label_col)
+        return self._report(dataset)
+
+    validate = evaluate  # ktrain's name
+
+    def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label") -> Any:
+        """The `n` examples the model gets most wrong (highest loss), as a DataFrame with the
+        text, true and predicted label, loss and the probability given to the prediction."""
+        import pandas as pd
+
+        dataset, texts = self._as_encoded(data, text_col, label_col)
+        proba = softmax(self._logits(dataset))
+        labels = np.asarray(dataset.labels)
+        losses = -np.log(np.clip(proba[np.arange(len(labels)), labels], 1e-12, None))
+        order = np.argsort(-losses)[:n]
+        return pd.DataFrame({
+            "text": [texts[i] for i in order],
+            "true": [self.class_names[labels[i]] for i in order],
+            "predicted": [self.class_names[proba[i].argmax()] for i in order],
+            "loss": losses[order].round(4),
+            "confidence": proba[order].max(axis=1).round(4),
+        }, index=order)
+
+    def predictor(self, batch_size: int | None = None) -> Predictor:
+        """A `Predictor` sharing this learner's model and tokenizer."""
+        return Predictor(self.model, self.tokenizer, self.class_names, self.max_len,
+                         batch_size or self.eval_batch_size, self.accelerator.device)
+
+    def __repr__(self) -> str:
+        return (f"Learner({type(self.model).__name__}, classes={self.class_names}, train={len(self.train_ds)}, "
+                f"val={len(self.val_ds) if self.val_ds else 0}, max_len={self.max_len}, "
+                f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
+
+
+def text_classifier(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
+                    seed: int = 42, **learner_kwargs: Any) -> Learner:
+    """A `Learner` for text classification: `data` (anything `load_texts` reads) and `model`
+    (a hub name, a local directory, or None for the offline-capable default MiniLM).
+
+    >>> learner = text_classifier("train.csv", max_len=64, batch_size=32)   # doctest: +SKIP
+    """
+    from accelerate.utils import set_seed
+
+    from .models import load_classifier, load_tokenizer, resolve_checkpoint
+
+    data = load_texts(data, text_col, label_col)
+    checkpoint = resolve_checkpoint(model)
+    set_seed(seed)  # the new head's initial weights
+    tokenizer = load_tokenizer(checkpoint)
+    net = load_classifier(checkpoint, data.class_names)
+    learner = Learner(net, tokenizer, data, seed=seed, **learner_kwargs)
+    learner.checkpoint = checkpoint
+    return learner
+
+
+__all__ = ["Learner", "text_classifier", "resolve_device", "KtnbError"]

@@ -1,0 +1,131 @@
+"""Classification metrics from a confusion matrix, and the report that shows them.
+
+Computed with numpy from the confusion matrix (a few lines, and no scikit-learn import on
+the training path); the tests check them against scikit-learn.
+
+>>> r = ClassificationReport.from_labels([0, 1, 1, 0], [0, 1, 0, 0], ["neg", "pos"])
+>>> round(r.accuracy, 2), round(r.macro["f1"], 3)
+(0.75, 0.733)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted classes."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return cm
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+
+
+@dataclass
+class ClassificationReport:
+    """Accuracy, per-class precision/recall/F1/support, macro and weighted averages and the
+    confusion matrix. Prints as text, renders as an HTML table in notebooks, and plots the
+    confusion matrix with `plot_confusion()`."""
+
+    class_names: list[str]
+    confusion: np.ndarray
+    loss: float | None = None
+    precision: np.ndarray = field(init=False)
+    recall: np.ndarray = field(init=False)
+    f1: np.ndarray = field(init=False)
+    support: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        cm = self.confusion
+        tp = np.diag(cm).astype(float)
+        self.support = cm.sum(axis=1)
+        self.precision = _safe_div(tp, cm.sum(axis=0).astype(float))
+        self.recall = _safe_div(tp, self.support.astype(float))
+        self.f1 = _safe_div(2 * self.precision * self.recall, self.precision + self.recall)
+
+    @classmethod
+    def from_labels(cls, y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str],
+                    loss: float | None = None) -> ClassificationReport:
+        return cls(list(class_names), confusion_matrix(y_true, y_pred, len(class_names)), loss)
+
+    @property
+    def n(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.confusion) / self.n) if self.n else 0.0
+
+    def _average(self, weights: np.ndarray) -> dict[str, float]:
+        w = weights / weights.sum() if weights.sum() else weights
+        return {name: float((getattr(self, name) * w).sum()) for name in ("precision", "recall", "f1")}
+
+    @property
+    def macro(self) -> dict[str, float]:
+        """Unweighted mean over classes (a rare class counts as much as a common one)."""
+        return self._average(np.ones(len(self.class_names)))
+
+    @property
+    def weighted(self) -> dict[str, float]:
+        """Mean over classes weighted by support."""
+        return self._average(self.support.astype(float))
+
+    def per_class(self) -> dict[str, dict[str, float]]:
+        return {
+            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for name, p, r, f, s in zip(self.class_names, self.precision, self.recall, self.f1, self.support)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"accuracy": self.accuracy, "macro": self.macro, "weighted": self.weighted,
+                               "per_class": self.per_class(), "confusion": self.confusion.tolist(), "n": self.n}
+        if self.loss is not None:
+            out["loss"] = self.loss
+        return out
+
+    def summary(self, prefix: str = "val_") -> dict[str, float]:
+        """The few numbers tracked per epoch."""
+        out = {f"{prefix}accuracy": self.accuracy, f"{prefix}f1_macro": self.macro["f1"]}
+        if self.loss is not None:
+            out = {f"{prefix}loss": self.loss, **out}
+        return out
+
+    def _rows(self) -> list[tuple[str, float, float, float, int]]:
+        rows = [(n, p, r, f, int(s)) for n, p, r, f, s in
+                zip(self.class_names, self.precision, self.recall, self.f1, self.support)]
+        rows.append(("macro avg", *self.macro.values(), self.n))
+        rows.append(("weighted avg", *self.weighted.values(), self.n))
+        return rows
+
+    def __str__(self) -> str:
+        width = max(12, *(len(n) for n in self.class_names))
+        lines = [f"{'':>{width}}  precision  recall  f1-score  support", ""]
+        rows = self._rows()
+        for i, (name, p, r, f, s) in enumerate(rows):
+            if i == len(self.class_names):
+                lines += ["", f"{'accuracy':>{width}}  {'':>9}  {'':>6}  {self.accuracy:8.4f}  {self.n:7d}"]
+            lines.append(f"{name:>{width}}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}")
+        if self.loss is not None:
+            lines.append(f"{'loss':>{width}}  {self.loss:.4f}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"ClassificationReport(accuracy={self.accuracy:.4f}, f1_macro={self.macro['f1']:.4f}, n={self.n})"
+
+    def _repr_html_(self) -> str:
+        from .render.html import report_html
+
+        return report_html(self)
+
+    def plot_confusion(self, normalize: bool = False) -> Any:
+        """The confusion matrix as a matplotlib heatmap with counts and class names."""
+        from .render.figures import confusion_figure
+
+        return confusion_figure(self.confusion, self.class_names, normalize=normalize)

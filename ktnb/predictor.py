@@ -1,0 +1,137 @@
+"""Predict labels for new text, and save/load a model in the Hugging Face format.
+
+A saved predictor is an ordinary `save_pretrained` folder (safetensors weights, config with the
+label names, tokenizer) plus a small ``ktnb.json``; `transformers.pipeline` loads it as is:
+
+    predictor.save("sentiment")
+    pipeline("text-classification", model="sentiment")("a fine film")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Sequence
+
+import numpy as np
+import torch
+
+from .batching import PadCollator, encode_texts, sorted_batches
+from .errors import ModelError
+
+PREDICTOR_FILE = "ktnb.json"
+
+
+@torch.no_grad()
+def logits_for_ids(model: Any, input_ids: Sequence[Sequence[int]], pad_id: int, batch_size: int,
+                   device: torch.device | str,
+                   autocast: Callable[[], ContextManager] = contextlib.nullcontext) -> np.ndarray:
+    """Model outputs for pre-tokenised rows, in batches sorted by length, returned in input order."""
+    was_training = model.training
+    model.eval()
+    collate = PadCollator(pad_id)
+    out: np.ndarray | None = None
+    try:
+        for idx in sorted_batches([len(ids) for ids in input_ids], batch_size):
+            batch = collate([{"input_ids": input_ids[i]} for i in idx])
+            with autocast():
+                logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+            logits = logits.float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(input_ids), logits.shape[-1]), dtype=np.float32)
+            out[idx] = logits
+    finally:
+        model.train(was_training)
+    return out if out is not None else np.empty((0, model.config.num_labels), dtype=np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def _pad_id(tokenizer: Any) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
+class Predictor:
+    """Labels and probabilities for new texts from a trained classifier.
+
+    >>> predictor = learner.predictor()                       # doctest: +SKIP
+    >>> predictor.predict(["a gorgeous film", "dull and long"])  # doctest: +SKIP
+    ['positive', 'negative']
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, class_names: Sequence[str] | None = None,
+                 max_len: int | None = None, batch_size: int = 64, device: str | torch.device | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        id2label = getattr(model.config, "id2label", {}) or {}
+        self.class_names = list(class_names) if class_names is not None else \
+            [id2label[i] for i in range(len(id2label))]
+        self.max_len = max_len or min(getattr(tokenizer, "model_max_length", 512), 512)
+        self.batch_size = batch_size
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+
+    def _logits(self, texts: Sequence[str]) -> np.ndarray:
+        ids = encode_texts(self.tokenizer, [str(t) for t in texts], self.max_len)
+        return logits_for_ids(self.model, ids, _pad_id(self.tokenizer), self.batch_size, self.device)
+
+    def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
+        """Class probabilities: shape (n_classes,) for one text, (n, n_classes) for a list."""
+        single = isinstance(texts, str)
+        proba = softmax(self._logits([texts] if single else list(texts)))
+        return proba[0] if single else proba
+
+    def predict(self, texts: str | Sequence[str]) -> str | list[str]:
+        """The most likely class name for one text, or a list of names for a list of texts."""
+        single = isinstance(texts, str)
+        proba = self.predict_proba([texts] if single else list(texts))
+        labels = [self.class_names[i] for i in proba.argmax(axis=-1)] if len(proba) else []
+        return labels[0] if single else labels
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a Hugging Face model folder (safetensors, config with labels, tokenizer) that
+        `Predictor.load` and `transformers.pipeline` both read."""
+        path = Path(path)
+        from .models import quiet_transformers
+
+        path.mkdir(parents=True, exist_ok=True)
+        with quiet_transformers():
+            self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        meta = {"task": "text-classification", "class_names": self.class_names, "max_len": self.max_len}
+        (path / PREDICTOR_FILE).write_text(json.dumps(meta, indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None, batch_size: int = 64) -> Predictor:
+        """A predictor from a folder written by `save` (or any sequence-classification model)."""
+        from transformers import AutoModelForSequenceClassification
+
+        from .learner import resolve_device
+        from .models import load_tokenizer, quiet_transformers, resolve_checkpoint
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ModelError(f"model directory not found: {folder}")
+        checkpoint = resolve_checkpoint(folder)
+        meta = json.loads((folder / PREDICTOR_FILE).read_text()) if (folder / PREDICTOR_FILE).is_file() else {}
+        try:
+            with quiet_transformers():
+                model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+        except (OSError, ValueError) as err:
+            raise ModelError(f"could not load the model in {folder}: {str(err).splitlines()[0]}") from None
+        model.to(resolve_device(device))
+        return cls(model, load_tokenizer(checkpoint), meta.get("class_names"), meta.get("max_len"), batch_size)
+
+    def __repr__(self) -> str:
+        return f"Predictor(classes={self.class_names}, max_len={self.max_len}, device={self.device})"
+
+
+def load_predictor(path: str | os.PathLike, device: str | None = None) -> Predictor:
+    """Shorthand for `Predictor.load`."""
+    return Predictor.load(path, device)

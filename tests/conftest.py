@@ -1,0 +1,94 @@
+"""Fixtures: a tiny BERT saved like any Hugging Face checkpoint, and data it can learn fast.
+
+The hub is never reached in tests (HF_HUB_OFFLINE=1); the real-data tests read SST-2 from
+../shared/data when it is there and are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SST2 = SHARED_DATA / "sst2"
+
+POSITIVE = ["good", "great", "wonderful", "superb", "moving", "funny"]
+NEGATIVE = ["bad", "awful", "boring", "dull", "tedious", "mess"]
+NEUTRAL = ["the", "film", "story", "a", "is", "was", "plot", "actors", "and", "it", "very", "quite", "this",
+           "movie", "of", "with", "ending", "scenes", "music", "director"]
+
+
+def sentiment_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Sentences of 3 to 20 neutral words with one sentiment word; labels 'neg'/'pos'."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        positive = i % 2 == 0
+        words = [rng.choice(NEUTRAL) for _ in range(rng.randint(3, 20))]
+        words.insert(rng.randrange(len(words) + 1), rng.choice(POSITIVE if positive else NEGATIVE))
+        texts.append(" ".join(words))
+        labels.append("pos" if positive else "neg")
+    return texts, labels
+
+
+def _vocab() -> list[str]:
+    words = POSITIVE + NEGATIVE + NEUTRAL
+    if (SST2 / "train.csv").is_file():  # the most common SST-2 words, so the tiny model can read it too
+        from collections import Counter
+
+        counts = Counter((SST2 / "train.csv").read_text().lower().split())
+        words += [w for w, _ in counts.most_common(3000) if w.isalpha()]
+    letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,'!?-")
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    return list(dict.fromkeys(special + letters + ["##" + c for c in letters] + words))
+
+
+def build_tiny_bert(folder: Path) -> Path:
+    """A 2-layer, 32-wide BERT with random weights, saved with its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(_vocab()) + "\n")
+    # BertTokenizerFast(vocab_file=...) ignores the file in transformers 5: load the folder instead
+    tokenizer = BertTokenizerFast.from_pretrained(folder, do_lower_case=True, model_max_length=128)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def sentiment_data():
+    import ktnb
+
+    texts, labels = sentiment_texts(480, seed=1)
+    return ktnb.texts_from_array(texts, labels, val_frac=0.2, seed=0)
+
+
+@pytest.fixture
+def tiny_learner(tiny_model_dir, sentiment_data):
+    import ktnb
+
+    return ktnb.text_classifier(sentiment_data, str(tiny_model_dir), batch_size=16, progress=False, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sst2_dir() -> Path:
+    if not (SST2 / "train.csv").is_file():
+        pytest.skip("SST-2 sample not found in ../shared/data/sst2")
+    return SST2
