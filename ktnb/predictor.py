@@ -77,6 +77,8 @@ class Predictor:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
 
     def _logits(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.empty((0, len(self.class_names)), dtype=np.float32)
         ids = encode_texts(self.tokenizer, [str(t) for t in texts], self.max_len)
         return logits_for_ids(self.model, ids, _pad_id(self.tokenizer), self.batch_size, self.device)
 
