@@ -30,10 +30,25 @@ _LAZY = {
     "ClassificationReport": "metrics", "LRFinderResult": "lr_finder",
     "Callback": "events", "Event": "events", "History": "events",
     "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
-    "DEFAULT_MODEL": "models",
+    "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
+    "Panel": "jupyter.panel",
 }
 
 __all__ = ["KtnbError", "DataError", "LabelError", "ModelError", "TrainingError", *_LAZY]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext ktnb``: registers the ``%ktrain``/``%%ktrain`` magics (torch loads later,
+    on the first training step)."""
+    from .jupyter.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .jupyter.magics import unload_ipython_extension as unload
+
+    unload(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -102,6 +102,13 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str,
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def make_optimizer(model: torch.nn.Module, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; the fused kernel (one pass over all parameters, as the Hugging Face Trainer uses
+    by default) on CPU and CUDA, the per-tensor loop elsewhere."""
+    fused = device.type in ("cpu", "cuda") and tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 4)
+    return torch.optim.AdamW(_param_groups(model, weight_decay), lr=1e-5, **({"fused": True} if fused else {}))
+
+
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -182,7 +189,7 @@ class Learner:
             return
         if len(self.train_ds) == 0:
             raise TrainingError("there is no training data")
-        optimizer = torch.optim.AdamW(_param_groups(self.model, self.weight_decay), lr=1e-5)
+        optimizer = make_optimizer(self.model, self.weight_decay, self.accelerator.device)
         sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
         loader = DataLoader(self.train_ds, batch_sampler=sampler, collate_fn=self.collate)
         self._train_model, self._optimizer, self._train_dl = self.accelerator.prepare(self.model, optimizer, loader)
@@ -480,6 +487,10 @@ class Learner:
             "loss": losses[order].round(4),
             "confidence": proba[order].max(axis=1).round(4),
         }, index=order)
+
+    def attention(self, text: str, view: str = "ktnb") -> Any:
+        """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""
+        return self.predictor().attention(text, view)
 
     def predictor(self, batch_size: int | None = None) -> Predictor:
         """A `Predictor` sharing this learner's model and tokenizer."""

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .batching import PadCollator, encode_texts, sorted_batches
-from .errors import ModelError
+from .errors import KtnbError, ModelError
 
 PREDICTOR_FILE = "ktnb.json"
 
@@ -94,6 +94,18 @@ class Predictor:
         proba = self.predict_proba([texts] if single else list(texts))
         labels = [self.class_names[i] for i in proba.argmax(axis=-1)] if len(proba) else []
         return labels[0] if single else labels
+
+    def attention(self, text: str, view: str = "ktnb") -> Any:
+        """Attention weights of every layer and head for `text` (an `Attention`, which shows
+        itself in a notebook); ``view="bertviz"`` hands them to bertviz's head view instead."""
+        from .attention import attention_for
+
+        att = attention_for(self.model, self.tokenizer, text, self.max_len)
+        if view in ("bertviz", "head", "model"):
+            return att.bertviz("model" if view == "model" else "head")
+        if view != "ktnb":
+            raise KtnbError(f"unknown attention view {view!r}; choose ktnb, bertviz (head) or model")
+        return att
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a Hugging Face model folder (safetensors, config with labels, tokenizer) that

@@ -16,6 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+collect_ignore = ["scripts"]  # programs the tests start in subprocesses (torchrun), not test modules
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SST2 = SHARED_DATA / "sst2"
 
@@ -45,7 +47,7 @@ def _vocab() -> list[str]:
 
         counts = Counter((SST2 / "train.csv").read_text().lower().split())
         words += [w for w, _ in counts.most_common(3000) if w.isalpha()]
-    letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,'!?-")
+    letters = list("abcdefghijklmnopqrstuvwxyz0123456789.,'!?-<>&/()")
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     return list(dict.fromkeys(special + letters + ["##" + c for c in letters] + words))
 

@@ -81,7 +81,8 @@ def history_figure(history: History) -> Figure:
         if values and len(values) == len(epochs):
             right.plot(epochs, values, marker="o", color=color, label=key)
     right.set_xlabel("epoch")
-    right.legend(loc="best")
+    if right.lines:
+        right.legend(loc="best")
     return fig
 
 

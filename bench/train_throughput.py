@@ -1,0 +1,205 @@
+"""Training speed of ktnb next to the Hugging Face Trainer and a plain PyTorch loop.
+
+Same model (the default MiniLM), same data (the first --max-train rows of SST-2), same batch
+size, max length, learning rate, schedule (linear, 10% warm-up), weight decay and gradient
+clipping; each run starts from the same weights. Timed: the training epochs only (no loading,
+no evaluation). Accuracy: each trained model on the SST-2 dev set, through the same code.
+
+    python bench/train_throughput.py --data-dir ../shared/data --max-train 2000
+
+Rivals: the Trainer with its default random batches, the Trainer at its best setting
+(train_sampling_strategy="group_by_length"), and a hand-written loop padding every batch to
+max_len. Also timed: ktnb's lr_find (default 100 batches at most) as a fraction of one epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import ktnb
+from ktnb.batching import encode_texts
+from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
+from ktnb.predictor import logits_for_ids
+
+
+def dev_accuracy(model, tokenizer, dev, max_len) -> float:
+    ids = encode_texts(tokenizer, dev.texts, max_len)
+    logits = logits_for_ids(model, ids, tokenizer.pad_token_id, 64, "cpu")
+    return float((logits.argmax(-1) == np.asarray(dev.labels)).mean())
+
+
+def fresh_model(checkpoint, class_names, seed):
+    torch.manual_seed(seed)
+    return load_classifier(checkpoint, class_names)
+
+
+def run_ktnb(args, data, checkpoint, max_len):
+    train_only = ktnb.TextData(data.train, None, data.class_names)  # no per-epoch evaluation, as for the rivals
+    learner = ktnb.text_classifier(train_only, checkpoint, batch_size=args.batch_size, max_len=max_len,
+                                   seed=args.seed, progress=False, device="cpu")
+    started = time.perf_counter()
+    learner.fit(args.lr, args.epochs, "linear")
+    return time.perf_counter() - started, learner.model
+
+
+def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy):
+    import datasets
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    enc = tokenizer(data.train.texts, truncation=True, max_length=max_len)
+    train = datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                                        "labels": data.train.labels})
+    model = fresh_model(checkpoint, data.class_names, args.seed)
+    with tempfile.TemporaryDirectory() as out:
+        targs = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
+            learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
+            max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
+            logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+            train_sampling_strategy=strategy,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=train,
+                          data_collator=DataCollatorWithPadding(tokenizer))
+        started = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - started
+    return seconds, model
+
+
+def run_plain(args, data, checkpoint, max_len):
+    """What a careful hand-written loop does: pad to max_len, shuffle, fused AdamW, linear schedule."""
+    from transformers import get_linear_schedule_with_warmup
+
+    tokenizer = load_tokenizer(checkpoint)
+    enc = tokenizer(data.train.texts, truncation=True, max_length=max_len, padding="max_length", return_tensors="pt")
+    labels = torch.tensor(data.train.labels)
+    model = fresh_model(checkpoint, data.class_names, args.seed)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "norm" not in n.lower()]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "norm" not in n.lower())]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=args.lr, fused=True)  # the fast kernel, as ktnb and the Trainer use
+    steps = args.epochs * math.ceil(len(labels) / args.batch_size)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
+    generator = torch.Generator().manual_seed(args.seed)
+    model.train()
+    started = time.perf_counter()
+    for _ in range(args.epochs):
+        order = torch.randperm(len(labels), generator=generator)
+        for i in range(0, len(order), args.batch_size):
+            idx = order[i:i + args.batch_size]
+            loss = model(input_ids=enc["input_ids"][idx], attention_mask=enc["attention_mask"][idx],
+                         labels=labels[idx]).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+    return time.perf_counter() - started, model
+
+
+def warm_up(checkpoint, class_names, max_len, batch_size) -> None:
+    """One forward/backward at every padded length, so that no contender pays the CPU
+    kernels' first-use cost for a shape (whoever ran first would otherwise be slowed)."""
+    model = fresh_model(checkpoint, class_names, 0)
+    for width in range(2, max_len + 1):
+        ids = torch.randint(1000, 2000, (batch_size, width))
+        model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.zeros(batch_size, dtype=torch.long)) \
+            .loss.backward()
+
+
+def padding_share(data, tokenizer, max_len, batch_size, seed) -> dict[str, float]:
+    """The share of token positions that are padding, per batching scheme (one epoch)."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from ktnb.batching import BucketBatchSampler
+
+    lengths = [len(ids) for ids in encode_texts(tokenizer, data.train.texts, max_len)]
+
+    def share(batches):
+        padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+        return 1 - sum(lengths) / padded
+
+    order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(seed)).tolist()
+    hf_order = list(LengthGroupedSampler(batch_size, lengths=lengths, generator=torch.Generator().manual_seed(seed)))
+    chunks = lambda o: [o[i:i + batch_size] for i in range(0, len(o), batch_size)]  # noqa: E731
+    return {"ktnb buckets": share(list(BucketBatchSampler(lengths, batch_size, seed=seed))),
+            "Trainer group_by_length": share(chunks(hf_order)), "random batches": share(chunks(order)),
+            "fixed max_len": 1 - sum(lengths) / (len(lengths) * max_len)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("KTNB_DATA_DIR"))
+    parser.add_argument("--model", default=None, help="hub name or folder (default: the offline MiniLM)")
+    parser.add_argument("--max-train", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds, alternating the order; best time kept")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    data = ktnb.load_dataset("sst2", args.data_dir, max_train=args.max_train)
+    checkpoint = resolve_checkpoint(args.model)
+    tokenizer = load_tokenizer(checkpoint)
+    probe = ktnb.text_classifier(data, checkpoint, progress=False, device="cpu")
+    max_len = probe.max_len  # one max length for every contender
+    n = len(data.train) * args.epochs
+    warm_up(checkpoint, data.class_names, max_len, args.batch_size)
+
+    ktnb_name = "ktnb fit (buckets + dynamic padding)"
+    contenders = {
+        ktnb_name: lambda: run_ktnb(args, data, checkpoint, max_len),
+        "HF Trainer (random)": lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "random"),
+        "HF Trainer (group_by_length)": lambda: run_trainer(args, data, checkpoint, tokenizer, max_len,
+                                                            "group_by_length"),
+        f"plain PyTorch loop (pad to {max_len})": lambda: run_plain(args, data, checkpoint, max_len),
+    }
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    accuracy: dict[str, float] = {}
+    names = list(contenders)
+    for round_ in range(args.repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            seconds, model = contenders[name]()
+            times[name].append(seconds)
+            accuracy.setdefault(name, dev_accuracy(model, tokenizer, data.val, max_len))
+            print(f"round {round_ + 1}: {name}: {seconds:.1f} s", flush=True)
+    finder = ktnb.text_classifier(data, checkpoint, batch_size=args.batch_size, max_len=max_len, seed=args.seed,
+                                  progress=False, device="cpu")
+    lr_result = finder.lr_find()
+
+    best = {name: min(ts) for name, ts in times.items()}
+    ktnb_rate = n / best[ktnb_name]
+    print(f"\nSST-2 first {len(data.train)} rows, {args.epochs} epoch(s), batch {args.batch_size}, max_len {max_len}, "
+          f"lr {args.lr}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"best of {args.repeats} rounds (order alternated)")
+    print("| run | train s (each round) | samples/s | ktnb speed-up | dev accuracy |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        rate = n / best[name]
+        rounds = " / ".join(f"{t:.1f}" for t in times[name])
+        print(f"| {name} | {rounds} | {rate:.1f} | {ktnb_rate / rate:.2f}x | {accuracy[name]:.4f} |")
+    print("\npadding share of token positions: " + ", ".join(
+        f"{k} {v:.1%}" for k, v in padding_share(data, tokenizer, max_len, args.batch_size, args.seed).items()))
+    epoch_seconds = best[ktnb_name] / args.epochs
+    print(f"lr_find: {lr_result.seconds:.1f} s over {len(lr_result.lrs)} batches = "
+          f"{lr_result.seconds / epoch_seconds:.2f} of one ktnb epoch ({math.ceil(len(data.train) / args.batch_size)} "
+          f"batches); suggestion {lr_result.suggestion:.1e}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"times": times, "accuracy": accuracy, "lr_find_seconds": lr_result.seconds,
+                       "max_len": max_len, "n": n}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""``%%ktrain`` (the whole workflow from a YAML cell) and ``%ktrain`` (one step at a time).
+
+    %load_ext ktnb
+
+    %%ktrain -o clf
+    data: sst2
+    max_train: 2000
+    lr: 1e-4
+    epochs: 1
+    show: [report, confusion]
+    attention: a gorgeous , witty film
+
+    %ktrain predict "a dull film"
+    %ktrain fit 5e-5 1
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import yaml
+from IPython.display import HTML
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ..errors import KtnbError
+from .display import predictions_html, show
+
+COMMANDS = ("lr_find", "fit", "autofit", "evaluate", "predict", "attention", "top_losses", "history", "save",
+            "panel", "show")
+
+
+def _one_line(err: BaseException) -> UsageError:
+    """IPython prints a UsageError as one line, with no traceback."""
+    return UsageError(str(err).splitlines()[0] if str(err) else type(err).__name__)
+
+
+@magics_class
+class KtnbMagics(Magics):
+    """Sessions live here by name; the last one is the default for ``%ktrain`` steps."""
+
+    def __init__(self, shell: Any):
+        super().__init__(shell)
+        self.sessions: dict[str, Any] = {}
+        self.last: str | None = None
+
+    @magic_arguments()
+    @argument("-o", "--out", default="clf",
+              help="cell form: the variable that receives the session (clf.learner, clf.predictor, clf.report)")
+    @argument("-s", "--session", default=None, help="line form: the session to use (default: the last one)")
+    @argument("-q", "--quiet", action="store_true", help="show no progress")
+    @argument("command", nargs="?", default=None,
+              help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
+                   "autofit LR [MAX_EPOCHS]; lr_find; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
+                   "top_losses [N]; history; save DIR; panel; show NAME (a step of the cell: report, confusion, "
+                   "lr_find, attention)")
+    @argument("args", nargs="*", help="the command's arguments")
+    @line_cell_magic
+    def ktrain(self, line: str, cell: str | None = None) -> Any:
+        """Fine-tune and inspect a text classifier.
+
+        Cell form: the body is YAML naming the data (a path, a notebook variable, or sst2) and the
+        settings (model, max_len, batch_size, lr: NUMBER or find, epochs, schedule,
+        early_stopping, show, attention, predict, save). ``{var}`` in the body is filled from
+        the notebook. The session is stored under ``-o NAME``.
+
+        Line form: one step on the last (or ``-s NAME``) session, e.g. ``%ktrain fit 5e-5 1``.
+        """
+        try:
+            args = parse_argstring(self.ktrain, line)
+        except UsageError:
+            raise
+        except SystemExit:  # argparse's own exit on bad options
+            raise UsageError("bad %ktrain options; see %ktrain?") from None
+        try:
+            if cell is not None:
+                return self._run_cell(args, cell)
+            if args.command is None:
+                raise UsageError("%ktrain needs a command: " + ", ".join(COMMANDS) + " (see %ktrain?)")
+            return self._run_line(args)
+        except KtnbError as err:
+            raise _one_line(err) from None
+
+    # ------------------------------------------------------------------ cell form
+
+    def _parse_cell(self, cell: str) -> dict[str, Any]:
+        body = self.shell.var_expand(cell, depth=2) if self.shell is not None else cell
+        try:
+            config = yaml.safe_load(body)
+        except yaml.YAMLError as err:
+            where = getattr(err, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise UsageError(f"the %%ktrain cell is not valid YAML{line}: {getattr(err, 'problem', err)}") from None
+        if config is None:
+            raise UsageError("the %%ktrain cell is empty; give at least  data: PATH")
+        return config
+
+    def _namespace_value(self, value: Any) -> Any:
+        """A string naming a notebook variable stands for that variable."""
+        user_ns = self.shell.user_ns if self.shell is not None else {}
+        if isinstance(value, str) and value.isidentifier() and value in user_ns:
+            return user_ns[value]
+        return value
+
+    def _run_cell(self, args: Any, cell: str) -> None:
+        from ..workflow import check_config, run_workflow
+        from .progress import NotebookProgress
+
+        config = check_config(self._parse_cell(cell))
+        data = self._namespace_value(config["data"])
+        config["val"] = self._namespace_value(config["val"])
+        shown = set(config["show"])
+
+        def on_step(name: str, result: Any) -> None:
+            if name == "lr_find":
+                print(f"lr_find suggests {result.suggestion:.2e}")
+                if "lr_find" in shown:
+                    show(result.plot())
+            elif name == "fit" and "history" in shown:
+                show(result.plot())
+            elif name == "report":
+                if "report" in shown:
+                    show(result)
+                if "confusion" in shown:
+                    show(result.plot_confusion())
+            elif name in ("top_losses", "attention"):
+                show(result)
+            elif name == "predict":
+                show(predictions_html(result))
+            elif name == "save":
+                print(f"saved the predictor to {result}")
+
+        listeners = [] if args.quiet else [NotebookProgress()]
+        session = run_workflow(config, data=data, callbacks=listeners, on_step=on_step, progress=False)
+        self.sessions[args.out] = session
+        self.last = args.out
+        if self.shell is not None:
+            self.shell.user_ns[args.out] = session
+        print(f"{args.out}: {session!r}")
+
+    # ------------------------------------------------------------------ line form
+
+    def _session(self, name: str | None) -> Any:
+        name = name or self.last
+        if name is None or name not in self.sessions:
+            if name is not None and self.shell is not None and hasattr(self.shell.user_ns.get(name), "learner"):
+                return self.shell.user_ns[name]
+            raise UsageError("no ktnb session yet: run a %%ktrain cell first" if name is None
+                             else f"no ktnb session named {name!r}; known: {', '.join(self.sessions) or 'none'}")
+        return self.sessions[name]
+
+    def _run_line(self, args: Any) -> Any:
+        command, rest = args.command, list(args.args)
+        handler: Callable[[Any, list[str]], Any] | None = getattr(self, f"_cmd_{command}", None)
+        if command not in COMMANDS or handler is None:
+            raise UsageError(f"unknown %ktrain command {command!r}; choose one of: {', '.join(COMMANDS)}")
+        return handler(self._session(args.session), rest)
+
+    @staticmethod
+    def _number(text: str, what: str, kind: type = float) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise UsageError(f"{what} must be a {'whole ' if kind is int else ''}number, got {text!r}") from None
+        return value
+
+    def _lr(self, session: Any, text: str) -> float:
+        if text == "find":
+            session.lr_finder = session.learner.lr_find()
+            print(f"lr_find suggests {session.lr_finder.suggestion:.2e}")
+            return session.lr_finder.suggestion
+        return self._number(text, "LR")
+
+    def _cmd_lr_find(self, session: Any, rest: list[str]) -> None:
+        session.lr_finder = session.learner.lr_find(**({"max_batches": self._number(rest[0], "max batches", int)}
+                                                     if rest else {}))
+        print(f"suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in session.lr_finder.suggestions.items()))
+        show(session.lr_finder.plot())
+
+    def _cmd_fit(self, session: Any, rest: list[str]) -> None:
+        if not rest:
+            raise UsageError("usage: %ktrain fit LR [EPOCHS [SCHEDULE]]   e.g. %ktrain fit 5e-5 1 onecycle")
+        lr = self._lr(session, rest[0])
+        epochs = self._number(rest[1], "EPOCHS", int) if len(rest) > 1 else 1
+        session.learner.fit(lr, epochs, rest[2] if len(rest) > 2 else "onecycle")
+
+    def _cmd_autofit(self, session: Any, rest: list[str]) -> None:
+        if not rest:
+            raise UsageError("usage: %ktrain autofit LR [MAX_EPOCHS]")
+        lr = self._lr(session, rest[0])
+        session.learner.autofit(lr, self._number(rest[1], "MAX_EPOCHS", int) if len(rest) > 1 else 20)
+
+    def _cmd_evaluate(self, session: Any, rest: list[str]) -> Any:
+        session.report = session.learner.evaluate(self._namespace_value(rest[0]) if rest else None)
+        show(session.report)
+        show(session.report.plot_confusion())
+
+    def _cmd_predict(self, session: Any, rest: list[str]) -> None:
+        if not rest:
+            raise UsageError('usage: %ktrain predict "some text" ["more text" ...]')
+        proba = session.learner.predictor().predict_proba(rest)
+        names = session.learner.class_names
+        show(predictions_html([(t, names[p.argmax()], float(p.max())) for t, p in zip(rest, proba)]))
+
+    def _cmd_attention(self, session: Any, rest: list[str]) -> None:
+        if not rest:
+            raise UsageError('usage: %ktrain attention "some text" [LAYER [HEAD]]')
+        att = session.learner.attention(rest[0])
+        layer = self._number(rest[1], "LAYER", int) - 1 if len(rest) > 1 else -1
+        head = self._number(rest[2], "HEAD", int) - 1 if len(rest) > 2 else None
+        for value, limit, what in ((layer, att.layers, "LAYER"), (head, att.heads, "HEAD")):
+            if value is not None and value != -1 and not 0 <= value < limit:
+                raise UsageError(f"{what} must be between 1 and {limit}")
+        session.attention = att
+        show(HTML(att.to_html(layer, head)))
+
+    def _cmd_top_losses(self, session: Any, rest: list[str]) -> None:
+        show(session.learner.top_losses(self._number(rest[0], "N", int) if rest else 5))
+
+    def _cmd_history(self, session: Any, rest: list[str]) -> None:
+        show(session.learner.history.plot())
+
+    def _cmd_save(self, session: Any, rest: list[str]) -> None:
+        if not rest:
+            raise UsageError("usage: %ktrain save DIR")
+        session.saved_to = str(session.learner.predictor().save(rest[0]))
+        print(f"saved the predictor to {session.saved_to}")
+
+    def _cmd_panel(self, session: Any, rest: list[str]) -> Any:
+        from .panel import Panel
+
+        return Panel(session)
+
+    def _cmd_show(self, session: Any, rest: list[str]) -> None:
+        what = rest[0] if rest else "report"
+        value = {"report": session.report, "lr_find": session.lr_finder, "attention": session.attention}.get(what)
+        if what == "confusion" and session.report is not None:
+            value = session.report.plot_confusion()
+        if value is None:
+            raise UsageError(f"nothing to show for {what!r} yet in this session")
+        show(value.plot() if what == "lr_find" else value)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    ipython.register_magics(KtnbMagics(ipython))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    manager = ipython.magics_manager
+    for kind in ("line", "cell"):
+        manager.magics[kind].pop("ktrain", None)

@@ -1,0 +1,363 @@
+"""The widget panel: Data, LR finder, Train, Evaluate, Predict and Attention tabs.
+
+Core ipywidgets only (7.7 and 8), so it runs on Colab. Training runs in a background thread so
+that the kernel stays responsive and Stop works; the thread only calls the engine and the
+widgets listen to its events. Pictures go into `Image` widgets as PNG bytes, which is safe
+from any thread (an `Output` widget only captures under a live kernel's main thread).
+
+    from ktnb import Panel
+    Panel(data="train.csv")          # or Panel(clf) after a %%ktrain cell, or %ktrain panel
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from html import escape
+from typing import Any, Callable
+
+import ipywidgets as W
+from IPython.display import display
+
+from ..render.figures import figure_png
+from ..render.html import table_html
+
+TAB_TITLES = ("Data", "LR finder", "Train", "Evaluate", "Predict", "Attention")
+
+
+def _error_html(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return f'<span style="color:#b00">{escape(type(err).__name__)}: {escape(text)}</span>'
+
+
+def _png(fig: Any) -> bytes:
+    return figure_png(fig)
+
+
+class Panel:
+    """Everything a %%ktrain cell does, as widgets. `session` (from %%ktrain) or `learner`
+    starts it with a model ready; `data` (a path, DataFrame, …) pre-fills the Data tab."""
+
+    def __init__(self, session: Any = None, *, learner: Any = None, data: Any = None, model: str | None = None):
+        self.learner = learner if learner is not None else getattr(session, "learner", None)
+        self.thread: threading.Thread | None = None
+        self.busy = False  # set while a background run goes on (the thread is still alive as it ends)
+        self._data_source = data
+        self._build_data_tab(data, model)
+        self._build_lr_tab()
+        self._build_train_tab()
+        self._build_eval_tab()
+        self._build_predict_tab()
+        self._build_attention_tab()
+        self.tabs = W.Tab(children=[self.data_tab, self.lr_tab, self.train_tab, self.eval_tab, self.predict_tab,
+                                    self.attention_tab])
+        for i, title in enumerate(TAB_TITLES):
+            self.tabs.set_title(i, title)
+        self.widget = W.VBox([self.tabs])
+        self._sync()
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _guard(self, status: W.HTML) -> Callable:
+        """Run a button handler; any error is shown in `status` and the panel stays usable."""
+
+        def wrap(handler: Callable) -> Callable:
+            @functools.wraps(handler)
+            def run(*args: Any) -> None:
+                try:
+                    handler(*args)
+                except Exception as err:  # noqa: BLE001 - shown in the panel, not as a dead cell
+                    status.value = _error_html(err)
+                    self._sync()
+
+            return run
+
+        return wrap
+
+    def _needs_learner(self) -> Any:
+        if self.learner is None:
+            from ..errors import KtnbError
+
+            raise KtnbError("load the data and a model in the Data tab first")
+        return self.learner
+
+    def _sync(self) -> None:
+        """Buttons follow the state: nothing to do without a learner; nothing else while training."""
+        busy = self.busy
+        ready = self.learner is not None
+        for button in (self.lr_button, self.start_button, self.eval_button, self.predict_button,
+                       self.attention_button):
+            button.disabled = busy or not ready
+        self.load_button.disabled = busy
+        self.stop_button.disabled = not busy
+        if ready:
+            att_layers = getattr(self.learner.model.config, "num_hidden_layers", 1)
+            att_heads = getattr(self.learner.model.config, "num_attention_heads", 1)
+            layer_options = [(f"layer {i + 1}", i) for i in range(att_layers)]
+            if [o[1] for o in self.layer.options] != [o[1] for o in layer_options]:
+                self.layer.options = layer_options
+                self.layer.value = att_layers - 1
+                self.head.options = [("mean over heads", -1)] + [(f"head {i + 1}", i) for i in range(att_heads)]
+                self.head.value = -1
+
+    def _run_in_thread(self, work: Callable[[], None], done: Callable[[], None]) -> None:
+        def body() -> None:
+            try:
+                work()
+            finally:
+                done()
+                self.busy = False
+                self._sync()
+
+        self.busy = True
+        self.thread = threading.Thread(target=body, name="ktnb-panel", daemon=True)
+        self.thread.start()
+        self._sync()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until background work (training, lr_find) ends; for scripts and tests."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    # ------------------------------------------------------------------ Data
+
+    def _build_data_tab(self, data: Any, model: str | None) -> None:
+        self.path = W.Text(value=data if isinstance(data, str) else "", description="data",
+                           placeholder="CSV/TSV path, class folder, or sst2")
+        self.text_col = W.Combobox(value="text", options=["text"], description="text column")
+        self.label_col = W.Combobox(value="label", options=["label"], description="label column")
+        self.model_name = W.Text(value=model or "default", description="model")
+        self.batch_size = W.IntText(value=32, description="batch size")
+        self.max_len = W.IntText(value=0, description="max_len (0=auto)")
+        self.val_frac = W.BoundedFloatText(value=0.1, min=0.0, max=0.9, step=0.05, description="val fraction")
+        self.max_train = W.IntText(value=0, description="max rows (0=all)")
+        self.load_button = W.Button(description="Load data and model", button_style="primary", icon="upload")
+        self.data_status = W.HTML()
+        self.path.observe(self._offer_columns, names="value")
+        self.load_button.on_click(self._guard(self.data_status)(self._load))
+        self.data_tab = W.VBox([self.path, W.HBox([self.text_col, self.label_col]),
+                                W.HBox([self.model_name, self.batch_size]), W.HBox([self.max_len, self.val_frac]),
+                                self.max_train, self.load_button, self.data_status])
+        if self.learner is not None:
+            self.data_status.value = self._data_summary()
+        elif isinstance(data, str):
+            self._offer_columns({"new": data})
+
+    def _offer_columns(self, change: dict) -> None:
+        """When the path is a table, offer its columns."""
+        import os
+
+        path = str(change["new"])
+        if not os.path.isfile(path):
+            return
+        try:
+            from ..data import read_table
+
+            columns = [str(c) for c in read_table(path, nrows=1).columns]
+        except Exception:  # noqa: BLE001 - a half-typed path; the Load button reports real errors
+            return
+        self.text_col.options = self.label_col.options = columns
+
+    def _load(self, _: Any = None) -> None:
+        from ..learner import text_classifier
+        from ..workflow import check_config, load_config_data
+
+        source = self._data_source if self._data_source is not None and not self.path.value else self.path.value
+        self.data_status.value = "loading…"
+        config = check_config({"data": source, "text_col": self.text_col.value, "label_col": self.label_col.value,
+                               "val_frac": self.val_frac.value, "max_train": self.max_train.value or None})
+        data = load_config_data(source, config)
+        model = None if self.model_name.value in ("", "default") else self.model_name.value
+        self.learner = text_classifier(data, model, batch_size=self.batch_size.value,
+                                       max_len=self.max_len.value or None, progress=False)
+        self.data_status.value = self._data_summary()
+        self._sync()
+
+    def _data_summary(self) -> str:
+        learner = self.learner
+        data = learner.data
+        counts = data.class_counts()
+        val = data.class_counts("val")
+        rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names]
+        sample = [(text[:120], data.class_names[label]) for text, label in
+                  zip(data.train.texts[:5], data.train.labels[:5])]
+        return (f"<div>{escape(repr(learner))}</div>"
+                + table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts")
+                + table_html(("text", "label"), sample, "sample", css_class="ktnb-sample"))
+
+    # ------------------------------------------------------------------ LR finder
+
+    def _build_lr_tab(self) -> None:
+        self.lr = W.FloatLogSlider(value=5e-5, base=10, min=-9, max=0, step=0.05, description="lr",
+                                   readout_format=".1e")
+        self.lr_button = W.Button(description="Run LR finder", icon="search")
+        self.suggestions = W.ToggleButtons(options=[], description="use")
+        self.lr_plot = W.Image(format="png")
+        self.lr_status = W.HTML()
+        self.lr_button.on_click(self._guard(self.lr_status)(self._lr_find))
+        self.suggestions.observe(self._use_suggestion, names="value")
+        self.lr_tab = W.VBox([self.lr_button, self.lr_status, self.lr_plot, self.suggestions, self.lr])
+
+    def _lr_find(self, _: Any = None) -> None:
+        learner = self._needs_learner()
+        self.lr_status.value = "sweeping learning rates…"
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                result["value"] = learner.lr_find()
+            except Exception as err:  # noqa: BLE001
+                result["error"] = err
+
+        def done() -> None:
+            if "error" in result:
+                self.lr_status.value = _error_html(result["error"])
+                return
+            finder = result["value"]
+            self.finder = finder
+            self.lr_plot.value = _png(finder.plot())
+            self.suggestions.options = [(f"{k} {v:.1e}", v) for k, v in finder.suggestions.items()]
+            if finder.suggestions:
+                self.suggestions.value = finder.suggestion
+                self.lr.value = finder.suggestion
+            self.lr_status.value = f"suggestion: {finder.suggestion:.2e} ({finder.seconds:.0f} s)"
+
+        self._run_in_thread(work, done)
+
+    def _use_suggestion(self, change: dict) -> None:
+        if change["new"]:
+            self.lr.value = change["new"]
+
+    # ------------------------------------------------------------------ Train
+
+    def _build_train_tab(self) -> None:
+        from ..schedules import SCHEDULES
+
+        self.epochs = W.IntSlider(value=1, min=1, max=20, description="epochs")
+        self.schedule = W.Dropdown(options=list(SCHEDULES), value="onecycle", description="schedule")
+        self.start_button = W.Button(description="Start", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="batches")
+        self.train_status = W.HTML()
+        self.live_plot = W.Image(format="png")
+        self.epoch_table = W.HTML()
+        self.start_button.on_click(self._guard(self.train_status)(self._start))
+        self.stop_button.on_click(self._stop)
+        self.train_tab = W.VBox([W.HBox([self.epochs, self.schedule]), self.lr,
+                                 W.HBox([self.start_button, self.stop_button]), self.progress, self.train_status,
+                                 self.live_plot, self.epoch_table])
+
+    def _start(self, _: Any = None) -> None:
+        learner = self._needs_learner()
+        lr, epochs, schedule = self.lr.value, self.epochs.value, self.schedule.value
+        self.events: list[Any] = []
+        self._last_draw = 0.0
+        self.train_status.value = f"training: lr {lr:.2e}, {epochs} epoch(s), {schedule}"
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                learner.fit(lr, epochs, schedule, callbacks=[self._on_event])
+            except Exception as err:  # noqa: BLE001 - the engine restored the best weights already
+                outcome["error"] = err
+
+        def done() -> None:
+            self._draw(force=True)
+            if "error" in outcome:
+                self.train_status.value = _error_html(outcome["error"])
+
+        self._run_in_thread(work, done)
+
+    def _stop(self, _: Any = None) -> None:
+        if self.learner is not None:
+            self.learner.request_stop()
+            self.train_status.value = "stopping at the end of this batch…"
+
+    def _on_event(self, event: Any) -> None:
+        """The training thread's events, turned into widget state."""
+        self.events.append(event)
+        if event.name == "train_begin":
+            self.progress.max, self.progress.value = max(event.batches * event.epochs, 1), 0
+        elif event.name == "batch_end":
+            self.progress.value += 1
+            self._draw()
+        elif event.name == "epoch_end":
+            rows = self.learner.history.epochs
+            header = list(rows[-1])
+            self.epoch_table.value = table_html(header, [[r.get(k, "") for k in header] for r in rows],
+                                                css_class="ktnb-epochs")
+            self._draw(force=True)
+        elif event.name == "train_end":
+            self.train_status.value = escape(event.message or f"training {event.reason}")
+
+    def _draw(self, force: bool = False) -> None:
+        """Redraw the loss curve at most twice a second."""
+        now = time.perf_counter()
+        if not force and now - self._last_draw < 0.5:
+            return
+        self._last_draw = now
+        if self.learner is not None and self.learner.history.steps:
+            self.live_plot.value = _png(self.learner.history.plot())
+
+    # ------------------------------------------------------------------ Evaluate, Predict, Attention
+
+    def _build_eval_tab(self) -> None:
+        self.eval_button = W.Button(description="Evaluate", icon="check")
+        self.report_html = W.HTML()
+        self.confusion = W.Image(format="png")
+        self.eval_button.on_click(self._guard(self.report_html)(self._evaluate))
+        self.eval_tab = W.VBox([self.eval_button, self.report_html, self.confusion])
+
+    def _evaluate(self, _: Any = None) -> None:
+        report = self._needs_learner().evaluate()
+        self.report = report
+        self.report_html.value = report._repr_html_()
+        self.confusion.value = _png(report.plot_confusion())
+
+    def _build_predict_tab(self) -> None:
+        self.text = W.Textarea(placeholder="one text per line", layout=W.Layout(width="90%", height="80px"))
+        self.predict_button = W.Button(description="Predict", icon="comment")
+        self.predictions = W.HTML()
+        self.predict_button.on_click(self._guard(self.predictions)(self._predict))
+        self.predict_tab = W.VBox([self.text, self.predict_button, self.predictions])
+
+    def _predict(self, _: Any = None) -> None:
+        learner = self._needs_learner()
+        texts = [t for t in self.text.value.splitlines() if t.strip()]
+        if not texts:
+            self.predictions.value = "type a text first"
+            return
+        proba = learner.predictor().predict_proba(texts)
+        names = learner.class_names
+        rows = [(t, names[p.argmax()], *map(float, p)) for t, p in zip(texts, proba)]
+        self.predictions.value = table_html(("text", "label", *names), rows, css_class="ktnb-predictions")
+
+    def _build_attention_tab(self) -> None:
+        self.sentence = W.Text(placeholder="a sentence", description="sentence", layout=W.Layout(width="90%"))
+        self.layer = W.Dropdown(options=[("layer 1", 0)], value=0, description="layer")
+        self.head = W.Dropdown(options=[("mean over heads", -1)], value=-1, description="head")
+        self.attention_button = W.Button(description="Show attention", icon="eye")
+        self.tokens = W.HTML()
+        self.heatmap = W.Image(format="png")
+        self.attention_button.on_click(self._guard(self.tokens)(self._attention))
+        for picker in (self.layer, self.head):
+            picker.observe(lambda change: self._redraw_attention(), names="value")
+        self.attention_tab = W.VBox([self.sentence, W.HBox([self.layer, self.head]), self.attention_button,
+                                     self.tokens, self.heatmap])
+
+    def _attention(self, _: Any = None) -> None:
+        self.attention = self._needs_learner().attention(self.sentence.value)
+        self.tokens.value = " ".join(f"<code>{escape(t)}</code>" for t in self.attention.tokens)
+        self._redraw_attention()
+
+    def _redraw_attention(self) -> None:
+        from ..render.attention import attention_figure
+
+        att = getattr(self, "attention", None)
+        if att is not None:
+            head = None if self.head.value == -1 else self.head.value
+            self.heatmap.value = _png(attention_figure(att, self.layer.value, head))

@@ -1,0 +1,158 @@
+"""Attention pictures: matplotlib heatmaps, and a self-contained interactive HTML view.
+
+The HTML view needs no CDN, require.js or widget: an inline script draws an SVG heatmap with
+layer and head pickers. It also carries the same picture as a data: PNG, which the script hides;
+where scripts and SVG are stripped (an untrusted notebook, GitHub's viewer) the PNG and the
+tokens, as plain escaped text, remain.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .figures import _figure, figure_png
+
+if TYPE_CHECKING:
+    from ..attention import Attention
+
+
+def _label(att: Attention, layer: int, head: int | None) -> str:
+    layer_no = layer % att.layers + 1
+    return f"layer {layer_no}, " + ("mean over heads" if head is None else f"head {head % att.heads + 1}")
+
+
+def _heatmap(ax: Any, matrix: np.ndarray, tokens: list[str], title: str, ticks: bool = True) -> Any:
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(float(matrix.max()), 1e-6))
+    ax.set_title(title, fontsize=9)
+    if ticks:
+        positions = np.arange(len(tokens))
+        ax.set_xticks(positions, labels=tokens, rotation=90, fontsize=8)
+        ax.set_yticks(positions, labels=tokens, fontsize=8)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return image
+
+
+def attention_figure(att: Attention, layer: int = -1, head: int | None = None) -> Any:
+    """One heatmap: rows attend (from), columns are attended to."""
+    side = 2.5 + 0.28 * len(att.tokens)
+    fig = _figure(side + 1, side)
+    ax = fig.add_subplot()
+    image = _heatmap(ax, att.select(layer, head), att.tokens, _label(att, layer, head))
+    ax.set_xlabel("attended to")
+    ax.set_ylabel("attending token")
+    fig.colorbar(image, ax=ax, shrink=0.7)
+    return fig
+
+
+def heads_figure(att: Attention, layer: int = -1) -> Any:
+    """Every head of one layer in a grid (token labels on the first panel)."""
+    cols = min(4, att.heads)
+    rows = -(-att.heads // cols)
+    size = 1.2 + 0.12 * len(att.tokens)
+    fig = _figure(cols * size + 1.5, rows * size + 0.8)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for head, ax in enumerate(axes):
+        if head >= att.heads:
+            ax.axis("off")
+            continue
+        _heatmap(ax, att.select(layer, head), att.tokens, f"head {head + 1}", ticks=head == 0 and len(att.tokens) <= 24)
+    fig.suptitle(f"{escape_plain(att.text)[:80]} - layer {layer % att.layers + 1}", fontsize=10)
+    return fig
+
+
+def escape_plain(text: str) -> str:
+    """matplotlib treats $...$ as math: keep user text literal."""
+    return text.replace("$", r"\$")
+
+
+_SCRIPT = """
+(function () {
+  var root = (document.currentScript && document.currentScript.parentElement) || document.getElementById(%(id)s);
+  if (!root) { return; }
+  var data = %(data)s, NS = "http://www.w3.org/2000/svg", cell = 20, pad = 6;
+  var live = root.querySelector(".ktnb-attention-live"), png = root.querySelector(".ktnb-attention-png");
+  function picker(label, options, value) {
+    var wrap = document.createElement("label"), sel = document.createElement("select");
+    wrap.textContent = label + " ";
+    options.forEach(function (o) { var opt = document.createElement("option"); opt.value = o[0];
+      opt.textContent = o[1]; sel.appendChild(opt); });
+    sel.value = String(value); wrap.appendChild(sel); wrap.style.marginRight = "12px";
+    return [wrap, sel];
+  }
+  var layers = data.weights.map(function (_, i) { return [i, "layer " + (i + 1)]; });
+  var heads = [["mean", "mean over heads"]].concat(data.weights[0].map(function (_, i) { return [i, "head " + (i + 1)]; }));
+  var lp = picker("layer", layers, data.layer), hp = picker("head", heads, data.head === null ? "mean" : data.head);
+  var controls = document.createElement("div"), board = document.createElement("div"), info = document.createElement("div");
+  controls.appendChild(lp[0]); controls.appendChild(hp[0]); info.style.height = "1.4em"; info.style.fontSize = "12px";
+  live.appendChild(controls); live.appendChild(info); live.appendChild(board);
+  function matrix() {
+    var l = data.weights[+lp[1].value], h = hp[1].value;
+    if (h !== "mean") { return l[+h]; }
+    return l[0].map(function (row, i) { return row.map(function (_, j) {
+      var s = 0; l.forEach(function (m) { s += m[i][j]; }); return s / l.length; }); });
+  }
+  function text(x, y, str, anchor, rotate) {
+    var t = document.createElementNS(NS, "text"); t.setAttribute("x", x); t.setAttribute("y", y);
+    t.setAttribute("font-size", "11"); t.setAttribute("text-anchor", anchor); t.setAttribute("font-family", "monospace");
+    if (rotate) { t.setAttribute("transform", "rotate(-60 " + x + " " + y + ")"); }
+    t.textContent = str; return t;
+  }
+  function draw() {
+    var m = matrix(), n = data.tokens.length, left = 8 + 7 * data.maxlen, top = 8 + 6 * data.maxlen;
+    var max = 1e-9; m.forEach(function (r) { r.forEach(function (v) { if (v > max) { max = v; } }); });
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("width", left + n * cell + pad); svg.setAttribute("height", top + n * cell + pad);
+    data.tokens.forEach(function (tok, i) {
+      svg.appendChild(text(left - 4, top + i * cell + cell * 0.7, tok, "end", false));
+      svg.appendChild(text(left + i * cell + cell * 0.6, top - 4, tok, "start", true));
+    });
+    m.forEach(function (row, i) { row.forEach(function (v, j) {
+      var r = document.createElementNS(NS, "rect"), shade = Math.round(255 * (1 - v / max));
+      r.setAttribute("x", left + j * cell); r.setAttribute("y", top + i * cell);
+      r.setAttribute("width", cell - 1); r.setAttribute("height", cell - 1);
+      r.setAttribute("fill", "rgb(" + shade + "," + Math.round(110 + 145 * shade / 255) + ",255)");
+      r.addEventListener("mouseenter", function () {
+        info.textContent = data.tokens[i] + " \\u2192 " + data.tokens[j] + ": " + v.toFixed(3); });
+      svg.appendChild(r); }); });
+    board.innerHTML = ""; board.appendChild(svg);
+  }
+  lp[1].addEventListener("change", draw); hp[1].addEventListener("change", draw);
+  draw();
+  if (png) { png.style.display = "none"; }
+})();
+"""
+
+
+def attention_html(att: Attention, layer: int = -1, head: int | None = None) -> str:
+    """The interactive view as one HTML fragment; every token is escaped, the data is embedded
+    with ``<`` written as ``\\u003c`` so that no token can close the script."""
+    element_id = "ktnb-attention-" + uuid.uuid4().hex[:12]
+    png = base64.b64encode(figure_png(attention_figure(att, layer, head))).decode("ascii")
+    data = {
+        "tokens": att.tokens,
+        "weights": np.round(att.weights, 3).tolist(),
+        "layer": layer % att.layers,
+        "head": None if head is None else head % att.heads,
+        "maxlen": max(len(t) for t in att.tokens),
+    }
+    payload = json.dumps(data, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e")
+    script = _SCRIPT % {"id": json.dumps(element_id), "data": payload}
+    tokens = " ".join(f'<span class="ktnb-token" style="padding:1px 3px;margin:1px;border:1px solid #ccc;'
+                      f'border-radius:3px;font-family:monospace">{escape(t)}</span>' for t in att.tokens)
+    return (
+        f'<div class="ktnb-attention" id="{element_id}" style="font-family:sans-serif;font-size:13px">'
+        f'<div style="font-weight:bold">attention: {escape(att.text)}</div>'
+        f'<div class="ktnb-attention-tokens" style="margin:4px 0;line-height:1.9">{tokens}</div>'
+        f'<img class="ktnb-attention-png" alt="attention heatmap, {escape(_label(att, layer, head))}" '
+        f'src="data:image/png;base64,{png}"/>'
+        f'<div class="ktnb-attention-live"></div>'
+        f"<script>{script}</script></div>"
+    )

@@ -1,0 +1,201 @@
+"""The whole ktrain-style workflow from one small config: data → learner → (lr_find) → fit →
+evaluate → predict → save. The ``%%ktrain`` magic parses its cell body into this config; from
+Python, `run_workflow` takes the same keys as a dict.
+
+>>> check_config({"data": "train.csv", "lr": "find", "epochs": 2})["schedule"]
+'onecycle'
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from .errors import KtnbError
+from .schedules import SCHEDULES
+
+SHOW_CHOICES = ("report", "confusion", "history", "lr_find", "top_losses", "attention")
+
+#: key -> (default, description); the description names the allowed values
+CONFIG_KEYS: dict[str, tuple[Any, str]] = {
+    "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
+    "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
+    "text_col": ("text", "the text column"),
+    "label_col": ("label", "the label column"),
+    "val_frac": (0.1, "a fraction between 0 and 1"),
+    "max_train": (None, "use only the first N training rows"),
+    "class_names": (None, "a list of class names, in label-id order"),
+    "model": (None, "a hub name or model folder (default: the offline MiniLM)"),
+    "max_len": (None, "a whole number, or auto"),
+    "batch_size": (32, "a whole number"),
+    "lr": ("find", "a number, or find (run the LR finder and take its suggestion)"),
+    "epochs": (1, "a whole number (with early_stopping: the most epochs)"),
+    "schedule": ("onecycle", "one of " + ", ".join(SCHEDULES)),
+    "early_stopping": (None, "patience in epochs: train until validation loss stops improving"),
+    "grad_accum": (1, "a whole number"),
+    "device": ("auto", "auto, cpu, cuda, cuda:N or mps"),
+    "mixed_precision": ("auto", "auto, no, fp16 or bf16"),
+    "seed": (42, "a whole number"),
+    "show": (["report", "confusion"], "a list of: " + ", ".join(SHOW_CHOICES)),
+    "attention": (None, "a sentence whose attention to show"),
+    "predict": (None, "a sentence or a list of sentences to classify"),
+    "save": (None, "a folder to save the predictor in"),
+}
+
+
+def _fail(key: str, value: Any) -> KtnbError:
+    return KtnbError(f"{key}: {value!r} is not allowed; expected {CONFIG_KEYS[key][1]}")
+
+
+def _number_or_same(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _whole(key: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(key, value)
+    return value
+
+
+def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults filled in; an unknown key or a bad value is a one-line `KtnbError` naming the
+    key and what it accepts."""
+    if not isinstance(raw, Mapping):
+        raise KtnbError("the config must be key: value lines, e.g.\ndata: train.csv\nepochs: 1")
+    unknown = [k for k in raw if k not in CONFIG_KEYS]
+    if unknown:
+        near = difflib.get_close_matches(str(unknown[0]), CONFIG_KEYS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise KtnbError(f"unknown key {unknown[0]!r}{hint}; allowed keys: {', '.join(CONFIG_KEYS)}")
+    config = {key: default for key, (default, _) in CONFIG_KEYS.items()}
+    config.update(raw)
+    for key in ("lr", "val_frac"):  # YAML 1.1 reads 5e-5 (no dot) as a string
+        config[key] = _number_or_same(config[key])
+    if config["data"] is None:
+        raise KtnbError("data: missing; give a CSV/TSV path, a folder, a notebook variable, or sst2")
+    lr = config["lr"]
+    if not (lr == "find" or (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0)):
+        raise _fail("lr", lr)
+    if config["max_len"] == "auto":
+        config["max_len"] = None
+    for key in ("batch_size", "epochs", "grad_accum"):
+        _whole(key, config[key])
+    for key in ("max_len", "max_train", "early_stopping"):
+        if config[key] is not None:
+            _whole(key, config[key])
+    _whole("seed", config["seed"], 0)
+    if not (isinstance(config["val_frac"], (int, float)) and 0 <= config["val_frac"] < 1):
+        raise _fail("val_frac", config["val_frac"])
+    if config["schedule"] not in SCHEDULES:
+        raise _fail("schedule", config["schedule"])
+    show = config["show"]
+    show = [show] if isinstance(show, str) else list(show or [])
+    for item in show:
+        if item not in SHOW_CHOICES:
+            raise _fail("show", item)
+    config["show"] = show
+    if isinstance(config["predict"], str):
+        config["predict"] = [config["predict"]]
+    return config
+
+
+@dataclass
+class Session:
+    """What one workflow run leaves behind: ``clf.learner``, ``clf.predictor``, ``clf.report``…"""
+
+    config: dict[str, Any]
+    data: Any
+    learner: Any
+    lr_finder: Any = None
+    report: Any = None
+    predictions: list[tuple[str, str, float]] = field(default_factory=list)
+    attention: Any = None
+    saved_to: str | None = None
+
+    @property
+    def predictor(self) -> Any:
+        return self.learner.predictor()
+
+    def __repr__(self) -> str:
+        acc = f", accuracy={self.report.accuracy:.4f}" if self.report is not None else ""
+        return f"Session({self.learner!r}{acc})"
+
+
+def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
+    """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads."""
+    from .data import NAMED_DATASETS, load_dataset, load_texts, read_labelled, texts_from_array
+
+    path = source if isinstance(source, (str, os.PathLike)) else None
+    if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
+        return load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
+    if config["max_train"] and hasattr(source, "head"):
+        source = source.head(config["max_train"])
+    if config["val"] is not None:
+        texts, labels = read_labelled(source, config["text_col"], config["label_col"])
+        val_texts, val_labels = read_labelled(config["val"], config["text_col"], config["label_col"])
+        return texts_from_array(texts, labels, val_texts, val_labels, seed=config["seed"],
+                                class_names=config["class_names"])
+    kwargs = {"val_frac": config["val_frac"], "seed": config["seed"]}
+    if path is not None and os.path.isdir(path):
+        return load_texts(path, **kwargs)
+    kwargs["class_names"] = config["class_names"]
+    if path is not None and config["max_train"]:
+        kwargs["nrows"] = config["max_train"]
+    return load_texts(source, config["text_col"], config["label_col"], **kwargs)
+
+
+Step = Callable[[str, Any], None]
+
+
+def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequence[Any] = (),
+                 on_step: Step | None = None, progress: bool = True) -> Session:
+    """Run every step the config asks for. `data` overrides ``config["data"]`` (the magic passes
+    the notebook variable here); `on_step(name, result)` is called after each step so that a
+    view can show results as they come ("lr_find", "fit", "report", "top_losses",
+    "attention", "predict", "save")."""
+    from .learner import text_classifier
+
+    config = check_config(config)
+    on_step = on_step or (lambda name, result: None)
+    text_data = load_config_data(config["data"] if data is None else data, config)
+    learner = text_classifier(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
+                              batch_size=config["batch_size"], device=config["device"],
+                              mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
+                              callbacks=callbacks, progress=progress)
+    session = Session(config, text_data, learner)
+    lr = config["lr"]
+    if lr == "find" or "lr_find" in config["show"]:
+        session.lr_finder = learner.lr_find()
+        on_step("lr_find", session.lr_finder)
+        if lr == "find":
+            lr = session.lr_finder.suggestion
+    if config["early_stopping"]:
+        learner.autofit(lr, max_epochs=max(config["epochs"], 2), patience=config["early_stopping"])
+    else:
+        learner.fit(lr, config["epochs"], config["schedule"])
+    on_step("fit", learner.history)
+    if learner.val_ds is not None:
+        session.report = learner.evaluate()
+        on_step("report", session.report)
+        if "top_losses" in config["show"]:
+            on_step("top_losses", learner.top_losses(5))
+    if config["attention"]:
+        session.attention = learner.attention(config["attention"])
+        on_step("attention", session.attention)
+    if config["predict"]:
+        predictor = learner.predictor()
+        proba = predictor.predict_proba(config["predict"])
+        session.predictions = [(text, learner.class_names[p.argmax()], float(p.max()))
+                               for text, p in zip(config["predict"], proba)]
+        on_step("predict", session.predictions)
+    if config["save"]:
+        session.saved_to = str(learner.predictor().save(config["save"]))
+        on_step("save", session.saved_to)
+    return session

@@ -1,0 +1,134 @@
+"""The widget panel, driven through its buttons and traits as a user would."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import ktnb
+from ktnb.jupyter.panel import TAB_TITLES, Panel
+
+from conftest import sentiment_texts
+
+
+@pytest.fixture
+def panel(tiny_learner):
+    return Panel(learner=tiny_learner)
+
+
+def wait_until(condition, timeout=60.0):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_tabs_and_initial_state():
+    empty = Panel()
+    assert [empty.tabs.get_title(i) for i in range(6)] == list(TAB_TITLES)
+    assert empty.start_button.disabled and empty.stop_button.disabled and not empty.load_button.disabled
+    empty.predict_button.disabled = False
+    empty.text.value = "hello"
+    empty.predict_button.click()  # no learner yet: the panel says so instead of failing
+    assert "load the data and a model in the Data tab first" in empty.predictions.value
+
+
+def test_data_tab_loads_a_csv_and_offers_its_columns(tmp_path, tiny_model_dir):
+    texts, labels = sentiment_texts(200, seed=4)
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame({"body": texts, "stars": labels}).to_csv(path, index=False)
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    assert list(panel.text_col.options) == ["body", "stars"]
+    panel.text_col.value, panel.label_col.value = "body", "stars"
+    panel.load_button.click()
+    assert panel.learner is not None and panel.learner.class_names == ["neg", "pos"]
+    assert "class counts" in panel.data_status.value and "<td" in panel.data_status.value
+    assert not panel.start_button.disabled
+    assert [o[0] for o in panel.layer.options] == ["layer 1", "layer 2"]
+
+
+def test_data_tab_error_shows_in_the_panel(tmp_path):
+    panel = Panel(data=str(tmp_path / "missing.csv"))
+    panel.load_button.click()
+    assert "file not found" in panel.data_status.value and panel.learner is None
+
+
+def test_start_trains_in_the_background_with_live_updates(panel):
+    panel.lr.value, panel.epochs.value = 3e-3, 4
+    panel.start_button.click()
+    assert panel.thread.is_alive() and panel.start_button.disabled and not panel.stop_button.disabled
+    panel.wait(120)
+    assert panel.progress.value == panel.progress.max == 4 * len(panel.learner._train_dl)
+    assert panel.epoch_table.value.count("<tr>") == 1 + 4
+    assert panel.live_plot.value[:4] == b"\x89PNG"
+    assert [e.name for e in panel.events].count("epoch_end") == 4
+    assert not panel.start_button.disabled and panel.stop_button.disabled
+    panel.eval_button.click()
+    assert "accuracy" in panel.report_html.value and panel.confusion.value[:4] == b"\x89PNG"
+    assert panel.report.accuracy >= 0.9
+
+
+def test_stop_mid_epoch_keeps_a_usable_learner_and_rerun_works(panel):
+    panel.lr.value, panel.epochs.value = 3e-3, 4
+    panel.start_button.click()
+    panel.wait(120)  # a first run, so that there are best weights
+    best = panel.learner.best["value"]
+    panel.lr.value, panel.epochs.value = 1e-4, 20
+    panel.start_button.click()
+    wait_until(lambda: panel.progress.value > len(panel.learner._train_dl) + 3)
+    panel.stop_button.click()
+    panel.wait(60)
+    assert not panel.thread.is_alive()
+    assert panel.progress.value < panel.progress.max
+    assert "restored the best weights" in panel.train_status.value
+    assert panel.learner.evaluate().loss <= best + 1e-6
+    panel.epochs.value = 1
+    panel.start_button.click()  # re-run
+    panel.wait(60)
+    assert panel.progress.value == panel.progress.max and panel.learner.stop_reason == "finished"
+
+
+def test_training_error_shows_in_the_panel_and_resets_buttons(panel):
+    def explode(event):
+        if event.name == "batch_end" and event.batch == 2:
+            raise RuntimeError("boom")
+
+    panel.learner.callbacks.append(explode)
+    panel.start_button.click()
+    panel.wait(60)
+    assert "RuntimeError: boom" in panel.train_status.value
+    assert not panel.start_button.disabled and panel.stop_button.disabled
+    panel.learner.callbacks.remove(explode)
+
+
+def test_lr_finder_tab(panel):
+    panel.lr_button.click()
+    panel.wait(60)
+    assert panel.lr_plot.value[:4] == b"\x89PNG"
+    assert {o[0].split()[0] for o in panel.suggestions.options} == {"minimum", "steepest", "valley"}
+    chosen = panel.suggestions.options[0][1]
+    panel.suggestions.value = chosen
+    assert panel.lr.value == pytest.approx(chosen, rel=1e-6)
+
+
+def test_predict_and_attention_tabs(panel):
+    panel.learner.fit(3e-3, 4)
+    panel.text.value = "a wonderful film\nthe plot was a dull mess\n"
+    panel.predict_button.click()
+    assert panel.predictions.value.count("<tr>") == 3 and "wonderful" in panel.predictions.value
+    panel.sentence.value = "a <b>great</b> film"
+    panel.attention_button.click()
+    assert "&lt;" in panel.tokens.value and "<b>" not in panel.tokens.value
+    first = panel.heatmap.value
+    panel.head.value = 1
+    assert panel.heatmap.value[:4] == b"\x89PNG" and panel.heatmap.value != first
+
+
+def test_panel_from_a_workflow_session(tiny_model_dir):
+    texts, labels = sentiment_texts(200, seed=5)
+    session = ktnb.run_workflow({"data": (texts, labels), "model": str(tiny_model_dir), "lr": 3e-3, "epochs": 1,
+                                 "batch_size": 16}, progress=False)
+    panel = Panel(session)
+    assert panel.learner is session.learner and "class counts" in panel.data_status.value
