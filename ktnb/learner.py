@@ -184,15 +184,17 @@ class Learner:
         return EncodedTexts(encode_texts(self.tokenizer, part.texts, self.max_len), part.labels)
 
     def _prepare(self) -> None:
-        """Optimizer and training batches, handed to accelerate once, on first use."""
-        if self._optimizer is not None:
-            return
-        if len(self.train_ds) == 0:
-            raise TrainingError("there is no training data")
-        optimizer = make_optimizer(self.model, self.weight_decay, self.accelerator.device)
-        sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
-        loader = DataLoader(self.train_ds, batch_sampler=sampler, collate_fn=self.collate)
-        self._train_model, self._optimizer, self._train_dl = self.accelerator.prepare(self.model, optimizer, loader)
+        """Model and training batches are handed to accelerate once, on first use; the
+        optimizer too, and again after `reset_optimizer`."""
+        if self._train_model is None:
+            if len(self.train_ds) == 0:
+                raise TrainingError("there is no training data")
+            sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
+            loader = DataLoader(self.train_ds, batch_sampler=sampler, collate_fn=self.collate)
+            self._train_model, self._train_dl = self.accelerator.prepare(self.model, loader)
+        if self._optimizer is None:
+            self._optimizer = self.accelerator.prepare(
+                make_optimizer(self.model, self.weight_decay, self.accelerator.device))
 
     def reset_optimizer(self) -> None:
         """Forget the optimizer's moment estimates (a fresh AdamW on the next fit)."""

@@ -190,6 +190,13 @@ def test_lr_find_restores_model_and_suggests(tiny_learner):
     assert fig.axes[0].get_xscale() == "log"
 
 
+def test_reset_optimizer_starts_fresh_moments(tiny_learner):
+    tiny_learner.fit(1e-3, 1)
+    tiny_learner.reset_optimizer()
+    tiny_learner.fit(1e-3, 1)
+    assert tiny_learner._optimizer.state_dict()["state"][0]["step"] == len(tiny_learner._train_dl)
+
+
 def test_lr_find_stops_on_divergence(tiny_learner):
     result = tiny_learner.lr_find(start_lr=1e-4, end_lr=1e4, max_batches=24)
     assert result.diverged and len(result.lrs) < 24

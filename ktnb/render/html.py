@@ -12,12 +12,17 @@ TABLE_STYLE = "border-collapse:collapse;font-family:monospace;font-size:13px"
 CELL_STYLE = "padding:2px 10px;text-align:right;border-bottom:1px solid #ddd"
 
 
+def _number(value: float) -> str:
+    """4 decimals, or scientific notation for small values such as learning rates."""
+    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
+
+
 def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None,
                css_class: str = "ktnb-table") -> str:
-    """An HTML table; floats shown with 4 decimals, everything escaped."""
+    """An HTML table; floats shown by `_number`, everything escaped."""
 
     def cell(value: Any, tag: str) -> str:
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        text = _number(value) if isinstance(value, float) else str(value)
         return f'<{tag} style="{CELL_STYLE}">{escape(text)}</{tag}>'
 
     parts = [f'<table class="{css_class}" style="{TABLE_STYLE}">']
