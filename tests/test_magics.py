@@ -69,7 +69,9 @@ def test_lr_find_in_the_cell(ip, tiny_model_dir, capsys):
 
 
 def test_line_commands_on_the_last_session(ip, trained, tmp_path, capsys):
-    ip.run_line_magic("ktrain", "predict 'the plot was awful' 'a funny film'")
+    ip.run_line_magic("ktrain", "predict 'the plot was awful' \"a funny film\"")
+    ip.run_line_magic("ktrain", "-s clf attention 'a great film'")  # quotes are not part of the text
+    assert trained.attention.text == "a great film"
     ip.run_line_magic("ktrain", "evaluate")
     ip.run_line_magic("ktrain", "attention 'a great film' 2 1")
     ip.run_line_magic("ktrain", "top_losses 3")

@@ -31,6 +31,13 @@ COMMANDS = ("lr_find", "fit", "autofit", "evaluate", "predict", "attention", "to
             "panel", "show")
 
 
+def _unquote(arg: str) -> str:
+    """IPython splits magic lines without POSIX rules, so "a film" keeps its quotes."""
+    if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"":
+        return arg[1:-1]
+    return arg
+
+
 def _one_line(err: BaseException) -> UsageError:
     """IPython prints a UsageError as one line, with no traceback."""
     return UsageError(str(err).splitlines()[0] if str(err) else type(err).__name__)
@@ -151,7 +158,7 @@ class KtnbMagics(Magics):
         return self.sessions[name]
 
     def _run_line(self, args: Any) -> Any:
-        command, rest = args.command, list(args.args)
+        command, rest = args.command, [_unquote(a) for a in args.args]
         handler: Callable[[Any, list[str]], Any] | None = getattr(self, f"_cmd_{command}", None)
         if command not in COMMANDS or handler is None:
             raise UsageError(f"unknown %ktrain command {command!r}; choose one of: {', '.join(COMMANDS)}")

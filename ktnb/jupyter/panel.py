@@ -23,6 +23,7 @@ from IPython.display import display
 from ..render.figures import figure_png
 from ..render.html import table_html
 
+WIDE = {"description_width": "initial"}  # labels in full, not cut to ipywidgets' default width
 TAB_TITLES = ("Data", "LR finder", "Train", "Evaluate", "Predict", "Attention")
 
 
@@ -31,8 +32,14 @@ def _error_html(err: BaseException) -> str:
     return f'<span style="color:#b00">{escape(type(err).__name__)}: {escape(text)}</span>'
 
 
-def _png(fig: Any) -> bytes:
-    return figure_png(fig)
+def _image() -> W.Image:
+    """An Image widget hidden until it has a picture (an empty one shows a broken-image icon)."""
+    return W.Image(format="png", layout=W.Layout(display="none"))
+
+
+def _show_figure(image: W.Image, fig: Any) -> None:
+    image.value = figure_png(fig)
+    image.layout.display = ""
 
 
 class Panel:
@@ -126,15 +133,16 @@ class Panel:
     # ------------------------------------------------------------------ Data
 
     def _build_data_tab(self, data: Any, model: str | None) -> None:
-        self.path = W.Text(value=data if isinstance(data, str) else "", description="data",
+        self.path = W.Text(value=data if isinstance(data, str) else "", description="data", style=WIDE,
                            placeholder="CSV/TSV path, class folder, or sst2")
-        self.text_col = W.Combobox(value="text", options=["text"], description="text column")
-        self.label_col = W.Combobox(value="label", options=["label"], description="label column")
-        self.model_name = W.Text(value=model or "default", description="model")
-        self.batch_size = W.IntText(value=32, description="batch size")
-        self.max_len = W.IntText(value=0, description="max_len (0=auto)")
-        self.val_frac = W.BoundedFloatText(value=0.1, min=0.0, max=0.9, step=0.05, description="val fraction")
-        self.max_train = W.IntText(value=0, description="max rows (0=all)")
+        self.text_col = W.Combobox(value="text", options=["text"], description="text column", style=WIDE)
+        self.label_col = W.Combobox(value="label", options=["label"], description="label column", style=WIDE)
+        self.model_name = W.Text(value=model or "default", description="model", style=WIDE)
+        self.batch_size = W.IntText(value=32, description="batch size", style=WIDE)
+        self.max_len = W.IntText(value=0, description="max_len (0=auto)", style=WIDE)
+        self.val_frac = W.BoundedFloatText(value=0.1, min=0.0, max=0.9, step=0.05, description="val fraction",
+                                            style=WIDE)
+        self.max_train = W.IntText(value=0, description="max rows (0=all)", style=WIDE)
         self.load_button = W.Button(description="Load data and model", button_style="primary", icon="upload")
         self.data_status = W.HTML()
         self.path.observe(self._offer_columns, names="value")
@@ -196,7 +204,7 @@ class Panel:
                                    readout_format=".1e")
         self.lr_button = W.Button(description="Run LR finder", icon="search")
         self.suggestions = W.ToggleButtons(options=[], description="use")
-        self.lr_plot = W.Image(format="png")
+        self.lr_plot = _image()
         self.lr_status = W.HTML()
         self.lr_button.on_click(self._guard(self.lr_status)(self._lr_find))
         self.suggestions.observe(self._use_suggestion, names="value")
@@ -219,7 +227,7 @@ class Panel:
                 return
             finder = result["value"]
             self.finder = finder
-            self.lr_plot.value = _png(finder.plot())
+            _show_figure(self.lr_plot, finder.plot())
             self.suggestions.options = [(f"{k} {v:.1e}", v) for k, v in finder.suggestions.items()]
             if finder.suggestions:
                 self.suggestions.value = finder.suggestion
@@ -237,13 +245,13 @@ class Panel:
     def _build_train_tab(self) -> None:
         from ..schedules import SCHEDULES
 
-        self.epochs = W.IntSlider(value=1, min=1, max=20, description="epochs")
-        self.schedule = W.Dropdown(options=list(SCHEDULES), value="onecycle", description="schedule")
+        self.epochs = W.IntSlider(value=1, min=1, max=20, description="epochs", style=WIDE)
+        self.schedule = W.Dropdown(options=list(SCHEDULES), value="onecycle", description="schedule", style=WIDE)
         self.start_button = W.Button(description="Start", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = W.IntProgress(value=0, min=0, max=1, description="batches")
         self.train_status = W.HTML()
-        self.live_plot = W.Image(format="png")
+        self.live_plot = _image()
         self.epoch_table = W.HTML()
         self.start_button.on_click(self._guard(self.train_status)(self._start))
         self.stop_button.on_click(self._stop)
@@ -301,14 +309,14 @@ class Panel:
             return
         self._last_draw = now
         if self.learner is not None and self.learner.history.steps:
-            self.live_plot.value = _png(self.learner.history.plot())
+            _show_figure(self.live_plot, self.learner.history.plot())
 
     # ------------------------------------------------------------------ Evaluate, Predict, Attention
 
     def _build_eval_tab(self) -> None:
         self.eval_button = W.Button(description="Evaluate", icon="check")
         self.report_html = W.HTML()
-        self.confusion = W.Image(format="png")
+        self.confusion = _image()
         self.eval_button.on_click(self._guard(self.report_html)(self._evaluate))
         self.eval_tab = W.VBox([self.eval_button, self.report_html, self.confusion])
 
@@ -316,7 +324,7 @@ class Panel:
         report = self._needs_learner().evaluate()
         self.report = report
         self.report_html.value = report._repr_html_()
-        self.confusion.value = _png(report.plot_confusion())
+        _show_figure(self.confusion, report.plot_confusion())
 
     def _build_predict_tab(self) -> None:
         self.text = W.Textarea(placeholder="one text per line", layout=W.Layout(width="90%", height="80px"))
@@ -342,7 +350,7 @@ class Panel:
         self.head = W.Dropdown(options=[("mean over heads", -1)], value=-1, description="head")
         self.attention_button = W.Button(description="Show attention", icon="eye")
         self.tokens = W.HTML()
-        self.heatmap = W.Image(format="png")
+        self.heatmap = _image()
         self.attention_button.on_click(self._guard(self.tokens)(self._attention))
         for picker in (self.layer, self.head):
             picker.observe(lambda change: self._redraw_attention(), names="value")
@@ -360,4 +368,4 @@ class Panel:
         att = getattr(self, "attention", None)
         if att is not None:
             head = None if self.head.value == -1 else self.head.value
-            self.heatmap.value = _png(attention_figure(att, self.layer.value, head))
+            _show_figure(self.heatmap, attention_figure(att, self.layer.value, head))

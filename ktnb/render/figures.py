@@ -3,6 +3,7 @@ opens a window or prints into a notebook; the caller decides how to show or save
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -14,10 +15,22 @@ if TYPE_CHECKING:
     from ..lr_finder import LRFinderResult
 
 
-def _figure(width: float, height: float) -> Figure:
+@functools.cache
+def _figure_class() -> type:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    class PngFigure(Figure):
+        """A Figure that shows itself as a PNG in notebooks whatever the matplotlib backend
+        (a plain Figure made without pyplot has no notebook display of its own)."""
+
+        def _repr_png_(self) -> bytes:
+            return figure_png(self)
+
+    return PngFigure
+
+
+def _figure(width: float, height: float) -> Figure:
+    return _figure_class()(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normalize: bool = False) -> Figure:

@@ -1,0 +1,19 @@
+# make lab: JupyterLab on the notebooks with everything installed. make test / make quickstart:
+# the README's two commands.
+.PHONY: lab test quickstart screenshots
+
+lab:
+	bash scripts/setup.sh
+	.venv/bin/python -m pip install -q -e ".[notebook]"
+	. scripts/env.sh && .venv/bin/jupyter lab notebooks
+
+test:
+	bash scripts/test.sh
+
+quickstart:
+	bash scripts/quickstart.sh
+
+# retake the README's screenshots (the browser test takes them)
+screenshots:
+	bash scripts/setup.sh && bash scripts/setup-browser.sh
+	. scripts/env.sh && KTNB_SMALL=0 KTNB_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest -q tests/test_browser.py

@@ -1,0 +1,179 @@
+"""The workshop path in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by
+Playwright. Runs the quickstart notebook and asserts what a person sees; then the panel:
+tabs, Start, live progress, Stop. Screenshots go to test-artifacts/ (and to docs/screenshots/
+with KTNB_UPDATE_SCREENSHOTS=1, for the README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TOKEN = "ktnb-browser-test"
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+pytestmark = pytest.mark.slow
+
+
+def _needs(condition: bool, why: str) -> None:
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test must run in CI: {why}")
+        pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(folder: Path) -> None:
+    """No news toast or update check; every cell kept in the DOM (no virtual scrolling)."""
+    settings = {
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    }
+    for key, value in settings.items():
+        path = folder / f"{key}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    (folder / "overrides.json").write_text(json.dumps({k.replace("/", ":", 1).replace("/", ":"): v
+                                                       for k, v in settings.items()}))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, sst2_dir):
+    _needs(Path(CHROMIUM).exists(), "Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    pytest.importorskip("jupyterlab")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    _write_settings(work / "settings")
+    port = _free_port()
+    # small data unless asked otherwise (make screenshots runs the full 2,000 rows)
+    env = {**os.environ, "KTNB_SMALL": os.environ.get("KTNB_SMALL", "1"), "KTNB_DATA_DIR": str(sst2_dir.parent), "HF_HUB_OFFLINE": "1",
+           "JUPYTERLAB_SETTINGS_DIR": str(work / "settings"), "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
+    log = open(work / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work / 'notebooks'}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            assert server.poll() is None and time.time() < deadline, (work / "lab.log").read_text()[-3000:]
+            time.sleep(0.5)
+    yield base
+    server.terminate()
+    server.wait(30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+    if os.environ.get("KTNB_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ARTIFACTS / name, SCREENSHOTS / name)
+
+
+def _open_and_run_all(browser, base: str, notebook: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    workspace = notebook.split(".")[0].replace("_", "-")  # a fresh layout per notebook, nothing restored
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{notebook}?token={TOKEN}&reset")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=90_000)  # the kernel is up
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()  # Run > Run All Cells
+    return page
+
+
+def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, browser):
+    page = _open_and_run_all(browser, lab, "01_quickstart.ipynb")
+    # the last cell's attention view (its sentence has "sad"), its SVG drawn by the inline script
+    last_view = page.locator(".ktnb-attention", has=page.locator(".ktnb-token", has_text="sad"))
+    last_view.locator(".ktnb-attention-live svg rect").first.wait_for(timeout=300_000)
+    report = page.locator(".jp-OutputArea-output table.ktnb-report").first
+    assert report.is_visible() and "accuracy" in report.inner_text()
+    assert page.locator(".jp-OutputArea-output img").count() >= 1  # the confusion matrix PNG
+    assert page.locator(".jp-OutputArea-output img").first.evaluate("img => img.naturalWidth") > 200
+    tokens = last_view.locator(".ktnb-token").all_inner_texts()
+    assert "sad" in tokens and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert last_view.locator(".ktnb-attention-png").is_hidden()  # the script took over from the PNG
+    assert last_view.locator("select").count() == 2  # layer and head pickers
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                        has_text="Traceback").count() == 0
+    page.locator(".ktnb-progress").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    _screenshot(page, "quickstart-report.png")
+    last_view.scroll_into_view_if_needed()
+    _screenshot(page, "quickstart-attention.png")
+    page.close()
+
+
+def test_panel_tabs_start_live_progress_and_stop(lab, browser):
+    page = _open_and_run_all(browser, lab, "02_panel.ipynb")
+    titles = ["Data", "LR finder", "Train", "Evaluate", "Predict", "Attention"]
+    tabs = [page.get_by_role("tab", name=title, exact=True) for title in titles]
+    tabs[0].wait_for(timeout=120_000)
+    assert all(tab.count() == 1 for tab in tabs)
+    page.wait_for_selector("text=class counts", timeout=180_000)  # Load finished: the Data tab shows counts
+    _screenshot(page, "panel-data.png")
+    tabs[2].click()
+    epochs = page.locator(".widget-readout:visible").first  # the epochs slider's readout, editable
+    epochs.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    page.locator('button.widget-button[title="Start"]').click()
+    page.wait_for_function(  # live progress: the bar grows while the kernel trains in the background
+        """() => [...document.querySelectorAll('.widget-hprogress .progress-bar')]
+                 .some(bar => parseFloat(bar.style.width) > 0)""", timeout=120_000)
+    expect(page.locator('button.widget-button[title="Start"]')).to_be_disabled()
+    page.wait_for_function(  # the live loss plot has drawn
+        """() => [...document.querySelectorAll('.widget-image')].some(img => img.naturalWidth > 200
+                 && img.offsetParent !== null)""", timeout=120_000)
+    if os.environ.get("KTNB_UPDATE_SCREENSHOTS") == "1":
+        page.wait_for_timeout(5000)  # a few dozen batches on the curve, for the README picture
+    _screenshot(page, "panel-training.png")
+    page.locator('button.widget-button[title="Stop"]').click()
+    page.wait_for_selector("text=/training stopped/", timeout=120_000)
+    width = page.locator(".widget-hprogress .progress-bar").first.evaluate("bar => parseFloat(bar.style.width)")
+    assert 0 < width < 100  # stopped part-way through the 20 epochs
+    expect(page.locator('button.widget-button[title="Start"]')).to_be_enabled(timeout=30_000)
+    expect(page.locator('button.widget-button[title="Stop"]')).to_be_disabled()
+    _screenshot(page, "panel-stopped.png")
+    page.close()
