@@ -29,7 +29,7 @@ from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_
     model_length_cap, token_lengths
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData, load_texts, read_labelled
-from .errors import KtnbError, TrainingError
+from .errors import TrainingError
 from .events import CancelFit, Event, History, Listener
 from .lr_finder import LRFinderResult, smooth_losses
 from .metrics import ClassificationReport
@@ -526,4 +526,4 @@ def text_classifier(data: Any, model: str | None = None, *, text_col: str = "tex
     return learner
 
 
-__all__ = ["Learner", "text_classifier", "resolve_device", "KtnbError"]
+__all__ = ["Learner", "text_classifier", "resolve_device", "make_optimizer"]

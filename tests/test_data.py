@@ -20,6 +20,15 @@ def test_import_does_not_load_torch():
     assert out.split() == ["False", "False"]
 
 
+def test_engine_imports_no_notebook_libraries():
+    import subprocess
+
+    code = ("import sys, ktnb.learner, ktnb.workflow, ktnb.attention, ktnb.render.report, ktnb.quickstart; "
+            "print('IPython' in sys.modules, 'ipywidgets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
 def test_csv_with_named_labels_keeps_sorted_class_order(tmp_path):
     path = tmp_path / "reviews.csv"
     pd.DataFrame({"review": ["fine", "poor", "nice", "weak"] * 5, "stars": ["pos", "neg", "pos", "neg"] * 5}) \
@@ -144,7 +153,8 @@ def test_empty_and_nan_texts_are_dropped_with_a_warning():
 
 
 def test_all_rows_empty_is_an_error():
-    with pytest.raises(ktnb.DataError, match="no rows with both a text and a label"):
+    with pytest.raises(ktnb.DataError, match="no rows with both a text and a label"), \
+            pytest.warns(UserWarning, match="dropped 2 row"):
         ktnb.texts_from_array(["", " "], ["a", "b"])
 
 

@@ -3,7 +3,6 @@ committed notebooks carry no outputs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat

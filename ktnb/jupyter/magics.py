@@ -74,12 +74,7 @@ class KtnbMagics(Magics):
 
         Line form: one step on the last (or ``-s NAME``) session, e.g. ``%ktrain fit 5e-5 1``.
         """
-        try:
-            args = parse_argstring(self.ktrain, line)
-        except UsageError:
-            raise
-        except SystemExit:  # argparse's own exit on bad options
-            raise UsageError("bad %ktrain options; see %ktrain?") from None
+        args = parse_argstring(self.ktrain, line)  # bad options are a UsageError already
         try:
             if cell is not None:
                 return self._run_cell(args, cell)
@@ -182,7 +177,7 @@ class KtnbMagics(Magics):
     def _cmd_lr_find(self, session: Any, rest: list[str]) -> None:
         session.lr_finder = session.learner.lr_find(**({"max_batches": self._number(rest[0], "max batches", int)}
                                                      if rest else {}))
-        print(f"suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in session.lr_finder.suggestions.items()))
+        print("suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in session.lr_finder.suggestions.items()))
         show(session.lr_finder.plot())
 
     def _cmd_fit(self, session: Any, rest: list[str]) -> None:
