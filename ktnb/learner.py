@@ -31,7 +31,7 @@ from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData, load_texts, read_labelled
 from .errors import TrainingError
 from .events import CancelFit, Event, History, Listener
-from .lr_finder import LRFinderResult, smooth_losses
+from .lr_finder import LossSmoother, LRFinderResult
 from .metrics import ClassificationReport
 from .predictor import Predictor, logits_for_ids, softmax
 from .schedules import make_schedule
@@ -410,6 +410,8 @@ class Learner:
         self._emit(listeners, "train_begin", lr=start_lr, **counts)
         lrs: list[float] = []
         raw: list[float] = []
+        smoothed: list[float] = []
+        smoother = LossSmoother()
         reason, best, diverged, started = "finished", math.inf, False, time.perf_counter()
         self._train_model.train()
         with self._ctrl_c_stops():
@@ -419,10 +421,10 @@ class Learner:
                     loss, _ = self._train_batch(batch, lr)
                     lrs.append(lr)
                     raw.append(loss)
+                    smoothed.append(smoother.add(loss))
                     self._emit(listeners, "batch_end", batch=i, step=i + 1, loss=loss, lr=lr, **counts)
-                    smoothed = smooth_losses(raw)[-1]
-                    best = min(best, smoothed)
-                    if not math.isfinite(smoothed) or smoothed > diverge_factor * best:
+                    best = min(best, smoothed[-1])
+                    if not math.isfinite(smoothed[-1]) or smoothed[-1] > diverge_factor * best:
                         diverged = True
                         break
                     self._check_stop()
@@ -434,7 +436,7 @@ class Learner:
                 self.model.load_state_dict(model_state)
                 self._optimizer.load_state_dict(optimizer_state)
                 self._optimizer.zero_grad(set_to_none=True)
-        result = LRFinderResult(lrs, smooth_losses(raw), raw, diverged, time.perf_counter() - started)
+        result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started)
         self.lr_finder_result = result
         message = None if reason == "finished" else f"lr_find {reason} after {len(lrs)} batches; weights restored"
         self._emit(listeners, "train_end", reason=reason, message=message, step=len(lrs), **counts)

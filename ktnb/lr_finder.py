@@ -19,13 +19,22 @@ from typing import Any
 import numpy as np
 
 
+class LossSmoother:
+    """Exponential moving average with bias correction (as in fastai and Smith's paper), fed
+    one loss at a time."""
+
+    def __init__(self, beta: float = 0.98):
+        self.beta, self.avg, self.count = beta, 0.0, 0
+
+    def add(self, loss: float) -> float:
+        self.count += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * loss
+        return self.avg / (1 - self.beta**self.count)
+
+
 def smooth_losses(raw: list[float], beta: float = 0.98) -> list[float]:
-    """Exponential moving average with bias correction (as in fastai and Smith's paper)."""
-    out, avg = [], 0.0
-    for i, loss in enumerate(raw, start=1):
-        avg = beta * avg + (1 - beta) * loss
-        out.append(avg / (1 - beta**i))
-    return out
+    smoother = LossSmoother(beta)
+    return [smoother.add(loss) for loss in raw]
 
 
 def suggest(lrs: list[float], losses: list[float]) -> dict[str, float]:
