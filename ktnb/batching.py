@@ -42,6 +42,11 @@ def token_lengths(tokenizer: Any, texts: Sequence[str], cap: int) -> list[int]:
     return [len(ids) for ids in enc["input_ids"]]
 
 
+def pad_id(tokenizer: Any) -> int:
+    """The id padding uses (0 for tokenizers that define none)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:
     """Token ids per text, truncated to `max_len`, not padded."""
     enc = tokenizer(list(texts), truncation=True, max_length=max_len, return_attention_mask=False,

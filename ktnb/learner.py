@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, encode_texts, \
-    model_length_cap, token_lengths
+    model_length_cap, pad_id, token_lengths
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData, load_texts, read_labelled
 from .errors import TrainingError
@@ -159,7 +159,7 @@ class Learner:
         self.max_len = int(max_len)
         self.train_ds = self._encode(data.train)
         self.val_ds = self._encode(data.val) if data.val is not None and len(data.val) else None
-        self.collate = PadCollator(self._pad_id, multiple=8 if self.device.type == "cuda" else None)
+        self.collate = PadCollator(pad_id(self.tokenizer), multiple=8 if self.device.type == "cuda" else None)
 
         self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
         self.history = History()
@@ -175,10 +175,6 @@ class Learner:
         self.steps_done = 0
 
     # ------------------------------------------------------------------ set-up
-
-    @property
-    def _pad_id(self) -> int:
-        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def _encode(self, part: LabelledTexts) -> EncodedTexts:
         return EncodedTexts(encode_texts(self.tokenizer, part.texts, self.max_len), part.labels)
@@ -233,6 +229,14 @@ class Learner:
         finally:
             signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
+    def _start_run(self, callbacks: Sequence[Listener]) -> list[Listener]:
+        """What fit and lr_find both do first: forget an old stop request, restart accelerate's
+        accumulation count, and order this run's listeners."""
+        self._stop_requested.clear()
+        self.stop_reason = None
+        self.accelerator.step = 0
+        return sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
+
     def _check_stop(self) -> None:
         if self._stop_requested.is_set():
             raise CancelFit(self.stop_reason or "stopped")
@@ -286,12 +290,10 @@ class Learner:
         lr_at = make_schedule(schedule, lr, warmup)
         self._prepare()
         self.accelerator.gradient_accumulation_steps = self.grad_accum
-        self.accelerator.step = 0
         batches = len(self._train_dl)
         total_steps = epochs * math.ceil(batches / self.grad_accum)
-        listeners = sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
-        self._stop_requested.clear()
-        self.stop_reason, self.lr_scale = None, 1.0
+        listeners = self._start_run(callbacks)
+        self.lr_scale = 1.0
         counts = {"phase": "fit", "epochs": epochs, "batches": batches, "total_steps": total_steps}
         self._emit(listeners, "train_begin", lr=lr_at(0.0), **counts)
 
@@ -402,11 +404,8 @@ class Learner:
             )
         model_state = _cpu_state(self.model)
         optimizer_state = copy.deepcopy(self._optimizer.state_dict())
-        listeners = sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
+        listeners = self._start_run(callbacks)
         counts = {"phase": "lr_find", "epochs": 1, "batches": n, "total_steps": n}
-        self._stop_requested.clear()
-        self.stop_reason = None
-        self.accelerator.step = 0
         self._emit(listeners, "train_begin", lr=start_lr, **counts)
         lrs: list[float] = []
         raw: list[float] = []
@@ -445,7 +444,7 @@ class Learner:
     # ------------------------------------------------------------------ evaluation
 
     def _logits(self, dataset: EncodedTexts) -> np.ndarray:
-        return logits_for_ids(self.model, dataset.input_ids, self._pad_id, self.eval_batch_size,
+        return logits_for_ids(self.model, dataset.input_ids, pad_id(self.tokenizer), self.eval_batch_size,
                               self.accelerator.device, self.accelerator.autocast)
 
     def _as_encoded(self, data: Any, text_col: str = "text", label_col: str = "label") \

@@ -110,8 +110,7 @@ def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementa
         config = AutoConfig.from_pretrained(checkpoint)
     except (OSError, ValueError) as err:
         raise _load_error(checkpoint, err) from None
-    same_head = getattr(config, "id2label", None) and [config.id2label.get(i) for i in range(len(id2label))] == \
-        list(id2label.values()) and len(config.id2label) == len(id2label)
+    same_head = dict(getattr(config, "id2label", None) or {}) == id2label
     config.num_labels = len(id2label)
     config.id2label = id2label
     config.label2id = {name: i for i, name in id2label.items()}

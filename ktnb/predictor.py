@@ -18,7 +18,7 @@ from typing import Any, Callable, ContextManager, Sequence
 import numpy as np
 import torch
 
-from .batching import PadCollator, encode_texts, sorted_batches
+from .batching import PadCollator, encode_texts, pad_id, sorted_batches
 from .errors import KtnbError, ModelError
 
 PREDICTOR_FILE = "ktnb.json"
@@ -53,10 +53,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def _pad_id(tokenizer: Any) -> int:
-    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
-
 class Predictor:
     """Labels and probabilities for new texts from a trained classifier.
 
@@ -80,7 +76,7 @@ class Predictor:
         if len(texts) == 0:
             return np.empty((0, len(self.class_names)), dtype=np.float32)
         ids = encode_texts(self.tokenizer, [str(t) for t in texts], self.max_len)
-        return logits_for_ids(self.model, ids, _pad_id(self.tokenizer), self.batch_size, self.device)
+        return logits_for_ids(self.model, ids, pad_id(self.tokenizer), self.batch_size, self.device)
 
     def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities: shape (n_classes,) for one text, (n, n_classes) for a list."""
@@ -127,7 +123,7 @@ class Predictor:
         from transformers import AutoModelForSequenceClassification
 
         from .learner import resolve_device
-        from .models import load_tokenizer, quiet_transformers, resolve_checkpoint
+        from .models import _load_error, load_tokenizer, quiet_transformers, resolve_checkpoint
 
         folder = Path(path)
         if not folder.is_dir():
@@ -138,7 +134,7 @@ class Predictor:
             with quiet_transformers():
                 model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
         except (OSError, ValueError) as err:
-            raise ModelError(f"could not load the model in {folder}: {str(err).splitlines()[0]}") from None
+            raise _load_error(checkpoint, err) from None
         model.to(resolve_device(device))
         return cls(model, load_tokenizer(checkpoint), meta.get("class_names"), meta.get("max_len"), batch_size)
 

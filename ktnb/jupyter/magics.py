@@ -193,7 +193,7 @@ class KtnbMagics(Magics):
         lr = self._lr(session, rest[0])
         session.learner.autofit(lr, self._number(rest[1], "MAX_EPOCHS", int) if len(rest) > 1 else 20)
 
-    def _cmd_evaluate(self, session: Any, rest: list[str]) -> Any:
+    def _cmd_evaluate(self, session: Any, rest: list[str]) -> None:
         session.report = session.learner.evaluate(self._namespace_value(rest[0]) if rest else None)
         show(session.report)
         show(session.report.plot_confusion())

@@ -111,12 +111,17 @@ class Panel:
                 self.head.options = [("mean over heads", -1)] + [(f"head {i + 1}", i) for i in range(att_heads)]
                 self.head.value = -1
 
-    def _run_in_thread(self, work: Callable[[], None], done: Callable[[], None]) -> None:
+    def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML) -> None:
+        """Run `work` in the background; its result goes to `on_success`, an error to `status`."""
+
         def body() -> None:
             try:
-                work()
+                result = work()
+            except Exception as err:  # noqa: BLE001 - shown in the panel; the engine kept the best weights
+                status.value = _error_html(err)
+            else:
+                on_success(result)
             finally:
-                done()
                 self.busy = False
                 self._sync()
 
@@ -213,19 +218,8 @@ class Panel:
     def _lr_find(self, _: Any = None) -> None:
         learner = self._needs_learner()
         self.lr_status.value = "sweeping learning rates…"
-        result: dict[str, Any] = {}
 
-        def work() -> None:
-            try:
-                result["value"] = learner.lr_find()
-            except Exception as err:  # noqa: BLE001
-                result["error"] = err
-
-        def done() -> None:
-            if "error" in result:
-                self.lr_status.value = _error_html(result["error"])
-                return
-            finder = result["value"]
+        def show(finder: Any) -> None:
             self.finder = finder
             _show_figure(self.lr_plot, finder.plot())
             self.suggestions.options = [(f"{k} {v:.1e}", v) for k, v in finder.suggestions.items()]
@@ -234,7 +228,7 @@ class Panel:
                 self.lr.value = finder.suggestion
             self.lr_status.value = f"suggestion: {finder.suggestion:.2e} ({finder.seconds:.0f} s)"
 
-        self._run_in_thread(work, done)
+        self._run_in_thread(learner.lr_find, show, self.lr_status)
 
     def _use_suggestion(self, change: dict) -> None:
         if change["new"]:
@@ -265,20 +259,8 @@ class Panel:
         self.events: list[Any] = []
         self._last_draw = 0.0
         self.train_status.value = f"training: lr {lr:.2e}, {epochs} epoch(s), {schedule}"
-        outcome: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                learner.fit(lr, epochs, schedule, callbacks=[self._on_event])
-            except Exception as err:  # noqa: BLE001 - the engine restored the best weights already
-                outcome["error"] = err
-
-        def done() -> None:
-            self._draw(force=True)
-            if "error" in outcome:
-                self.train_status.value = _error_html(outcome["error"])
-
-        self._run_in_thread(work, done)
+        self._run_in_thread(lambda: learner.fit(lr, epochs, schedule, callbacks=[self._on_event]),
+                            lambda history: None, self.train_status)
 
     def _stop(self, _: Any = None) -> None:
         if self.learner is not None:
@@ -299,7 +281,8 @@ class Panel:
             self.epoch_table.value = table_html(header, [[r.get(k, "") for k in header] for r in rows],
                                                 css_class="ktnb-epochs")
             self._draw(force=True)
-        elif event.name == "train_end":
+        elif event.name == "train_end":  # sent after an error too, before it is re-raised
+            self._draw(force=True)
             self.train_status.value = escape(event.message or f"training {event.reason}")
 
     def _draw(self, force: bool = False) -> None:
