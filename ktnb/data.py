@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
+from . import checks
 from .errors import DataError, LabelError
 
 if TYPE_CHECKING:  # pandas and datasets are imported on first use only
@@ -76,39 +77,65 @@ def _plain(value: Any) -> Any:
 
 
 def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    """An int, or a float with no fractional part (pandas turns an int column with a gap into
+    floats: 0, 1, NaN → 0.0, 1.0, NaN)."""
+    value = _plain(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
-def _infer_class_names(labels: Sequence[Any]) -> list[str]:
-    values = {_plain(v) for v in labels}
-    if all(_is_integer(v) for v in values):
-        return [str(v) for v in sorted(values)]
-    return sorted(str(v) for v in values)
+def label_key(value: Any, where: str = "the data") -> str:
+    """The class name a raw label stands for: 1, 1.0, np.int64(1) and "1" are all "1".
+
+    >>> [label_key(v) for v in (1, 1.0, "1", "pos", True)]
+    ['1', '1', '1', 'pos', 'True']
+    """
+    value = _plain(value)
+    if _is_integer(value):
+        return str(int(value))
+    if isinstance(value, (list, tuple, set, dict, np.ndarray)):
+        raise LabelError(f"a label in {where} is a {type(value).__name__} ({str(value)[:40]}); a text classifier "
+                         "takes one label per text")
+    return str(value)
+
+
+def _integer_sort_key(name: str) -> tuple[int, int | str]:
+    return (0, int(name)) if name.lstrip("-").isdigit() else (1, name)
+
+
+def _infer_class_names(labels: Sequence[Any], where: str) -> list[str]:
+    """Sorted distinct labels; integer labels sort as numbers (2 before 10)."""
+    return sorted({label_key(v, where) for v in labels}, key=_integer_sort_key)
 
 
 def _labels_to_ids(labels: Sequence[Any], class_names: Sequence[str], where: str) -> list[int]:
-    """Names map through `class_names`; integers are ids when every integer label is in range
-    and no class name is itself an integer string that would make it ambiguous."""
+    """Labels map to ids through their names; an integer label that names no class is read as
+    a class id when the class names are words (e.g. 0/1 with ["negative", "positive"])."""
     index = {name: i for i, name in enumerate(class_names)}
-    ids_are_names = all(name.lstrip("-").isdigit() for name in class_names)
     ids = []
     for raw in labels:
-        raw = _plain(raw)
-        if _is_integer(raw) and not ids_are_names:
-            if not 0 <= raw < len(class_names):
-                raise LabelError(
-                    f"label id {raw} in {where} is out of range: there are {len(class_names)} classes "
-                    f"({', '.join(class_names)})"
-                )
-            ids.append(int(raw))
-            continue
-        key = str(raw)
-        if key not in index:
-            raise LabelError(
-                f"label {key!r} in {where} was not seen in training; known labels: {', '.join(class_names)}"
-            )
-        ids.append(index[key])
+        key = label_key(raw, where)
+        if key in index:
+            ids.append(index[key])
+        elif _is_integer(raw):
+            label_id = int(_plain(raw))
+            if not 0 <= label_id < len(class_names):
+                raise LabelError(f"label id {label_id} in {where} is out of range: there are {len(class_names)} "
+                                 f"classes ({', '.join(class_names)})")
+            ids.append(label_id)
+        else:
+            raise LabelError(f"label {key!r} in {where} was not seen in training; known labels: "
+                             f"{', '.join(class_names)}")
     return ids
+
+
+def _as_list(value: Any, what: str, where: str) -> list[Any]:
+    """A column of values as a list; None, a lone string or a table are refused by name."""
+    if value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
+            or hasattr(value, "columns"):
+        raise DataError(f"{where}: {what} must be a list (or column) of values, got {type(value).__name__}")
+    return list(value)
 
 
 def stratified_split(labels: Sequence[int], val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,16 +156,17 @@ def stratified_split(labels: Sequence[int], val_frac: float, seed: int) -> tuple
 
 
 def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str) -> tuple[list[str], list[Any]]:
-    """Rows whose text is missing/blank or whose label is missing are dropped with one warning."""
+    """Rows whose text or label is missing or blank are dropped with one warning."""
     kept_texts, kept_labels, dropped = [], [], 0
     for text, label in zip(texts, labels):
-        if _is_missing(text) or not str(text).strip() or _is_missing(label):
+        if _is_missing(text) or not str(text).strip() or _is_missing(label) or \
+                (isinstance(label, str) and not label.strip()):
             dropped += 1
             continue
         kept_texts.append(str(text))
         kept_labels.append(label)
     if dropped:
-        warnings.warn(f"{where}: dropped {dropped} row(s) with an empty text or a missing label", stacklevel=3)
+        warnings.warn(f"{where}: dropped {dropped} row(s) with an empty text or an empty or missing label", stacklevel=3)
     if not kept_texts:
         raise DataError(f"{where} has no rows with both a text and a label")
     return kept_texts, kept_labels
@@ -156,29 +184,44 @@ def texts_from_array(
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
+    max_train: int | None = None,
     source: str = "training data",
 ) -> TextData:
     """Labelled text from Python lists. Labels may be names (``"pos"``) or integer ids.
 
     Without `val_texts`, a stratified `val_frac` of the training rows is held out (`val_frac=0`
     keeps none). `class_names` fixes the class order; otherwise it is the sorted set of labels.
+    `max_train` keeps only the first rows of the training data (before any hold-out), as every
+    reader does.
     """
+    texts, labels = _as_list(texts, "texts", source), _as_list(labels, "labels", source)
     if len(texts) != len(labels):
         raise DataError(f"{source}: {len(texts)} texts but {len(labels)} labels; they must be the same length")
+    if max_train is not None:
+        checks.whole_number("max_train", max_train, error=DataError)
+        texts, labels = texts[:max_train], labels[:max_train]
     if len(texts) == 0:
         raise DataError(f"{source} is empty: no texts were given")
+    checks.number_at_least("val_frac", val_frac, 0, error=DataError)
     texts, labels = _drop_missing(texts, labels, source)
-    names = [str(c) for c in class_names] if class_names is not None else _infer_class_names(labels)
+    names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
+        else _infer_class_names(labels, source)
     ids = _labels_to_ids(labels, names, source)
     present = sorted(set(ids))
     if len(present) < 2:
+        if max_train is not None:
+            raise LabelError(f"the first {max_train} rows of {source} (max_train) hold only one class "
+                             f"({names[present[0]]!r}); is the data sorted by label? Shuffle it or raise max_train")
         raise LabelError(
             f"{source} has only one class ({names[present[0]]!r}); a classifier needs examples of at least two"
         )
 
     if val_texts is not None:
-        if val_labels is None or len(val_labels) != len(val_texts):
-            raise DataError("validation data needs one label per text (val_labels)")
+        val_texts = _as_list(val_texts, "val_texts", "validation data")
+        val_labels = _as_list(val_labels, "val_labels", "validation data")
+        if len(val_labels) != len(val_texts):
+            raise DataError(f"validation data: {len(val_texts)} texts but {len(val_labels)} labels; they must be "
+                            "the same length")
         vt, vl = _drop_missing(val_texts, val_labels, "validation data")
         train = LabelledTexts(list(texts), ids)
         val = LabelledTexts(vt, _labels_to_ids(vl, names, "validation data"))
@@ -198,6 +241,10 @@ def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str) -> tup
                 f"{where} has no column {col!r} (set {what}); available columns: "
                 + ", ".join(map(str, df.columns))
             )
+        if int((df.columns == col).sum()) > 1:
+            raise DataError(f"{where} has more than one column named {col!r}; rename them so that each is unique")
+    if text_col == label_col:
+        raise DataError(f"text_col and label_col are both {text_col!r}; name two different columns")
     return df[text_col].tolist(), df[label_col].tolist()
 
 
@@ -210,6 +257,7 @@ def texts_from_df(
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
+    max_train: int | None = None,
     source: str = "DataFrame",
 ) -> TextData:
     """Labelled text from a pandas DataFrame (and optionally a validation DataFrame)."""
@@ -219,26 +267,60 @@ def texts_from_df(
     val_texts = val_labels = None
     if val_df is not None:
         val_texts, val_labels = _columns(val_df, text_col, label_col, "validation " + source)
-    return texts_from_array(
-        texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=class_names, source=source
-    )
+    return texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed,
+                            class_names=class_names, max_train=max_train, source=source)
 
 
-def read_table(path: str | os.PathLike, sep: str | None = None, nrows: int | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV file into a DataFrame; the separator follows the suffix unless given."""
+def _first_bad_byte(path: Path, encoding: str) -> str:
+    """Where decoding `path` first fails, for the error message (pandas reports a position in
+    its own buffer, not in the file)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        return f"byte {raw[err.start]:#x} on line {line}"
+    return "undecodable bytes"
+
+
+_SEPARATORS = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
+
+
+def read_table(path: str | os.PathLike, sep: str | None = None, nrows: int | None = None,
+               encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV/TSV file into a DataFrame; the separator follows the suffix unless given.
+
+    A file that reads as one column whose name holds another separator, or that is not in
+    `encoding`, is an error that says which `sep=` or `encoding=` to pass."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
+    if nrows is not None:
+        checks.whole_number("max_train", nrows, error=DataError)
+    auto = sep is None
     if sep is None:
         sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    kind = "TSV" if sep == "\t" else "CSV"
     try:
-        df = pd.read_csv(path, sep=sep, nrows=nrows)
+        df = pd.read_csv(path, sep=sep, nrows=nrows, encoding=encoding)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataError(f"{path} could not be read as {'TSV' if sep == chr(9) else 'CSV'}: {err}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not {encoding} text ({_first_bad_byte(path, encoding)}); pass "
+                        "encoding='latin-1' (or the file's encoding)") from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; use e.g. 'utf-8' or 'latin-1'") from None
+    except (pd.errors.ParserError, ValueError) as err:
+        raise DataError(f"{path} could not be read as {kind}: {str(err).splitlines()[0]}") from None
+    if len(df.columns) == 1:
+        header = str(df.columns[0])
+        other = next((s for s in _SEPARATORS if s != sep and s in header), None)
+        if other is not None:
+            hint = "" if auto else " instead of " + repr(sep)
+            raise DataError(f"{path} reads as one column {header!r}: it looks {_SEPARATORS[other]}-separated; "
+                            f"pass sep={other!r}{hint}")
     if len(df) == 0:
         raise DataError(f"{path} is empty: it has a header but no rows")
     return df
@@ -251,21 +333,21 @@ def texts_from_csv(
     val_path: str | os.PathLike | None = None,
     *,
     sep: str | None = None,
-    nrows: int | None = None,
+    encoding: str = "utf-8",
+    max_train: int | None = None,
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
 ) -> TextData:
-    """Labelled text from a CSV or TSV file (``.tsv`` is tab-separated).
+    """Labelled text from a CSV or TSV file (``.tsv`` is tab-separated; `sep` overrides).
 
-    `nrows` reads only the first rows; `val_path` gives a validation file, else `val_frac` of
-    the rows are held out, stratified by label.
+    `max_train` reads only the first rows; `val_path` gives a validation file, else `val_frac`
+    of the rows are held out, stratified by label.
     """
-    df = read_table(path, sep, nrows)
-    val_df = read_table(val_path, sep) if val_path is not None else None
-    return texts_from_df(
-        df, text_col, label_col, val_df, val_frac=val_frac, seed=seed, class_names=class_names, source=Path(path).name
-    )
+    df = read_table(path, sep, max_train, encoding)
+    val_df = read_table(val_path, sep, encoding=encoding) if val_path is not None else None
+    return texts_from_df(df, text_col, label_col, val_df, val_frac=val_frac, seed=seed, class_names=class_names,
+                         source=Path(path).name)
 
 
 _UNLABELLED_FOLDERS = {"unsup"}  # aclImdb keeps its unlabelled reviews in train/unsup
@@ -296,6 +378,7 @@ def texts_from_folder(
     val_frac: float = 0.1,
     seed: int = 42,
     encoding: str = "utf-8",
+    max_train: int | None = None,
 ) -> TextData:
     """Labelled text from one sub-folder per class, as in aclImdb (``train/pos/*.txt``).
 
@@ -307,15 +390,18 @@ def texts_from_folder(
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"folder not found: {root}")
+    if classes is not None:
+        classes = checks.unique_names("classes", classes, error=DataError)
     train_root = root / train_dir if (root / train_dir).is_dir() else root
     texts, labels = _read_class_folders(train_root, classes, encoding)
+    order = np.random.default_rng(seed).permutation(len(texts))  # files come class by class; max_train
+    texts, labels = [texts[i] for i in order], [labels[i] for i in order]  # takes the first rows
     names = list(classes) if classes is not None else sorted(set(labels))
     val_texts = val_labels = None
     if val_dir and train_root != root and (root / val_dir).is_dir():
         val_texts, val_labels = _read_class_folders(root / val_dir, names, encoding)
-    return texts_from_array(
-        texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=names, source=str(root)
-    )
+    return texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=names,
+                            max_train=max_train, source=str(root))
 
 
 _VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev", "test")
@@ -347,6 +433,7 @@ def texts_from_dataset(
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
+    max_train: int | None = None,
 ) -> TextData:
     """Labelled text from a Hugging Face `datasets.Dataset` or `DatasetDict`.
 
@@ -384,42 +471,56 @@ def texts_from_dataset(
         val_frac=val_frac,
         seed=seed,
         class_names=class_names if class_names is not None else names,
+        max_train=max_train,
         source=f"dataset split {train_split!r}",
     )
 
 
-def load_texts(source: Any, text_col: str = "text", label_col: str = "label", **kwargs: Any) -> TextData:
+def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *, val_frac: float = 0.1,
+               seed: int = 42, class_names: Sequence[str] | None = None, max_train: int | None = None,
+               sep: str | None = None, encoding: str = "utf-8") -> TextData:
     """Read labelled text from whatever `source` is: a CSV/TSV path, a class-folder tree, a
-    DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`."""
+    DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`.
+
+    The options mean the same for every source: `max_train` keeps the first training rows
+    (before `val_frac` is held out), `class_names` fixes the classes and their order; `sep` and
+    `encoding` apply to files."""
     if isinstance(source, TextData):
         return source
+    common = {"val_frac": val_frac, "seed": seed, "max_train": max_train}
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            return texts_from_folder(path, **kwargs)
-        return texts_from_csv(path, text_col, label_col, **kwargs)
+            return texts_from_folder(path, classes=class_names, encoding=encoding, **common)
+        return texts_from_csv(path, text_col, label_col, sep=sep, encoding=encoding, class_names=class_names,
+                              **common)
     if hasattr(source, "iloc") and hasattr(source, "columns"):
-        return texts_from_df(source, text_col, label_col, **kwargs)
+        return texts_from_df(source, text_col, label_col, class_names=class_names, **common)
     if hasattr(source, "column_names") or hasattr(source, "keys"):
-        return texts_from_dataset(source, text_col, label_col, **kwargs)
+        return texts_from_dataset(source, text_col, label_col, class_names=class_names, **common)
     if isinstance(source, (tuple, list)) and len(source) == 2:
-        return texts_from_array(source[0], source[1], **kwargs)
+        return texts_from_array(source[0], source[1], class_names=class_names, **common)
     raise DataError(
         f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, a folder, "
         "a DataFrame, a datasets.Dataset, or (texts, labels)"
     )
 
 
-def read_labelled(source: Any, text_col: str = "text", label_col: str = "label") -> tuple[list[str], list[Any]]:
+def read_labelled(source: Any, text_col: str = "text", label_col: str = "label", *, sep: str | None = None,
+                  encoding: str = "utf-8") -> tuple[list[str], list[Any]]:
     """Texts and raw labels (names or ids, not yet encoded) from any source `load_texts`
     reads; for data judged against an existing model's classes, such as a test set."""
     if isinstance(source, TextData):
         part = source.val if source.val is not None else source.train
         texts, labels = part.texts, [source.class_names[i] for i in part.labels]
-    elif isinstance(source, tuple) and len(source) == 2:
-        texts, labels = list(source[0]), list(source[1])
+    elif isinstance(source, (tuple, list)) and len(source) == 2:
+        texts, labels = _as_list(source[0], "texts", "evaluation data"), _as_list(source[1], "labels",
+                                                                                   "evaluation data")
+        if len(texts) != len(labels):
+            raise DataError(f"evaluation data: {len(texts)} texts but {len(labels)} labels; they must be the same "
+                            "length")
     elif isinstance(source, (str, os.PathLike)):
-        texts, labels = _columns(read_table(source), text_col, label_col, Path(source).name)
+        texts, labels = _columns(read_table(source, sep, encoding=encoding), text_col, label_col, Path(source).name)
     elif hasattr(source, "iloc"):
         texts, labels = _columns(source, text_col, label_col, "DataFrame")
     elif hasattr(source, "column_names") and not isinstance(source, dict):
@@ -489,7 +590,9 @@ def load_dataset(
     through `datasets.load_dataset` from the Hugging Face hub. `max_train` keeps the first
     rows of the training split, for quick runs.
     """
-    key = name.lower().replace("-", "")
+    key = str(name).lower().replace("-", "")
+    if max_train is not None:
+        checks.whole_number("max_train", max_train, error=DataError)
     if key not in NAMED_DATASETS:
         raise DataError(f"unknown data set {name!r}; known: {', '.join(NAMED_DATASETS)}")
     spec = NAMED_DATASETS[key]
@@ -498,7 +601,7 @@ def load_dataset(
         return texts_from_csv(
             local / spec.train_file,
             val_path=local / spec.val_file,
-            nrows=max_train,
+            max_train=max_train,
             seed=seed,
             class_names=spec.class_names,
         )

@@ -5,8 +5,16 @@ class KtnbError(ValueError):
     """Base class for mistakes in the input to ktnb (data, labels, model paths, settings).
 
     It subclasses ValueError so that code catching ValueError keeps working; the notebook
-    layer shows these as one line, without a traceback.
+    layer shows these as one line, without a traceback. The message is kept on one line
+    whatever user text it quotes: a line break in it is shown as ``\\n``.
+
+    >>> str(KtnbError("no column 'a\\nb'"))
+    "no column 'a\\\\nb'"
     """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        text = str(message).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+        super().__init__(text, *args)
 
 
 class DataError(KtnbError):

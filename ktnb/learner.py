@@ -14,7 +14,6 @@ optional hangs on the event stream (see `ktnb.events`).
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import signal
 import threading
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from . import checks
 from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, encode_texts, \
     model_length_cap, pad_id, token_lengths
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
@@ -37,6 +37,7 @@ from .predictor import Predictor, logits_for_ids, softmax
 from .schedules import make_schedule
 
 MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
+MIN_MAX_LEN = 8  # shorter inputs leave a classifier almost no text to read
 _MAX_LEN_SAMPLE = 5000  # texts tokenised to choose max_len; enough for a stable 95th percentile
 
 
@@ -113,6 +114,24 @@ def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def _cpu_copy(value: Any) -> Any:
+    """A copy of a (nested) optimizer state with every tensor cloned to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(v) for v in value)
+    return value
+
+
+def _checked_monitor(monitor: str) -> str:
+    if monitor not in ClassificationReport.SUMMARY_KEYS:
+        raise TrainingError(f"monitor {monitor!r} is not a validation metric; choose one of: "
+                            f"{', '.join(ClassificationReport.SUMMARY_KEYS)}")
+    return monitor
+
+
 _REASON_TEXT = {
     "stopped": "training stopped",
     "early_stopping": "early stopping",
@@ -138,14 +157,19 @@ class Learner:
                  mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
                  weight_decay: float = 0.01, seed: int = 42, monitor: str = "val_loss",
                  callbacks: Sequence[Listener] = (), progress: bool = True):
-        if batch_size < 1 or grad_accum < 1:
-            raise TrainingError("batch_size and grad_accum must be at least 1")
+        self.batch_size = checks.whole_number("batch_size", batch_size)
+        self.grad_accum = checks.whole_number("grad_accum", grad_accum)
+        self.eval_batch_size = checks.whole_number("eval_batch_size", eval_batch_size) \
+            if eval_batch_size is not None else 2 * self.batch_size
+        self.clip_grad = checks.number_at_least("clip_grad", clip_grad, 0)
+        self.weight_decay = checks.number_at_least("weight_decay", weight_decay, 0)
+        self.seed = checks.whole_number("seed", seed, 0)
+        self.monitor = _checked_monitor(monitor)
+        if any(not callable(cb) for cb in callbacks):
+            raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")
         self.tokenizer = tokenizer
         self.data = data
         self.class_names = list(data.class_names)
-        self.batch_size, self.grad_accum = batch_size, grad_accum
-        self.eval_batch_size = eval_batch_size or 2 * batch_size
-        self.clip_grad, self.weight_decay, self.seed, self.monitor = clip_grad, weight_decay, seed, monitor
         self.device = resolve_device(device)
         self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device)
         self.accelerator = make_accelerator(self.device, self.mixed_precision, grad_accum)
@@ -154,8 +178,10 @@ class Learner:
         cap = model_length_cap(tokenizer, model.config)
         if max_len is None:
             max_len = choose_max_len(token_lengths(tokenizer, data.train.texts[:_MAX_LEN_SAMPLE], cap), cap)
-        elif not 2 <= max_len <= cap:
-            raise TrainingError(f"max_len must be between 2 and {cap} (this model's limit), got {max_len}")
+        elif isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
+                or not MIN_MAX_LEN <= max_len <= cap:
+            raise TrainingError(f"max_len must be a whole number between {MIN_MAX_LEN} and {cap} (this model's "
+                                f"limit), got {max_len!r}")
         self.max_len = int(max_len)
         self.train_ds = self._encode(data.train)
         self.val_ds = self._encode(data.val) if data.val is not None and len(data.val) else None
@@ -165,8 +191,9 @@ class Learner:
         self.history = History()
         self.lr_scale = 1.0  # multiplies the schedule; ReduceLROnPlateau lowers it
         self.stop_reason: str | None = None
-        self.best: dict[str, Any] | None = None  # {"epoch", "value", "monitor"}; weights kept apart
-        self._best_state: dict[str, torch.Tensor] | None = None
+        self.best: dict[str, Any] | None = None  # this run's best epoch: {"epoch", "value", "monitor"}
+        self._best_state: dict[str, Any] | None = None  # its weights and optimizer state, on the CPU
+        self._start_state: dict[str, Any] | None = None  # the same from before this run, until a best exists
         self._stop_requested = threading.Event()
         self._optimizer: Any = None
         self._train_model: Any = None
@@ -195,6 +222,18 @@ class Learner:
     def reset_optimizer(self) -> None:
         """Forget the optimizer's moment estimates (a fresh AdamW on the next fit)."""
         self._optimizer = None
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Weights and optimizer state, copied to the CPU: a state to come back to."""
+        return {"model": _cpu_state(self.model), "optimizer": _cpu_copy(self._optimizer.state_dict())}
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self.model.load_state_dict(snapshot["model"])
+        self._optimizer.load_state_dict(snapshot["optimizer"])
+        self._optimizer.zero_grad(set_to_none=True)
+
+    def _weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
 
     # ------------------------------------------------------------------ events and stopping
 
@@ -230,10 +269,9 @@ class Learner:
             signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
     def _start_run(self, callbacks: Sequence[Listener]) -> list[Listener]:
-        """What fit and lr_find both do first: forget an old stop request, restart accelerate's
-        accumulation count, and order this run's listeners."""
-        self._stop_requested.clear()
-        self.stop_reason = None
+        """What fit and lr_find both do first: restart accelerate's accumulation count and order
+        this run's listeners. A stop request is not cleared here but when a run ends, so that a
+        Stop pressed while a run is still being set up stops that run."""
         self.accelerator.step = 0
         return sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
 
@@ -280,15 +318,11 @@ class Learner:
         boundary and puts those best weights back; `restore_best=True` does so at a normal end
         too. Returns the learner's `History`.
         """
-        try:
-            lr, epochs = float(lr), int(epochs)
-        except (TypeError, ValueError):
-            raise TrainingError(f"lr must be a number and epochs a whole number, got lr={lr!r}, epochs={epochs!r}") \
-                from None
-        if epochs < 1:
-            raise TrainingError(f"epochs must be at least 1, got {epochs}")
+        lr, epochs = checks.positive_number("lr", lr), checks.whole_number("epochs", epochs)
         lr_at = make_schedule(schedule, lr, warmup)
         self._prepare()
+        # the state to return to if this run breaks before any epoch is validated
+        self._start_state, self.best, self._best_state = self._snapshot(), None, None
         self.accelerator.gradient_accumulation_steps = self.grad_accum
         batches = len(self._train_dl)
         total_steps = epochs * math.ceil(batches / self.grad_accum)
@@ -336,36 +370,43 @@ class Learner:
             finally:
                 self.steps_done += step
                 self._optimizer.zero_grad(set_to_none=True)
+                self._stop_requested.clear()
         self.stop_reason = reason
-        message = self._after_fit(reason, restore_best, epoch, error)
+        message = self._after_fit(reason, restore_best, epoch, lr_now, error)
+        self._start_state = None
         self._emit(listeners, "train_end", epoch=epoch, step=step, reason=reason, message=message, **counts)
         if error is not None:
             raise error
         return self.history
 
     def _keep_if_best(self, metrics: dict[str, float]) -> None:
-        value = metrics.get(self.monitor)
-        if value is None:
-            raise TrainingError(f"monitor {self.monitor!r} is not a validation metric; "
-                                f"choose one of: {', '.join(k for k in metrics if k.startswith('val_'))}")
+        value = metrics[self.monitor]
         if improved(self.monitor, value, self.best["value"] if self.best else None):
             self.best = {"epoch": self.epochs_done, "value": value, "monitor": self.monitor}
-            self._best_state = _cpu_state(self.model)
+            self._best_state, self._start_state = self._snapshot(), None
 
-    def _after_fit(self, reason: str, restore_best: bool, epoch: int, error: Exception | None) -> str | None:
-        """Put the best weights back when training did not end normally (or when asked), and
-        say what happened in one line."""
-        if reason == "finished" and not restore_best:
-            return None
+    def _after_fit(self, reason: str, restore_best: bool, epoch: int, lr: float,
+                   error: Exception | None) -> str | None:
+        """Put the model and optimizer back in their last good state when training did not end
+        normally (or when asked), and say in one line what happened and which state that is:
+        this run's best validated epoch, or, when none was validated yet, after a divergence or a
+        crash, the state from before this fit (a user's stop keeps the weights trained so far)."""
         what = _REASON_TEXT.get(reason, "training finished")
+        if reason == "diverged":
+            what += f" at lr {lr:.2e}"
         if error is not None:
             what += f" ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-        if self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-            return (f"{what}: restored the best weights (epoch {self.best['epoch'] + 1}, "
-                    f"{self.best['monitor']} {self.best['value']:.4f})")
+        hint = "; try a lower learning rate" if reason == "diverged" else ""
+        if self._best_state is not None and (reason != "finished" or restore_best):
+            self._restore(self._best_state)
+            return (f"{what}: restored the best weights of this run (epoch {self.best['epoch'] + 1}, "
+                    f"{self.best['monitor']} {self.best['value']:.4f}) and their optimizer state{hint}")
         if reason == "finished":
             return None
+        if reason in ("diverged", "error") or not self._weights_finite():
+            self._restore(self._start_state)
+            return (f"{what} in epoch {epoch + 1}: no epoch had been validated, so the weights and optimizer "
+                    f"from before this fit were restored{hint}")
         return f"{what} in epoch {epoch + 1}: no validated weights yet, the current weights are kept"
 
     def fit_onecycle(self, lr: float, epochs: int = 1, **kwargs: Any) -> History:
@@ -381,8 +422,13 @@ class Learner:
         if self.val_ds is None:
             raise TrainingError("autofit needs validation data to know when to stop; give a validation set "
                                 "or val_frac when loading the data")
-        monitor = monitor or self.monitor
-        self.monitor = monitor
+        max_epochs = checks.whole_number("max_epochs", max_epochs)
+        patience = checks.whole_number("patience", patience)
+        reduce_patience = checks.whole_number("reduce_patience", reduce_patience)
+        if isinstance(reduce_factor, bool) or not isinstance(reduce_factor, (int, float)) \
+                or not 0 < reduce_factor <= 1:
+            raise TrainingError(f"reduce_factor must be a number in (0, 1], got {reduce_factor!r}")
+        self.monitor = monitor = _checked_monitor(monitor or self.monitor)
         rules = [ReduceLROnPlateau(monitor, reduce_patience, reduce_factor), EarlyStopping(monitor, patience)]
         return self.fit(lr, max_epochs, schedule, callbacks=[*rules, *callbacks], restore_best=True)
 
@@ -395,6 +441,12 @@ class Learner:
         `max_batches` training batches (one epoch at most), stopping once the smoothed loss
         exceeds `diverge_factor` times its minimum. The model and optimizer are restored
         afterwards. Returns the curve and its suggestions; ``.plot()`` draws it."""
+        start_lr, end_lr = checks.positive_number("start_lr", start_lr), checks.positive_number("end_lr", end_lr)
+        if end_lr <= start_lr:
+            raise TrainingError(f"lr_find sweeps upwards: start_lr ({start_lr:g}) must be below end_lr ({end_lr:g})")
+        max_batches = checks.whole_number("max_batches", max_batches, 2)
+        min_batches = checks.whole_number("min_batches", min_batches, 2)
+        diverge_factor = checks.number_at_least("diverge_factor", diverge_factor, 1)
         self._prepare()
         n = min(max_batches, len(self._train_dl))
         if n < min_batches:
@@ -402,8 +454,7 @@ class Learner:
                 f"lr_find needs at least {min_batches} training batches, but {len(self.train_ds)} examples at "
                 f"batch_size {self.batch_size} give {len(self._train_dl)}; use more data or a smaller batch_size"
             )
-        model_state = _cpu_state(self.model)
-        optimizer_state = copy.deepcopy(self._optimizer.state_dict())
+        before = self._snapshot()
         listeners = self._start_run(callbacks)
         counts = {"phase": "lr_find", "epochs": 1, "batches": n, "total_steps": n}
         self._emit(listeners, "train_begin", lr=start_lr, **counts)
@@ -411,7 +462,7 @@ class Learner:
         raw: list[float] = []
         smoothed: list[float] = []
         smoother = LossSmoother()
-        reason, best, diverged, started = "finished", math.inf, False, time.perf_counter()
+        reason, error, best, diverged, started = "finished", None, math.inf, False, time.perf_counter()
         self._train_model.train()
         with self._ctrl_c_stops():
             try:
@@ -431,14 +482,17 @@ class Learner:
                 reason = stop.reason
             except KeyboardInterrupt:
                 reason = "interrupted"
+            except Exception as err:  # noqa: BLE001 - re-raised below, after train_end
+                reason, error = "error", err
             finally:
-                self.model.load_state_dict(model_state)
-                self._optimizer.load_state_dict(optimizer_state)
-                self._optimizer.zero_grad(set_to_none=True)
-        result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started)
-        self.lr_finder_result = result
+                self._restore(before)
+                self._stop_requested.clear()
         message = None if reason == "finished" else f"lr_find {reason} after {len(lrs)} batches; weights restored"
         self._emit(listeners, "train_end", reason=reason, message=message, step=len(lrs), **counts)
+        if error is not None:
+            raise error
+        result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started)
+        self.lr_finder_result = result
         return result
 
     # ------------------------------------------------------------------ evaluation
@@ -478,6 +532,7 @@ class Learner:
         text, true and predicted label, loss and the probability given to the prediction."""
         import pandas as pd
 
+        n = checks.whole_number("n", n)
         dataset, texts = self._as_encoded(data, text_col, label_col)
         proba = softmax(self._logits(dataset))
         labels = np.asarray(dataset.labels)
@@ -498,7 +553,7 @@ class Learner:
     def predictor(self, batch_size: int | None = None) -> Predictor:
         """A `Predictor` sharing this learner's model and tokenizer."""
         return Predictor(self.model, self.tokenizer, self.class_names, self.max_len,
-                         batch_size or self.eval_batch_size, self.accelerator.device)
+                         self.eval_batch_size if batch_size is None else batch_size, self.accelerator.device)
 
     def __repr__(self) -> str:
         return (f"Learner({type(self.model).__name__}, classes={self.class_names}, train={len(self.train_ds)}, "
@@ -515,13 +570,14 @@ def text_classifier(data: Any, model: str | None = None, *, text_col: str = "tex
     """
     from accelerate.utils import set_seed
 
-    from .models import load_classifier, load_tokenizer, resolve_checkpoint
+    from .models import ensure_pad_token, load_classifier, load_tokenizer, resolve_checkpoint
 
     data = load_texts(data, text_col, label_col)
     checkpoint = resolve_checkpoint(model)
-    set_seed(seed)  # the new head's initial weights
+    set_seed(checks.whole_number("seed", seed, 0))  # the new head's initial weights
     tokenizer = load_tokenizer(checkpoint)
     net = load_classifier(checkpoint, data.class_names)
+    ensure_pad_token(tokenizer, net)
     learner = Learner(net, tokenizer, data, seed=seed, **learner_kwargs)
     learner.checkpoint = checkpoint
     return learner

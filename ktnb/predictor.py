@@ -10,7 +10,6 @@ label names, tokenizer) plus a small ``ktnb.json``; `transformers.pipeline` load
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
@@ -18,10 +17,12 @@ from typing import Any, Callable, ContextManager, Sequence
 import numpy as np
 import torch
 
+from . import checks
 from .batching import PadCollator, encode_texts, pad_id, sorted_batches
 from .errors import KtnbError, ModelError
+from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
 
-PREDICTOR_FILE = "ktnb.json"
+PREDICTOR_FILE = MANIFEST
 
 
 @torch.no_grad()
@@ -68,8 +69,9 @@ class Predictor:
         id2label = getattr(model.config, "id2label", {}) or {}
         self.class_names = list(class_names) if class_names is not None else \
             [id2label[i] for i in range(len(id2label))]
-        self.max_len = max_len or min(getattr(tokenizer, "model_max_length", 512), 512)
-        self.batch_size = batch_size
+        self.max_len = checks.whole_number("max_len", max_len, 2) if max_len is not None else \
+            min(getattr(tokenizer, "model_max_length", 512), 512)
+        self.batch_size = checks.whole_number("batch_size", batch_size)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
 
     def _logits(self, texts: Sequence[str]) -> np.ndarray:
@@ -80,14 +82,14 @@ class Predictor:
 
     def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
         """Class probabilities: shape (n_classes,) for one text, (n, n_classes) for a list."""
-        single = isinstance(texts, str)
-        proba = softmax(self._logits([texts] if single else list(texts)))
+        items, single = checks.texts(texts, "predict_proba")
+        proba = softmax(self._logits(items))
         return proba[0] if single else proba
 
     def predict(self, texts: str | Sequence[str]) -> str | list[str]:
         """The most likely class name for one text, or a list of names for a list of texts."""
-        single = isinstance(texts, str)
-        proba = self.predict_proba([texts] if single else list(texts))
+        items, single = checks.texts(texts, "predict")
+        proba = softmax(self._logits(items))
         labels = [self.class_names[i] for i in proba.argmax(axis=-1)] if len(proba) else []
         return labels[0] if single else labels
 
@@ -105,38 +107,47 @@ class Predictor:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a Hugging Face model folder (safetensors, config with labels, tokenizer) that
-        `Predictor.load` and `transformers.pipeline` both read."""
-        path = Path(path)
+        `Predictor.load` and `transformers.pipeline` both read.
+
+        The folder appears whole or not at all (see `ktnb.storage`); an existing folder is
+        replaced only when ktnb saved it."""
+        from . import __version__
         from .models import quiet_transformers
 
-        path.mkdir(parents=True, exist_ok=True)
-        with quiet_transformers():
-            self.model.save_pretrained(path)
-        self.tokenizer.save_pretrained(path)
-        meta = {"task": "text-classification", "class_names": self.class_names, "max_len": self.max_len}
-        (path / PREDICTOR_FILE).write_text(json.dumps(meta, indent=2))
-        return path
+        with atomic_folder(path) as tmp:
+            with quiet_transformers():
+                self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            write_manifest(tmp, {"task": "text-classification", "class_names": self.class_names,
+                                 "max_len": self.max_len, "ktnb_version": __version__})
+        return Path(path).expanduser()
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None, batch_size: int = 64) -> Predictor:
-        """A predictor from a folder written by `save` (or any sequence-classification model)."""
-        from transformers import AutoModelForSequenceClassification
+        """A predictor from a folder written by `save` (or any trained sequence classifier).
 
+        Refused, in one line, when the folder is not whole: files changed or cut short since
+        they were saved, class names that disagree with the model, a base model without a
+        trained head, a tokenizer that belongs to another model."""
         from .learner import resolve_device
-        from .models import _load_error, load_tokenizer, quiet_transformers, resolve_checkpoint
+        from .models import load_trained
 
-        folder = Path(path)
+        folder = Path(path).expanduser()
         if not folder.is_dir():
-            raise ModelError(f"model directory not found: {folder}")
-        checkpoint = resolve_checkpoint(folder)
-        meta = json.loads((folder / PREDICTOR_FILE).read_text()) if (folder / PREDICTOR_FILE).is_file() else {}
-        try:
-            with quiet_transformers():
-                model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
-        except (OSError, ValueError) as err:
-            raise _load_error(checkpoint, err) from None
+            raise missing_folder_error(folder)
+        meta = verify_manifest(folder) if (folder / PREDICTOR_FILE).is_file() else {}
+        model, tokenizer = load_trained(folder, "AutoModelForSequenceClassification", "text classifier")
+        id2label = getattr(model.config, "id2label", None) or {}
+        config_names = [str(id2label[i]) for i in sorted(id2label)]
+        class_names = meta.get("class_names", config_names)
+        if class_names != config_names:
+            raise ModelError(f"{folder / PREDICTOR_FILE} names the classes {class_names} but config.json has "
+                             f"{config_names}; save the predictor again")
+        max_len = meta.get("max_len")
+        if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 2):
+            raise ModelError(f"{folder / PREDICTOR_FILE} has a bad max_len {max_len!r}; save the predictor again")
         model.to(resolve_device(device))
-        return cls(model, load_tokenizer(checkpoint), meta.get("class_names"), meta.get("max_len"), batch_size)
+        return cls(model, tokenizer, class_names, max_len, batch_size)
 
     def __repr__(self) -> str:
         return f"Predictor(classes={self.class_names}, max_len={self.max_len}, device={self.device})"

@@ -23,9 +23,10 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
         batch_size: int) -> float:
     from . import load_dataset, load_predictor, text_classifier
     from .render.report import training_report_html
+    from .storage import write_text_atomic
 
     started = time.perf_counter()
-    data = load_dataset("sst2", data_dir, max_train=max_train)
+    data = load_dataset("sst2", data_dir, max_train=max_train or None)
     print(f"data: {data}")
     learner = text_classifier(data, model, batch_size=batch_size)
     print(learner)
@@ -45,7 +46,7 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
         print(f"{label:>9} ({p:.2f})  {text}")
     html = training_report_html(learner, report, finder, list(zip(SENTENCES, labels, map(float, proba))),
                                 title="ktnb quickstart: SST-2 sentiment")
-    (out / "report.html").write_text(html, encoding="utf-8")
+    write_text_atomic(out / "report.html", html)
     print(f"saved the predictor to {saved} and the report to {out / 'report.html'} "
           f"({time.perf_counter() - started:.0f} s in all)")
     return report.accuracy
@@ -54,7 +55,7 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None, help="folder holding sst2/ (default: $KTNB_DATA_DIR or the hub)")
-    parser.add_argument("--max-train", type=int, default=2000, help="training rows to use (default 2000)")
+    parser.add_argument("--max-train", type=int, default=2000, help="training rows to use (default 2000; 0: all)")
     parser.add_argument("--out", type=Path, default=Path("quickstart-out"))
     parser.add_argument("--model", default=None, help="hub name or folder (default: the offline MiniLM)")
     parser.add_argument("--lr", type=float, default=1e-4)

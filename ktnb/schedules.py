@@ -48,6 +48,9 @@ def make_schedule(name: str, lr: float, warmup: float | None = None) -> Schedule
     own warm-up)."""
     if lr <= 0 or not math.isfinite(lr):
         raise TrainingError(f"lr must be a positive number, got {lr}")
+    if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, (int, float))
+                               or not 0 <= warmup < 1):
+        raise TrainingError(f"warmup is the fraction of training spent warming up, in [0, 1), got {warmup!r}")
     if name == "onecycle":
         return onecycle(lr, pct_start=warmup if warmup else 0.25)
     if name == "linear":

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from . import checks
 from .errors import KtnbError
 from .schedules import SCHEDULES
 
@@ -25,8 +27,10 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "text_col": ("text", "the text column"),
     "label_col": ("label", "the label column"),
     "val_frac": (0.1, "a fraction between 0 and 1"),
-    "max_train": (None, "use only the first N training rows"),
+    "max_train": (None, "a whole number: use only the first N training rows"),
     "class_names": (None, "a list of class names, in label-id order"),
+    "sep": (None, "the column separator of a CSV/TSV file, e.g. ';' or '\\t' (default: from the suffix)"),
+    "encoding": ("utf-8", "the text encoding of a CSV/TSV file, e.g. latin-1"),
     "model": (None, "a hub name or model folder (default: the offline MiniLM)"),
     "max_len": (None, "a whole number, or auto"),
     "batch_size": (32, "a whole number"),
@@ -39,8 +43,8 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "mixed_precision": ("auto", "auto, no, fp16 or bf16"),
     "seed": (42, "a whole number"),
     "show": (["report", "confusion"], "a list of: " + ", ".join(SHOW_CHOICES)),
-    "attention": (None, "a sentence whose attention to show"),
-    "predict": (None, "a sentence or a list of sentences to classify"),
+    "attention": (None, "a (non-empty) sentence whose attention to show"),
+    "predict": (None, "a sentence or a list of (non-empty) sentences to classify"),
     "save": (None, "a folder to save the predictor in"),
 }
 
@@ -68,7 +72,7 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults filled in; an unknown key or a bad value is a one-line `KtnbError` naming the
     key and what it accepts."""
     if not isinstance(raw, Mapping):
-        raise KtnbError("the config must be key: value lines, e.g.\ndata: train.csv\nepochs: 1")
+        raise KtnbError(f"the config must be key: value lines (e.g. data: train.csv), not a {type(raw).__name__}")
     unknown = [k for k in raw if k not in CONFIG_KEYS]
     if unknown:
         near = difflib.get_close_matches(str(unknown[0]), CONFIG_KEYS, n=1)
@@ -95,6 +99,18 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail("val_frac", config["val_frac"])
     if config["schedule"] not in SCHEDULES:
         raise _fail("schedule", config["schedule"])
+    if config["class_names"] is not None:
+        config["class_names"] = checks.unique_names("class_names", config["class_names"])
+    for key in ("sep", "encoding", "text_col", "label_col"):
+        if config[key] is not None and not (isinstance(config[key], str) and config[key]):
+            raise _fail(key, config[key])
+    if config["save"] is not None and not str(config["save"]).strip():
+        raise KtnbError("save needs a folder path, e.g. save('my-model'); got an empty path")
+    for key in ("attention", "predict"):
+        texts = [config[key]] if isinstance(config[key], str) else config[key]
+        if texts is not None and (not isinstance(texts, list) or not all(isinstance(t, str) and t.strip()
+                                                                          for t in texts)):
+            raise _fail(key, config[key])
     show = config["show"]
     show = [show] if isinstance(show, str) else list(show or [])
     for item in show:
@@ -129,26 +145,59 @@ class Session:
 
 
 def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
-    """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads."""
+    """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads,
+    with `max_train` meaning the first training rows whatever the source."""
     from .data import NAMED_DATASETS, load_dataset, load_texts, read_labelled, texts_from_array
 
     path = source if isinstance(source, (str, os.PathLike)) else None
     if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
         return load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
-    if config["max_train"] and hasattr(source, "head"):
-        source = source.head(config["max_train"])
+    files = {"sep": config["sep"], "encoding": config["encoding"]}
     if config["val"] is not None:
-        texts, labels = read_labelled(source, config["text_col"], config["label_col"])
-        val_texts, val_labels = read_labelled(config["val"], config["text_col"], config["label_col"])
+        texts, labels = read_labelled(source, config["text_col"], config["label_col"], **files)
+        val_texts, val_labels = read_labelled(config["val"], config["text_col"], config["label_col"], **files)
         return texts_from_array(texts, labels, val_texts, val_labels, seed=config["seed"],
-                                class_names=config["class_names"])
-    kwargs = {"val_frac": config["val_frac"], "seed": config["seed"]}
-    if path is not None and os.path.isdir(path):
-        return load_texts(path, **kwargs)
-    kwargs["class_names"] = config["class_names"]
-    if path is not None and config["max_train"]:
-        kwargs["nrows"] = config["max_train"]
-    return load_texts(source, config["text_col"], config["label_col"], **kwargs)
+                                class_names=config["class_names"], max_train=config["max_train"])
+    return load_texts(source, config["text_col"], config["label_col"], val_frac=config["val_frac"],
+                      seed=config["seed"], class_names=config["class_names"], max_train=config["max_train"], **files)
+
+
+_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|\{([A-Za-z_]\w*)\}")
+
+
+def fill_placeholders(config: Mapping[str, Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill ``{name}`` in the config's values from `namespace` (a notebook's variables), after
+    the YAML was parsed, so a value can never add keys or lines.
+
+    A value that is exactly ``{name}`` becomes the variable itself (a DataFrame, a number); one
+    inside other text is replaced by the variable's text; ``{{name}}`` is a literal ``{name}``.
+    Nothing else is touched: ``$``, ``{7*7}`` stay as written.
+
+    >>> fill_placeholders({"predict": "a {adj} film", "max_train": "{n}", "save": "{{out}}"}, {"adj": "fine", "n": 5})
+    {'predict': 'a fine film', 'max_train': 5, 'save': '{out}'}
+    """
+
+    def lookup(name: str, key: str) -> Any:
+        if name not in namespace:
+            raise KtnbError(f"{{{name}}} in {key!r}: there is no notebook variable named {name!r}; define it first, "
+                            f"or write {{{{{name}}}}} for literal braces")
+        return namespace[name]
+
+    def fill(value: Any, key: str) -> Any:
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value.values())) is None \
+                and str(next(iter(value))).isidentifier():
+            return lookup(str(next(iter(value))), key)  # YAML reads a bare {name} as a one-key mapping
+        if isinstance(value, list):
+            return [fill(item, key) for item in value]
+        if not isinstance(value, str):
+            return value
+        whole = _PLACEHOLDER.fullmatch(value)
+        if whole and whole.group(2):
+            return lookup(whole.group(2), key)
+        return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}" if m.group(1) else str(lookup(m.group(2), key)),
+                                value)
+
+    return {key: fill(value, str(key)) for key, value in config.items()}
 
 
 Step = Callable[[str, Any], None]
@@ -158,8 +207,9 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
                  on_step: Step | None = None, progress: bool = True) -> Session:
     """Run every step the config asks for. `data` overrides ``config["data"]`` (the magic passes
     the notebook variable here); `on_step(name, result)` is called after each step so that a
-    view can show results as they come ("lr_find", "fit", "report", "top_losses",
-    "attention", "predict", "save")."""
+    view can show results as they come: first "session" (the `Session`, as soon as the learner
+    exists, so that a caller can keep it whatever happens next), then "lr_find", "fit",
+    "report", "top_losses", "attention", "predict", "save"."""
     from .learner import text_classifier
 
     config = check_config(config)
@@ -170,6 +220,7 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
                               mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
                               callbacks=callbacks, progress=progress)
     session = Session(config, text_data, learner)
+    on_step("session", session)
     lr = config["lr"]
     if lr == "find" or "lr_find" in config["show"]:
         session.lr_finder = learner.lr_find()

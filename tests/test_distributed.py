@@ -12,12 +12,12 @@ import pytest
 SCRIPT = Path(__file__).parent / "scripts" / "ddp_fit.py"
 
 
-def test_two_process_data_parallel_fit(tiny_model_dir):
+def test_two_process_data_parallel_fit(tiny_model_dir, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           str(SCRIPT), str(tiny_model_dir)]
+           str(SCRIPT), str(tiny_model_dir), str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    reports = sorted((json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")),
+    reports = sorted((json.loads(path.read_text()) for path in tmp_path.glob("rank*.json")),
                      key=lambda r: r["rank"])
     assert [r["rank"] for r in reports] == [0, 1]
     assert all(r["world"] == 2 and r["distributed"] == "MULTI_CPU" for r in reports)

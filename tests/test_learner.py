@@ -68,7 +68,7 @@ def test_other_schedules(tiny_learner, name):
 def test_unknown_schedule_and_bad_lr(tiny_learner):
     with pytest.raises(ktnb.TrainingError, match="unknown schedule 'triangle'; choose one of: onecycle"):
         tiny_learner.fit(1e-3, 1, "triangle")
-    with pytest.raises(ktnb.TrainingError, match="lr must be a number"):
+    with pytest.raises(ktnb.TrainingError, match="lr must be a positive number, got .fast."):
         tiny_learner.fit("fast", 1)
 
 
@@ -100,27 +100,40 @@ class StopAt(Callback):
             self.action(event.learner)
 
 
-def test_stop_request_from_another_thread_keeps_best_weights(tiny_learner):
+class KeepWeightsAtEpochEnd(Callback):
+    def __init__(self):
+        self.kept = {}
+
+    def on_epoch_end(self, event):
+        self.kept[event.learner.epochs_done - 1] = weights(event.learner)
+
+
+def test_stop_request_from_another_thread_restores_this_runs_best_weights(tiny_learner):
     """A Stop button: the request comes from another thread while the loop runs."""
     tiny_learner.fit(3e-3, 4)
-    best = weights(tiny_learner)
-    best_epoch = tiny_learner.best["epoch"]
-    ended = []
+    ended, kept = [], KeepWeightsAtEpochEnd()
 
     def press_stop(learner):
         t = threading.Thread(target=learner.request_stop)
         t.start()
         t.join()
 
-    tiny_learner.fit(3e-2, 3, callbacks=[StopAt(1, 3, press_stop), ended.append])
+    tiny_learner.fit(1e-3, 3, callbacks=[StopAt(1, 3, press_stop), ended.append, kept])
     end = ended[-1]
     assert end.name == "train_end" and end.reason == "stopped" and end.epoch == 1
-    assert f"restored the best weights (epoch {tiny_learner.best['epoch'] + 1}" in end.message
-    # the high-lr epoch did worse than the first run, so its weights were not kept
-    if tiny_learner.best["epoch"] == best_epoch:
-        assert same_weights(best, weights(tiny_learner))
+    assert tiny_learner.best["epoch"] == 4  # the only validated epoch of this run (the 5th overall)
+    assert "training stopped: restored the best weights of this run (epoch 5, val_loss" in end.message
+    assert same_weights(kept.kept[4], weights(tiny_learner))
     assert tiny_learner.evaluate().accuracy >= 0.9
     tiny_learner.fit(1e-3, 1)  # usable again
+    assert tiny_learner.stop_reason == "finished"
+
+
+def test_stop_pressed_while_a_run_is_being_set_up_stops_that_run(tiny_learner):
+    tiny_learner.request_stop()  # e.g. Stop clicked right after Start, before the first batch
+    tiny_learner.fit(1e-3, 3)
+    assert tiny_learner.stop_reason == "stopped" and len(tiny_learner.history.steps) == 1
+    tiny_learner.fit(1e-3, 1)  # the request was used up by that run
     assert tiny_learner.stop_reason == "finished"
 
 
@@ -129,7 +142,7 @@ def test_ctrl_c_ends_training_at_a_batch_boundary(tiny_learner):
     tiny_learner.fit(3e-3, 3, callbacks=[StopAt(1, 2, lambda _: signal.raise_signal(signal.SIGINT)), ended.append])
     assert ended[-1].reason == "interrupted"
     assert len(tiny_learner.history.epochs) == 1  # epoch 2 was cut short, epoch 3 never began
-    assert "restored the best weights (epoch 1" in ended[-1].message
+    assert "training interrupted: restored the best weights of this run (epoch 1" in ended[-1].message
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert tiny_learner.predictor().predict("a wonderful film") in ("neg", "pos")
 
@@ -142,7 +155,7 @@ def test_ctrl_c_before_any_validation_keeps_current_weights(tiny_model_dir, sent
     assert "no validated weights yet, the current weights are kept" in ended[-1].message
 
 
-def test_crash_mid_training_restores_best_weights_and_reraises(tiny_learner):
+def test_crash_before_validation_restores_the_state_before_the_fit_and_reraises(tiny_learner):
     tiny_learner.fit(3e-3, 1)
     best = weights(tiny_learner)
 
@@ -153,8 +166,21 @@ def test_crash_mid_training_restores_best_weights_and_reraises(tiny_learner):
     with pytest.raises(RuntimeError, match="simulated"):
         tiny_learner.fit(1e-2, 2, callbacks=[StopAt(0, 4, crash), ended.append])
     assert ended[-1].reason == "error" and "RuntimeError" in ended[-1].message
+    assert "the weights and optimizer from before this fit were restored" in ended[-1].message
     assert same_weights(best, weights(tiny_learner))
     tiny_learner.fit(1e-3, 1)
+
+
+def test_crash_after_validation_restores_that_runs_best(tiny_learner):
+    kept, ended = KeepWeightsAtEpochEnd(), []
+
+    def crash(_):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        tiny_learner.fit(3e-3, 3, callbacks=[kept, StopAt(1, 4, crash), ended.append])
+    assert "restored the best weights of this run (epoch 1" in ended[-1].message
+    assert same_weights(kept.kept[0], weights(tiny_learner))
 
 
 def test_autofit_stops_early_and_restores_best(tiny_learner):
@@ -231,7 +257,7 @@ def test_max_len_chosen_from_data_and_checked(tiny_model_dir, sentiment_data):
     learner = ktnb.text_classifier(sentiment_data, str(tiny_model_dir), progress=False)
     lengths = sorted(learner.train_ds.lengths)
     assert learner.max_len % 8 == 0 and learner.max_len >= lengths[int(0.95 * len(lengths)) - 1]
-    with pytest.raises(ktnb.TrainingError, match="max_len must be between 2 and 128"):
+    with pytest.raises(ktnb.TrainingError, match="max_len must be a whole number between 8 and 128 .this model.s limit., got 1000"):
         ktnb.text_classifier(sentiment_data, str(tiny_model_dir), max_len=1000, progress=False)
 
 

@@ -131,3 +131,134 @@ def test_run_cell_shows_one_line_and_no_traceback(ip, trained, capsys):
     assert isinstance(result.error_in_exec, UsageError)
     assert "Traceback" not in captured.out + captured.err
     assert "UsageError: unknown key 'epoch'" in captured.out + captured.err
+
+
+# ---------------------------------------------------------------- hostile and unusual input
+
+
+def _cell(ip, body: str, out: str = "hostile"):
+    ip.user_ns.pop(out, None)
+    ip.run_cell_magic("ktrain", f"-o {out} -q", body)
+    return ip.user_ns[out]
+
+
+BASE = "data: reviews\ntext_col: review\nlabel_col: sentiment\nmodel: '{tiny}'\nbatch_size: 16\nlr: 3e-3\n"
+
+
+def test_a_dollar_in_the_body_keeps_every_line(ip, trained, tmp_path):
+    session = _cell(ip, BASE + f"save: {tmp_path / 'kept'}\nepochs: 2\npredict: worth $5 of my time\n")
+    assert session.config["epochs"] == 2 and session.saved_to == str(tmp_path / "kept")
+    assert [p[0] for p in session.predictions] == ["worth $5 of my time"]
+
+
+def test_a_variable_holding_a_newline_cannot_add_keys(ip, trained, tmp_path):
+    ip.user_ns["review"] = f"a fine film\nsave: {tmp_path / 'injected'}"
+    session = _cell(ip, BASE + "predict: '{review}'\nattention: 'I said: {review}'\n")
+    assert session.config["save"] is None and not (tmp_path / "injected").exists()
+    assert session.predictions[0][0] == ip.user_ns["review"]
+    assert session.attention.text == "I said: " + ip.user_ns["review"]
+
+
+def test_placeholders_fill_values_after_parsing(ip, trained):
+    ip.user_ns["n_rows"] = 100
+    session = _cell(ip, BASE.replace("data: reviews", "data: {reviews}") + "max_train: {n_rows}\n"
+                    "predict: ['{{n_rows}} is literal', 'a {{7*7}} film']\n")
+    assert len(session.learner.train_ds) + len(session.learner.val_ds) == 100
+    assert [p[0] for p in session.predictions] == ["{n_rows} is literal", "a {{7*7}} film"]
+
+
+def test_max_train_holds_when_a_validation_set_is_given(ip, trained):
+    texts, labels = sentiment_texts(200, seed=9)
+    ip.user_ns["held_out"] = pd.DataFrame({"review": texts, "sentiment": labels})
+    session = _cell(ip, BASE + "val: held_out\nmax_train: 60\n")
+    assert len(session.learner.train_ds) == 60 and len(session.learner.val_ds) == 200
+
+
+@pytest.mark.parametrize("body, message", [
+    (BASE + "predict: '{nowhere}'", "{nowhere} in 'predict': there is no notebook variable named 'nowhere'; define it "
+                                    "first, or write {{nowhere}} for literal braces"),
+    (BASE + "epochs: 1\nepochs: 2", "the %%ktrain cell gives 'epochs' twice (line 8); keep one"),
+    ("- data: reviews\n- epochs: 1", "the %%ktrain cell must be key: value lines (e.g. data: train.csv), not a list"),
+    ("just some words", "the %%ktrain cell must be key: value lines (e.g. data: train.csv), not a str"),
+    (BASE + "class_names: neg", "class_names must be a list of names, e.g. [neg, pos], got 'neg'"),
+    (BASE + "epochs: 2.7", "epochs: 2.7 is not allowed; expected a whole number"),
+    (BASE + "max_train: 0", "max_train: 0 is not allowed; expected a whole number"),
+    (BASE + "max_len: 2", "max_len must be a whole number between 8 and 128 (this model's limit), got 2"),
+    (BASE.replace("'{tiny}'", "''"), "model is an empty name; give a hub name, a model folder, or None"),
+    (BASE + "save: ''", "save needs a folder path, e.g. save('my-model'); got an empty path"),
+    (BASE + "encoding: 7", "encoding: 7 is not allowed; expected the text encoding of a CSV/TSV file"),
+    ("data: !!python/object/apply:os.system ['echo pwned']", "the %%ktrain cell is not valid YAML (line 1): "
+                                                              "could not determine a constructor for the tag"),
+    (BASE + "predict: ['fine', '']", "predict: ['fine', ''] is not allowed; expected a sentence or a list of "
+                                     "(non-empty) sentences"),
+    (BASE + "attention: 5", "attention: 5 is not allowed; expected a (non-empty) sentence"),
+])
+def test_more_cell_mistakes_are_one_line(ip, trained, body, message):
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("ktrain", "-q", body)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sep_and_encoding_keys_read_the_file(ip, trained, tmp_path, tiny_model_dir):
+    texts, labels = sentiment_texts(120, seed=6)
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(("text;label\n" + "\n".join(f"{t} café;{label}" for t, label in zip(texts, labels)))
+                     .encode("latin-1"))
+    with pytest.raises(UsageError, match="is not utf-8 text .byte 0xe9 on line 2.; pass encoding='latin-1'"):
+        ip.run_cell_magic("ktrain", "-q", f"data: {path}\nmodel: {tiny_model_dir}\nlr: 1e-3\n")
+    with pytest.raises(UsageError, match="it looks semicolon-separated; pass sep=';'"):
+        ip.run_cell_magic("ktrain", "-q", f"data: {path}\nmodel: {tiny_model_dir}\nlr: 1e-3\nencoding: latin-1\n")
+    session = _cell(ip, f"data: {path}\nmodel: {tiny_model_dir}\nlr: 1e-3\nencoding: latin-1\nsep: ';'\n")
+    assert session.learner.class_names == ["neg", "pos"] and "café" in session.data.train.texts[0]
+
+
+def test_dollar_class_names_train_show_and_store_the_session(ip, trained, capsys):
+    texts, labels = sentiment_texts(160, seed=7)
+    ip.user_ns["prices"] = pd.DataFrame({"text": texts, "label": ["$$$" if lb == "pos" else "$" for lb in labels]})
+    session = _cell(ip, "data: prices\nmodel: '{tiny}'\nbatch_size: 16\nlr: 3e-3\nshow: [report, confusion, history]\n",
+                    out="prices_clf")
+    assert session.learner.class_names == ["$", "$$$"]
+    assert "could not show" not in capsys.readouterr().err
+
+
+def test_a_picture_that_fails_does_not_cost_the_session(ip, trained, capsys, monkeypatch):
+    from ktnb.metrics import ClassificationReport
+
+    def broken(self, normalize=False):
+        raise RuntimeError("no font\nsecond line")
+
+    monkeypatch.setattr(ClassificationReport, "plot_confusion", broken)
+    session = _cell(ip, BASE + "show: [report, confusion]\npredict: a fine film\n", out="survivor")
+    assert ip.user_ns["survivor"] is session and session.predictions  # the steps after the picture ran too
+    assert "ktnb: could not show the confusion matrix (RuntimeError: no font)" in capsys.readouterr().err
+
+
+def test_the_session_is_stored_before_a_later_step_fails(ip, trained, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(UsageError, match="cannot save into .*a-file: it is a file"):
+        ip.run_cell_magic("ktrain", "-o before_save -q", BASE + f"save: {tmp_path / 'a-file'}\n")
+    assert ip.user_ns["before_save"].learner.history.epochs  # trained, and kept
+
+
+def test_line_arguments_stay_literal(ip, trained):
+    ip.run_line_magic("ktrain", "-s clf attention \"costs $x\"")
+    assert trained.attention.text == "costs $x"
+    ip.run_line_magic("ktrain", "-s clf attention '{{7*7}}'")
+    assert trained.attention.text == "{{7*7}}"
+    ip.user_ns["film"] = "a grand film"
+    ip.run_line_magic("ktrain", "-s clf attention 'so {film}'")
+    assert trained.attention.text == "so a grand film"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("predict \"unclosed", "the %ktrain line has an unclosed quote (No closing quotation); close it"),
+    ("attention 'a film' 0", "LAYER must be between 1 and 2, got 0"),
+    ("attention 'a film' 1 3", "HEAD must be between 1 and 2, got 3"),
+    ("predict '{nowhere}'", "{nowhere} in 'predict': there is no notebook variable named 'nowhere'"),
+    ("top_losses -1", "n must be a whole number of at least 1, got -1"),
+    ("fit 1e6 0", "epochs must be a whole number of at least 1, got 0"),
+])
+def test_more_line_mistakes(ip, trained, line, message):
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("ktrain", line)
+    assert message in str(info.value) and "\n" not in str(info.value)

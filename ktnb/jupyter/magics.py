@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import yaml
 from IPython.display import HTML
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import KtnbError
@@ -41,6 +42,33 @@ def _unquote(arg: str) -> str:
 def _one_line(err: BaseException) -> UsageError:
     """IPython prints a UsageError as one line, with no traceback."""
     return UsageError(str(err).splitlines()[0] if str(err) else type(err).__name__)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice (plain YAML keeps the last one silently)."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise UsageError(f"the %%ktrain cell gives {key!r} twice (line {key_node.start_mark.line + 1}); "
+                             "keep one")
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _show_safely(name: str, draw: Callable[[], Any]) -> None:
+    """A picture that fails to draw is one line on stderr; it never costs the trained session."""
+    try:
+        draw()
+    except Exception as err:  # noqa: BLE001 - the session is already stored; say what could not be shown
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"ktnb: could not show {name} ({type(err).__name__}: {first})", file=sys.stderr)
 
 
 @magics_class
@@ -63,18 +91,23 @@ class KtnbMagics(Magics):
                    "top_losses [N]; history; save DIR; panel; show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
+    @no_var_expand  # $ and {..} stay literal: the body is YAML, filled by ktnb after parsing
     @line_cell_magic
     def ktrain(self, line: str, cell: str | None = None) -> Any:
         """Fine-tune and inspect a text classifier.
 
         Cell form: the body is YAML naming the data (a path, a notebook variable, or sst2) and the
         settings (model, max_len, batch_size, lr: NUMBER or find, epochs, schedule,
-        early_stopping, show, attention, predict, save). ``{var}`` in the body is filled from
-        the notebook. The session is stored under ``-o NAME``.
+        early_stopping, show, attention, predict, save). ``{var}`` in a value is filled from
+        the notebook after the YAML is read (``{{var}}`` is literal); ``$`` is never expanded.
+        The session is stored under ``-o NAME`` as soon as the model is loaded.
 
         Line form: one step on the last (or ``-s NAME``) session, e.g. ``%ktrain fit 5e-5 1``.
         """
-        args = parse_argstring(self.ktrain, line)  # bad options are a UsageError already
+        try:
+            args = parse_argstring(self.ktrain, line)  # bad options are a UsageError already
+        except ValueError as err:  # shlex: "No closing quotation"
+            raise UsageError(f"the %ktrain line has an unclosed quote ({err}); close it") from None
         try:
             if cell is not None:
                 return self._run_cell(args, cell)
@@ -86,17 +119,26 @@ class KtnbMagics(Magics):
 
     # ------------------------------------------------------------------ cell form
 
+    def _user_ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
     def _parse_cell(self, cell: str) -> dict[str, Any]:
-        body = self.shell.var_expand(cell, depth=2) if self.shell is not None else cell
+        """The body as YAML first; then ``{name}`` is filled inside the values only."""
+        from ..workflow import fill_placeholders
+
         try:
-            config = yaml.safe_load(body)
+            config = yaml.load(cell, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as err:
             where = getattr(err, "problem_mark", None)
             line = f" (line {where.line + 1})" if where is not None else ""
-            raise UsageError(f"the %%ktrain cell is not valid YAML{line}: {getattr(err, 'problem', err)}") from None
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise UsageError(f"the %%ktrain cell is not valid YAML{line}: {problem}") from None
         if config is None:
             raise UsageError("the %%ktrain cell is empty; give at least  data: PATH")
-        return config
+        if not isinstance(config, dict):
+            raise UsageError(f"the %%ktrain cell must be key: value lines (e.g. data: train.csv), not a "
+                             f"{'list' if isinstance(config, list) else type(config).__name__}")
+        return fill_placeholders(config, self._user_ns())
 
     def _namespace_value(self, value: Any) -> Any:
         """A string naming a notebook variable stands for that variable."""
@@ -114,7 +156,19 @@ class KtnbMagics(Magics):
         config["val"] = self._namespace_value(config["val"])
         shown = set(config["show"])
 
+        def store(session: Any) -> None:
+            self.sessions[args.out] = session
+            self.last = args.out
+            if self.shell is not None:
+                self.shell.user_ns[args.out] = session
+
         def on_step(name: str, result: Any) -> None:
+            if name == "session":
+                store(result)
+            else:
+                _show_safely(name.replace("_", " "), lambda: render(name, result))
+
+        def render(name: str, result: Any) -> None:
             if name == "lr_find":
                 print(f"lr_find suggests {result.suggestion:.2e}")
                 if "lr_find" in shown:
@@ -125,7 +179,7 @@ class KtnbMagics(Magics):
                 if "report" in shown:
                     show(result)
                 if "confusion" in shown:
-                    show(result.plot_confusion())
+                    _show_safely("the confusion matrix", lambda: show(result.plot_confusion()))
             elif name in ("top_losses", "attention"):
                 show(result)
             elif name == "predict":
@@ -135,10 +189,6 @@ class KtnbMagics(Magics):
 
         listeners = [] if args.quiet else [NotebookProgress()]
         session = run_workflow(config, data=data, callbacks=listeners, on_step=on_step, progress=False)
-        self.sessions[args.out] = session
-        self.last = args.out
-        if self.shell is not None:
-            self.shell.user_ns[args.out] = session
         print(f"{args.out}: {session!r}")
 
     # ------------------------------------------------------------------ line form
@@ -153,7 +203,10 @@ class KtnbMagics(Magics):
         return self.sessions[name]
 
     def _run_line(self, args: Any) -> Any:
-        command, rest = args.command, [_unquote(a) for a in args.args]
+        from ..workflow import fill_placeholders
+
+        command = args.command
+        rest = list(fill_placeholders({command: [_unquote(a) for a in args.args]}, self._user_ns())[command])
         handler: Callable[[Any, list[str]], Any] | None = getattr(self, f"_cmd_{command}", None)
         if command not in COMMANDS or handler is None:
             raise UsageError(f"unknown %ktrain command {command!r}; choose one of: {', '.join(COMMANDS)}")
@@ -209,11 +262,14 @@ class KtnbMagics(Magics):
         if not rest:
             raise UsageError('usage: %ktrain attention "some text" [LAYER [HEAD]]')
         att = session.learner.attention(rest[0])
-        layer = self._number(rest[1], "LAYER", int) - 1 if len(rest) > 1 else -1
-        head = self._number(rest[2], "HEAD", int) - 1 if len(rest) > 2 else None
-        for value, limit, what in ((layer, att.layers, "LAYER"), (head, att.heads, "HEAD")):
-            if value is not None and value != -1 and not 0 <= value < limit:
-                raise UsageError(f"{what} must be between 1 and {limit}")
+        picked = []
+        for position, limit, what in ((1, att.layers, "LAYER"), (2, att.heads, "HEAD")):
+            number = self._number(rest[position], what, int) if len(rest) > position else None
+            if number is not None and not 1 <= number <= limit:
+                raise UsageError(f"{what} must be between 1 and {limit}, got {number}")
+            picked.append(None if number is None else number - 1)
+        layer = -1 if picked[0] is None else picked[0]
+        head = picked[1]
         session.attention = att
         show(HTML(att.to_html(layer, head)))
 

@@ -64,13 +64,8 @@ def heads_figure(att: Attention, layer: int = -1) -> Any:
             ax.axis("off")
             continue
         _heatmap(ax, att.select(layer, head), att.tokens, f"head {head + 1}", ticks=head == 0 and len(att.tokens) <= 24)
-    fig.suptitle(f"{escape_plain(att.text)[:80]} - layer {layer % att.layers + 1}", fontsize=10)
+    fig.suptitle(f"{att.text[:80]} - layer {layer % att.layers + 1}", fontsize=10)
     return fig
-
-
-def escape_plain(text: str) -> str:
-    """matplotlib treats $...$ as math: keep user text literal."""
-    return text.replace("$", r"\$")
 
 
 _SCRIPT = """

@@ -21,10 +21,21 @@ def _figure_class() -> type:
 
     class PngFigure(Figure):
         """A Figure that shows itself as a PNG in notebooks whatever the matplotlib backend
-        (a plain Figure made without pyplot has no notebook display of its own)."""
+        (a plain Figure made without pyplot has no notebook display of its own), and draws all
+        text literally: class names and sentences are user text, and "$" in one ("$$$" as a
+        price level) must not start matplotlib's math mode."""
 
         def _repr_png_(self) -> bytes:
             return figure_png(self)
+
+        def draw(self, renderer: Any) -> None:
+            import matplotlib
+            from matplotlib.text import Text
+
+            with matplotlib.rc_context({"text.parse_math": False}):  # for tick labels made while drawing
+                for text in self.findobj(Text):
+                    text.set_parse_math(False)
+                super().draw(renderer)
 
     return PngFigure
 

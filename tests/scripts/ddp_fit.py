@@ -1,5 +1,6 @@
 """Run by tests/test_distributed.py under `torchrun --nproc_per_node 2`: the unchanged learner
-trains data-parallel (gloo on CPU); each process reports what it saw as one JSON line."""
+trains data-parallel (gloo on CPU); each process writes what it saw to <out>/rank<N>.json
+(files, not stdout: two processes printing at once can share a line)."""
 
 import json
 import sys
@@ -17,7 +18,7 @@ learner = ktnb.text_classifier(data, sys.argv[1], batch_size=8, progress=False, 
 batches = []
 learner.fit(3e-3, 4, callbacks=[lambda e: e.name == "batch_end" and batches.append(e.batch)])
 first_param = next(learner.model.parameters()).detach().flatten()[:4].tolist()
-print(json.dumps({
+report = json.dumps({
     "rank": learner.accelerator.process_index,
     "world": learner.accelerator.num_processes,
     "distributed": learner.accelerator.distributed_type.value,
@@ -25,5 +26,6 @@ print(json.dumps({
     "batches_seen": len(batches),
     "accuracy": learner.evaluate().accuracy,
     "param": first_param,
-}), flush=True)
+})
+(__import__("pathlib").Path(sys.argv[2]) / f"rank{learner.accelerator.process_index}.json").write_text(report)
 dist.barrier()
