@@ -7,9 +7,12 @@ no evaluation). Accuracy: each trained model on the SST-2 dev set, through the s
 
     python bench/train_throughput.py --data-dir ../shared/data --max-train 2000
 
-Rivals: the Trainer with its default random batches, the Trainer at its best setting
-(train_sampling_strategy="group_by_length"), and a hand-written loop padding every batch to
-max_len. Also timed: ktnb's lr_find (default 100 batches at most) as a fraction of one epoch.
+ktnb runs at its defaults (bf16 autocast on a CPU with native bf16, such as this one) and in
+fp32 (the same run, to check that bf16 costs no accuracy). Rivals: the Trainer with its default
+settings (random batches, fp32), the Trainer at its best setting on this CPU
+(train_sampling_strategy="group_by_length" with bf16=True), the same without bf16, and a
+hand-written loop padding every batch to max_len. Also timed: ktnb's lr_find (100 batches) as
+a fraction of one epoch.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import torch
 
 import ktnb
 from ktnb.batching import encode_texts
+from ktnb.learner import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
 
@@ -41,16 +45,16 @@ def fresh_model(checkpoint, class_names, seed):
     return load_classifier(checkpoint, class_names)
 
 
-def run_ktnb(args, data, checkpoint, max_len):
+def run_ktnb(args, data, checkpoint, max_len, precision="auto"):
     train_only = ktnb.TextData(data.train, None, data.class_names)  # no per-epoch evaluation, as for the rivals
     learner = ktnb.text_classifier(train_only, checkpoint, batch_size=args.batch_size, max_len=max_len,
-                                   seed=args.seed, progress=False, device="cpu")
+                                   seed=args.seed, progress=False, device="cpu", mixed_precision=precision)
     started = time.perf_counter()
     learner.fit(args.lr, args.epochs, "linear")
     return time.perf_counter() - started, learner.model
 
 
-def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy):
+def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy, bf16=False):
     import datasets
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -64,7 +68,7 @@ def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy):
             learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
             max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
             logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
-            train_sampling_strategy=strategy,
+            train_sampling_strategy=strategy, bf16=bf16,
         )
         trainer = Trainer(model=model, args=targs, train_dataset=train,
                           data_collator=DataCollatorWithPadding(tokenizer))
@@ -106,13 +110,16 @@ def run_plain(args, data, checkpoint, max_len):
 
 
 def warm_up(checkpoint, class_names, max_len, batch_size) -> None:
-    """One forward/backward at every padded length, so that no contender pays the CPU
-    kernels' first-use cost for a shape (whoever ran first would otherwise be slowed)."""
+    """One forward/backward at every padded length, in fp32 and bf16, so that no contender pays
+    the CPU kernels' first-use cost for a shape (whoever ran first would otherwise be slowed)."""
     model = fresh_model(checkpoint, class_names, 0)
-    for width in range(2, max_len + 1):
-        ids = torch.randint(1000, 2000, (batch_size, width))
-        model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.zeros(batch_size, dtype=torch.long)) \
-            .loss.backward()
+    for bf16 in (False, True):
+        for width in range(2, max_len + 1):
+            ids = torch.randint(1000, 2000, (batch_size, width))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids),
+                             labels=torch.zeros(batch_size, dtype=torch.long)).loss
+            loss.backward()
 
 
 def padding_share(data, tokenizer, max_len, batch_size, seed) -> dict[str, float]:
@@ -157,13 +164,18 @@ def main() -> None:
     n = len(data.train) * args.epochs
     warm_up(checkpoint, data.class_names, max_len, args.batch_size)
 
-    ktnb_name = "ktnb fit (buckets + dynamic padding)"
+    precision = resolve_mixed_precision("auto", torch.device("cpu"), probe.model)
+    ktnb_name = f"ktnb fit, default ({'fp32' if precision == 'no' else precision})"
+    trainer_default = "HF Trainer, default (random batches, fp32)"
+    trainer_best = "HF Trainer, best (group_by_length, bf16)"
     contenders = {
         ktnb_name: lambda: run_ktnb(args, data, checkpoint, max_len),
-        "HF Trainer (random)": lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "random"),
-        "HF Trainer (group_by_length)": lambda: run_trainer(args, data, checkpoint, tokenizer, max_len,
-                                                            "group_by_length"),
-        f"plain PyTorch loop (pad to {max_len})": lambda: run_plain(args, data, checkpoint, max_len),
+        "ktnb fit, fp32": lambda: run_ktnb(args, data, checkpoint, max_len, "no"),
+        trainer_default: lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "random"),
+        trainer_best: lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "group_by_length", bf16=True),
+        "HF Trainer (group_by_length, fp32)": lambda: run_trainer(args, data, checkpoint, tokenizer, max_len,
+                                                                  "group_by_length"),
+        f"plain PyTorch loop (pad to {max_len}, fp32)": lambda: run_plain(args, data, checkpoint, max_len),
     }
     if args.only:
         contenders = {name: run for name, run in contenders.items() if args.only.lower() in name.lower()}
@@ -178,7 +190,7 @@ def main() -> None:
             print(f"round {round_ + 1}: {name}: {seconds:.1f} s", flush=True)
     finder = ktnb.text_classifier(data, checkpoint, batch_size=args.batch_size, max_len=max_len, seed=args.seed,
                                   progress=False, device="cpu")
-    lr_result = finder.lr_find()
+    lr_result = finder.lr_find(epochs=args.epochs)
 
     best = {name: min(ts) for name, ts in times.items()}
     ktnb_rate = n / best.get(ktnb_name, float("nan"))
@@ -191,6 +203,12 @@ def main() -> None:
         rate = n / best[name]
         rounds = " / ".join(f"{t:.1f}" for t in times[name])
         print(f"| {name} | {rounds} | {rate:.1f} | {ktnb_rate / rate:.2f}x | {accuracy[name]:.4f} |")
+    for rival in (trainer_best, trainer_default):
+        if rival in best and ktnb_name in best:
+            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x")
+    if ktnb_name in accuracy and "ktnb fit, fp32" in accuracy:
+        print(f"dev accuracy, ktnb default vs fp32: {accuracy[ktnb_name]:.4f} vs {accuracy['ktnb fit, fp32']:.4f} "
+              f"({accuracy[ktnb_name] - accuracy['ktnb fit, fp32']:+.4f})")
     print("\npadding share of token positions: " + ", ".join(
         f"{k} {v:.1%}" for k, v in padding_share(data, tokenizer, max_len, args.batch_size, args.seed).items()))
     epoch_seconds = best.get(ktnb_name, float("nan")) / args.epochs

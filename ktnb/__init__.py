@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import DataError, KtnbError, LabelError, ModelError, TrainingError
+from .errors import DataError, KtnbError, KtnbWarning, LabelError, ModelError, TrainingError
 
 __version__ = "0.1.0"
 
@@ -34,7 +34,7 @@ _LAZY = {
     "Panel": "jupyter.panel",
 }
 
-__all__ = ["KtnbError", "DataError", "LabelError", "ModelError", "TrainingError", *_LAZY]
+__all__ = ["KtnbError", "DataError", "LabelError", "ModelError", "TrainingError", "KtnbWarning", *_LAZY]
 
 
 def load_ipython_extension(ipython: Any) -> None:

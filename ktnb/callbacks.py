@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from .events import Callback, Event
@@ -65,6 +66,67 @@ class ReduceLROnPlateau(_Plateau):
             self.wait = 0
 
 
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def run_header(event: Event) -> str:
+    """"fit · cpu · bf16": the phase, and where and in what precision it runs."""
+    learner = event.learner
+    where = [str(getattr(learner, "device", "")), getattr(learner, "mixed_precision", "")]
+    return " · ".join([event.phase, *[w if w != "no" else "fp32" for w in where if w]])
+
+
+class ProgressState(Callback):
+    """What a progress view shows, kept from the event stream: batches done of all, time spent
+    and left, a smoothed loss, whether validation is running, and the end message. The
+    notebook views (the cell's progress block, the panel) render `text()`; one format for all.
+
+    >>> state = ProgressState()
+    >>> state(Event("train_begin", batches=95, epochs=1)); state(Event("batch_end", loss=0.43))
+    >>> state.text(now=state.started + 12)
+    '1/95 batches · 0:12 elapsed · 18:48 left · loss 0.43'
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.header, self.done, self.total, self.started = "", 0, 0, time.perf_counter()
+        self.loss: float | None = None
+        self.validating, self.finished, self.message = False, False, None
+
+    def on_train_begin(self, event: Event) -> None:
+        self._reset()
+        self.header = run_header(event) if event.learner is not None else event.phase
+        self.total = event.total_steps if event.phase == "lr_find" else event.batches * event.epochs
+
+    def on_batch_end(self, event: Event) -> None:
+        self.done += 1
+        self.loss = event.loss if self.loss is None else 0.9 * self.loss + 0.1 * event.loss
+
+    def on_validate_begin(self, event: Event) -> None:
+        self.validating = True
+
+    def on_evaluate(self, event: Event) -> None:
+        self.validating = False
+
+    def on_train_end(self, event: Event) -> None:
+        self.validating, self.finished, self.message = False, True, event.message
+
+    def text(self, now: float | None = None) -> str:
+        elapsed = (time.perf_counter() if now is None else now) - self.started
+        parts = [f"{self.done}/{self.total} batches", f"{_clock(elapsed)} elapsed"]
+        if self.done and not self.finished:
+            parts.append(f"{_clock(elapsed / self.done * max(self.total - self.done, 0))} left")
+        if self.loss is not None:
+            parts.append(f"loss {self.loss:.3g}")
+        if self.validating:
+            parts.append("validating…")
+        return " · ".join(parts)
+
+
 def _format_metrics(metrics: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
 
@@ -83,8 +145,7 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         total = event.total_steps if event.phase == "lr_find" else event.batches * event.epochs
-        self.bar = tqdm(total=total, desc="lr_find" if event.phase == "lr_find" else "fit", unit="batch",
-                        dynamic_ncols=True, leave=True)
+        self.bar = tqdm(total=total, desc=run_header(event), unit="batch", dynamic_ncols=True, leave=True)
         self.smooth = None
 
     def on_batch_end(self, event: Event) -> None:
@@ -97,6 +158,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, event: Event) -> None:
         if self.bar is not None:
             self.bar.write(f"epoch {event.epoch + 1}/{event.epochs}  {_format_metrics(event.metrics)}")
+            if event.message:
+                self.bar.write(f"warning: {event.message}")
 
     def on_train_end(self, event: Event) -> None:
         if self.bar is None:

@@ -31,3 +31,8 @@ class ModelError(KtnbError):
 
 class TrainingError(KtnbError):
     """A training request can't be carried out as asked (too few batches, no validation data)."""
+
+
+class KtnbWarning(UserWarning):
+    """Training ran but the result looks wrong (a model that predicts one class, a run that ended
+    worse than its best epoch); the message says what to try."""

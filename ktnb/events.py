@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from .learner import Learner
 
-#: In the order the loop emits them. "evaluate" carries validation metrics; "epoch_end" carries
-#: those plus the epoch's mean training loss.
-EVENT_NAMES = ("train_begin", "epoch_begin", "batch_end", "evaluate", "epoch_end", "train_end")
+#: In the order the loop emits them. "validate_begin" comes before the validation pass (views say
+#: "validating…"), "evaluate" carries validation metrics; "epoch_end" carries those plus the
+#: epoch's mean training loss, and in `message` a warning about the epoch when there is one.
+EVENT_NAMES = ("train_begin", "epoch_begin", "batch_end", "validate_begin", "evaluate", "epoch_end", "train_end")
 
 #: Why training ended, as given by `Event.reason` on "train_end".
 END_REASONS = ("finished", "stopped", "early_stopping", "interrupted", "diverged", "error")
@@ -77,20 +78,37 @@ class CancelFit(Exception):
 
 
 class History:
-    """Everything recorded over a learner's life, across `fit` calls.
+    """Everything recorded over a learner's life, across `fit` calls (each call is a run).
 
-    `steps` has one dict per training batch (step, epoch, loss, lr); `epochs` one per epoch
-    (epoch, train_loss, val_loss, val_accuracy, …, lr, seconds). ``history["val_loss"]`` is
-    that column of the epoch table (or the step table for step keys).
+    `steps` has one dict per training batch (run, step, epoch, batch, loss, lr); `epochs` one
+    per epoch (run, epoch, train_loss, val_loss, val_accuracy, …, lr, seconds, and a `note` when
+    the epoch looked wrong). Epochs and steps are numbered from 1 and keep counting across runs.
+    ``history["val_loss"]`` is that column of the epoch table (or the step table for step keys).
     """
 
-    STEP_KEYS = ("step", "epoch", "batch", "loss", "lr")
+    STEP_KEYS = ("run", "step", "epoch", "batch", "loss", "lr")
 
     def __init__(self) -> None:
-        self.steps: list[dict[str, float]] = []
-        self.epochs: list[dict[str, float]] = []
+        self.steps: list[dict[str, Any]] = []
+        self.epochs: list[dict[str, Any]] = []
+        self.runs = 0
 
-    def __getitem__(self, key: str) -> list[float]:
+    def start_run(self) -> int:
+        """Number the next run (a `fit` call); rows recorded from now on carry it."""
+        self.runs += 1
+        return self.runs
+
+    def run_starts(self) -> list[tuple[int, int, int | None]]:
+        """(run, first step, first epoch or None) for every run, for marking where runs begin."""
+        starts: dict[int, list[Any]] = {}
+        for row in self.steps:
+            starts.setdefault(row["run"], [row["step"], None])
+        for row in self.epochs:
+            entry = starts.setdefault(row["run"], [None, None])
+            entry[1] = row["epoch"] if entry[1] is None else entry[1]
+        return [(run, step, epoch) for run, (step, epoch) in sorted(starts.items())]
+
+    def __getitem__(self, key: str) -> list[Any]:
         rows = self.steps if key in ("loss", "lr", "step", "batch") else self.epochs
         return [row[key] for row in rows if key in row]
 
@@ -104,10 +122,11 @@ class History:
         return pd.DataFrame(self.epochs if which == "epochs" else self.steps)
 
     def plot(self) -> Any:
-        """Training loss per step and validation metrics per epoch (matplotlib Figure)."""
+        """Training loss per step and validation metrics per epoch, with each run's start
+        marked (matplotlib Figure)."""
         from .render.figures import history_figure
 
-        return history_figure(self)
+        return history_figure(self.steps, self.epochs, self.run_starts())
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epochs)}, steps={len(self.steps)})"

@@ -18,6 +18,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -29,10 +30,11 @@ from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_
     model_length_cap, pad_id, token_lengths
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData, load_texts, read_labelled
-from .errors import TrainingError
+from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
-from .lr_finder import LossSmoother, LRFinderResult
+from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
 from .metrics import ClassificationReport
+from .models import model_width
 from .predictor import Predictor, logits_for_ids, softmax
 from .schedules import make_schedule
 
@@ -60,15 +62,38 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
-def resolve_mixed_precision(mixed_precision: str, device: torch.device) -> str:
-    """"auto" is bf16 on GPUs that support it, else fp16 with loss scaling; full precision on
-    CPU and MPS."""
+def cpu_has_native_bf16() -> bool:
+    """x86 CPUs with AVX512-BF16 or AMX multiply bfloat16 in hardware (twice the fp32 speed for
+    MiniLM here); elsewhere bf16 is emulated or converted and gains nothing."""
+    import torch.cpu
+
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, probe, None)
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # noqa: BLE001 - a private probe; its absence only means "don't know"
+            continue
+    return False
+
+
+#: Below this width (hidden size) the casts eat what bf16 matmuls save on a CPU: a training step
+#: ran 1.01x faster at width 32, 1.58x at 128, 2.0-2.8x from 256 (bench/bf16_step.py).
+BF16_MIN_WIDTH = 128
+
+
+def resolve_mixed_precision(mixed_precision: str, device: torch.device, model: Any = None) -> str:
+    """"auto" is bf16 on GPUs that support it, else fp16 with loss scaling; bf16 on CPUs with
+    native bf16 when the model is wide enough to gain from it; full precision elsewhere."""
     if mixed_precision not in MIXED_PRECISION:
         raise TrainingError(f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}")
     if mixed_precision == "auto":
-        if device.type != "cuda":
-            return "no"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        width = model_width(model)
+        if device.type == "cpu" and cpu_has_native_bf16() and (width is None or width >= BF16_MIN_WIDTH):
+            return "bf16"
+        return "no"
     if mixed_precision == "fp16" and device.type == "cpu":
         raise TrainingError("mixed_precision='fp16' needs a GPU; on CPU use 'bf16' or 'no'")
     return mixed_precision
@@ -171,7 +196,7 @@ class Learner:
         self.data = data
         self.class_names = list(data.class_names)
         self.device = resolve_device(device)
-        self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device)
+        self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device, model)
         self.accelerator = make_accelerator(self.device, self.mixed_precision, grad_accum)
         self.model = model.to(self.accelerator.device)
 
@@ -218,6 +243,17 @@ class Learner:
         if self._optimizer is None:
             self._optimizer = self.accelerator.prepare(
                 make_optimizer(self.model, self.weight_decay, self.accelerator.device))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one epoch (batches, divided by gradient accumulation)."""
+        batches = len(self._train_dl) if self._train_dl is not None else math.ceil(len(self.train_ds) / self.batch_size)
+        return math.ceil(batches / self.grad_accum)
+
+    def auto_epochs(self, max_epochs: int = 10) -> int:
+        """Enough epochs for about `MIN_STEPS` (100) optimizer steps, at least 1: small data
+        needs several passes to learn anything (300 SST-2 rows for 1 epoch stay at chance)."""
+        return max(1, min(max_epochs, math.ceil(MIN_STEPS / self.steps_per_epoch)))
 
     def reset_optimizer(self) -> None:
         """Forget the optimizer's moment estimates (a fresh AdamW on the next fit)."""
@@ -297,16 +333,20 @@ class Learner:
             self._optimizer.zero_grad(set_to_none=True)
         return loss.item(), stepped
 
-    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
-        """The training batches of one epoch; closing the generator early (a stop) lets
-        accelerate's loader tidy its gradient-accumulation state."""
-        iterator = iter(self._train_dl)
-        try:
-            yield from iterator
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+    def _batches(self, cycle: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+        """The training batches of one epoch (or of epoch after epoch, with `cycle`); closing
+        the generator early (a stop) lets accelerate's loader tidy its gradient-accumulation
+        state."""
+        while True:
+            iterator = iter(self._train_dl)
+            try:
+                yield from iterator
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+            if not cycle:
+                return
 
     def fit(self, lr: float, epochs: int = 1, schedule: str = "onecycle", *, warmup: float | None = None,
             callbacks: Sequence[Listener] = (), restore_best: bool = False) -> History:
@@ -327,6 +367,7 @@ class Learner:
         batches = len(self._train_dl)
         total_steps = epochs * math.ceil(batches / self.grad_accum)
         listeners = self._start_run(callbacks)
+        run = self.history.start_run()
         self.lr_scale = 1.0
         counts = {"phase": "fit", "epochs": epochs, "batches": batches, "total_steps": total_steps}
         self._emit(listeners, "train_begin", lr=lr_at(0.0), **counts)
@@ -343,23 +384,25 @@ class Learner:
                         loss, stepped = self._train_batch(batch, lr_now)
                         step += stepped
                         losses.append(loss)
-                        self.history.steps.append({"step": self.steps_done + step, "epoch": self.epochs_done,
-                                                   "batch": index, "loss": loss, "lr": lr_now})
+                        self.history.steps.append({"run": run, "step": self.steps_done + step,
+                                                   "epoch": self.epochs_done + 1, "batch": index + 1, "loss": loss,
+                                                   "lr": lr_now})
                         self._emit(listeners, "batch_end", epoch=epoch, batch=index, step=step, loss=loss,
                                    lr=lr_now, **counts)
                         if not math.isfinite(loss):
                             raise CancelFit("diverged")
                         self._check_stop()
                     metrics = {"train_loss": float(np.mean(losses)) if losses else float("nan")}
+                    note = None
                     if self.val_ds is not None:
-                        summary = self._report(self.val_ds).summary("val_")
-                        self._emit(listeners, "evaluate", epoch=epoch, step=step, metrics=summary, **counts)
+                        summary, note = self._validate(listeners, epoch=epoch, step=step, **counts)
                         metrics.update(summary)
-                        self._keep_if_best(metrics)
                     metrics.update(lr=lr_now, seconds=time.perf_counter() - started)
-                    self.history.epochs.append({"epoch": self.epochs_done, **metrics})
+                    self.history.epochs.append({"run": run, "epoch": self.epochs_done + 1, **metrics,
+                                                **({"note": note} if note else {})})
                     self.epochs_done += 1
-                    self._emit(listeners, "epoch_end", epoch=epoch, step=step, metrics=metrics, **counts)
+                    self._emit(listeners, "epoch_end", epoch=epoch, step=step, metrics=metrics, message=note,
+                               **counts)
                     self._check_stop()
             except CancelFit as stop:
                 reason = stop.reason
@@ -379,11 +422,29 @@ class Learner:
             raise error
         return self.history
 
+    def _validate(self, listeners: Sequence[Listener], **fields: Any) -> tuple[dict[str, float], str | None]:
+        """One pass over the validation set: its summary metrics (the best weights kept aside
+        when they improve) and a warning when the predictions look collapsed."""
+        self._emit(listeners, "validate_begin", **fields)
+        report = self._report(self.val_ds)
+        summary = report.summary("val_")
+        self._emit(listeners, "evaluate", metrics=summary, **fields)
+        self._keep_if_best(summary)
+        return summary, report.warning
+
     def _keep_if_best(self, metrics: dict[str, float]) -> None:
         value = metrics[self.monitor]
         if improved(self.monitor, value, self.best["value"] if self.best else None):
-            self.best = {"epoch": self.epochs_done, "value": value, "monitor": self.monitor}
+            self.best = {"epoch": self.epochs_done + 1, "value": value, "monitor": self.monitor}
             self._best_state, self._start_state = self._snapshot(), None
+
+    def load_best(self) -> dict[str, Any]:
+        """Put back the best validated weights of the last run, with their optimizer state
+        (after a `fit` that ended on worse ones). Returns which epoch that was."""
+        if self._best_state is None:
+            raise TrainingError("there are no best weights yet: fit with validation data first")
+        self._restore(self._best_state)
+        return dict(self.best)
 
     def _after_fit(self, reason: str, restore_best: bool, epoch: int, lr: float,
                    error: Exception | None) -> str | None:
@@ -399,15 +460,31 @@ class Learner:
         hint = "; try a lower learning rate" if reason == "diverged" else ""
         if self._best_state is not None and (reason != "finished" or restore_best):
             self._restore(self._best_state)
-            return (f"{what}: restored the best weights of this run (epoch {self.best['epoch'] + 1}, "
+            return (f"{what}: restored the best weights of this run (epoch {self.best['epoch']}, "
                     f"{self.best['monitor']} {self.best['value']:.4f}) and their optimizer state{hint}")
         if reason == "finished":
-            return None
+            return self._finished_note()
         if reason in ("diverged", "error") or not self._weights_finite():
             self._restore(self._start_state)
             return (f"{what} in epoch {epoch + 1}: no epoch had been validated, so the weights and optimizer "
                     f"from before this fit were restored{hint}")
         return f"{what} in epoch {epoch + 1}: no validated weights yet, the current weights are kept"
+
+    def _finished_note(self) -> str | None:
+        """After a normal end on the last epoch's weights: a word, and a `KtnbWarning`, when they
+        are worse than the run's best, or when the last epoch looked collapsed (an early epoch
+        that did is only marked in the epoch table: models often start that way)."""
+        last = self.history.epochs[-1] if self.history.epochs else {}
+        if self.best is not None and self.best["epoch"] != last.get("epoch"):
+            note = (f"training finished with {self.monitor} {last[self.monitor]:.4f}, worse than epoch "
+                    f"{self.best['epoch']} ({self.best['value']:.4f}); learner.load_best() puts those weights back "
+                    "(or fit with restore_best=True, or use autofit)")
+        elif last.get("note"):
+            note = f"training finished, but {last['note']}"
+        else:
+            return None
+        warnings.warn(note, KtnbWarning, stacklevel=4)
+        return note
 
     def fit_onecycle(self, lr: float, epochs: int = 1, **kwargs: Any) -> History:
         """`fit` with the one-cycle schedule (ktrain's name for it)."""
@@ -435,12 +512,17 @@ class Learner:
     # ------------------------------------------------------------------ learning-rate finder
 
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, max_batches: int = 100, *,
-                min_batches: int = 10, diverge_factor: float = 4.0,
+                epochs: int = 1, min_batches: int = 10, diverge_factor: float = 4.0,
                 callbacks: Sequence[Listener] = ()) -> LRFinderResult:
-        """Sweep the learning rate exponentially from `start_lr` to `end_lr` over at most
-        `max_batches` training batches (one epoch at most), stopping once the smoothed loss
-        exceeds `diverge_factor` times its minimum. The model and optimizer are restored
-        afterwards. Returns the curve and its suggestions; ``.plot()`` draws it."""
+        """Sweep the learning rate exponentially from `start_lr` to `end_lr` over `max_batches`
+        training batches (going round the data again when an epoch has fewer, so that small
+        data still gives a readable curve), stopping once the smoothed loss exceeds
+        `diverge_factor` times its minimum. The model and optimizer are restored afterwards.
+
+        Returns the curve and its suggestions; ``.plot()`` draws it. The suggestion is for
+        training `epochs` epochs (``.suggestion_for(n)`` gives it for another length): shorter
+        runs need a higher rate (see `ktnb.lr_finder`)."""
+        epochs = checks.whole_number("epochs", epochs)
         start_lr, end_lr = checks.positive_number("start_lr", start_lr), checks.positive_number("end_lr", end_lr)
         if end_lr <= start_lr:
             raise TrainingError(f"lr_find sweeps upwards: start_lr ({start_lr:g}) must be below end_lr ({end_lr:g})")
@@ -448,8 +530,8 @@ class Learner:
         min_batches = checks.whole_number("min_batches", min_batches, 2)
         diverge_factor = checks.number_at_least("diverge_factor", diverge_factor, 1)
         self._prepare()
-        n = min(max_batches, len(self._train_dl))
-        if n < min_batches:
+        n = max_batches
+        if len(self._train_dl) < min_batches:
             raise TrainingError(
                 f"lr_find needs at least {min_batches} training batches, but {len(self.train_ds)} examples at "
                 f"batch_size {self.batch_size} give {len(self._train_dl)}; use more data or a smaller batch_size"
@@ -466,7 +548,7 @@ class Learner:
         self._train_model.train()
         with self._ctrl_c_stops():
             try:
-                for i, batch in zip(range(n), self._batches()):
+                for i, batch in zip(range(n), self._batches(cycle=True)):
                     lr = start_lr * (end_lr / start_lr) ** (i / max(n - 1, 1))
                     loss, _ = self._train_batch(batch, lr)
                     lrs.append(lr)
@@ -488,10 +570,13 @@ class Learner:
                 self._restore(before)
                 self._stop_requested.clear()
         message = None if reason == "finished" else f"lr_find {reason} after {len(lrs)} batches; weights restored"
+        self.stop_reason = reason
         self._emit(listeners, "train_end", reason=reason, message=message, step=len(lrs), **counts)
         if error is not None:
             raise error
-        result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started)
+        result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started,
+                                base_lr=base_rate(model_width(self.model)), steps_per_epoch=self.steps_per_epoch,
+                                epochs=epochs)
         self.lr_finder_result = result
         return result
 
@@ -538,13 +623,14 @@ class Learner:
         labels = np.asarray(dataset.labels)
         losses = -np.log(np.clip(proba[np.arange(len(labels)), labels], 1e-12, None))
         order = np.argsort(-losses)[:n]
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "text": [texts[i] for i in order],
             "true": [self.class_names[labels[i]] for i in order],
             "predicted": [self.class_names[proba[i].argmax()] for i in order],
             "loss": losses[order].round(4),
             "confidence": proba[order].max(axis=1).round(4),
-        }, index=order)
+        }, index=pd.Index(order, name="row"))
+        return frame
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""

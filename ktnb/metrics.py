@@ -28,6 +28,10 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
 
 
+#: what to try when a model collapses; said with every collapse warning
+COLLAPSE_ADVICE = "try a lower learning rate, more epochs or more data (autofit picks the epochs)"
+
+
 @dataclass
 class ClassificationReport:
     """Accuracy, per-class precision/recall/F1/support, macro and weighted averages and the
@@ -93,6 +97,36 @@ class ClassificationReport:
             out["loss"] = self.loss
         return out
 
+    #: a prediction share at or above this, for a class that is not that common, is a collapse
+    COLLAPSE_SHARE = 0.95
+
+    def collapse(self) -> str | None:
+        """Why the predictions look collapsed, in a few words, or None: nearly all of them
+        (95%) in one class that is not that common, or an accuracy no better than always
+        predicting the most common class.
+
+        >>> ClassificationReport.from_labels([0, 1, 1, 0], [1, 1, 1, 1], ["neg", "pos"]).collapse()
+        "100% of the predictions are 'pos'"
+        """
+        if self.n == 0 or len(self.class_names) < 2:
+            return None
+        predicted = self.confusion.sum(axis=0) / self.n
+        truth = self.support / self.n
+        top = int(predicted.argmax())
+        if predicted[top] >= self.COLLAPSE_SHARE and truth[top] < self.COLLAPSE_SHARE:
+            return f"{predicted[top]:.0%} of the predictions are {self.class_names[top]!r}"
+        common = int(truth.argmax())
+        if self.accuracy <= truth[common] + 0.01:
+            return (f"accuracy {self.accuracy:.4f} is no better than always predicting {self.class_names[common]!r} "
+                    f"({truth[common]:.4f})")
+        return None
+
+    @property
+    def warning(self) -> str | None:
+        """The collapse, as the one-line warning every view shows, with what to try."""
+        collapse = self.collapse()
+        return f"the model may have collapsed: {collapse}; {COLLAPSE_ADVICE}" if collapse else None
+
     def summary(self, prefix: str = "val_") -> dict[str, float]:
         """The few numbers tracked per epoch."""
         out = {f"{prefix}accuracy": self.accuracy, f"{prefix}f1_macro": self.macro["f1"]}
@@ -117,6 +151,8 @@ class ClassificationReport:
             lines.append(f"{name:>{width}}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}")
         if self.loss is not None:
             lines.append(f"{'loss':>{width}}  {self.loss:.4f}")
+        if self.warning:
+            lines.append(f"warning: {self.warning}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -125,7 +161,7 @@ class ClassificationReport:
     def _repr_html_(self) -> str:
         from .render.html import report_html
 
-        return report_html(self)
+        return report_html(self, self.warning)
 
     def plot_confusion(self, normalize: bool = False) -> Any:
         """The confusion matrix as a matplotlib heatmap with counts and class names."""

@@ -32,6 +32,16 @@ def offline_default_dir() -> Path | None:
     return folder if (folder / "config.json").is_file() else None
 
 
+def model_width(model: Any) -> int | None:
+    """The hidden width of a transformer (hidden_size, d_model or n_embd in its config)."""
+    config = getattr(model, "config", None)
+    for name in ("hidden_size", "d_model", "n_embd", "dim"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
 def _looks_like_path(name: str) -> bool:
     """Hub names are ``name`` or ``org/name``; anything else with path syntax is a path."""
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name

@@ -19,7 +19,7 @@ from .errors import KtnbError
 SENTENCES = ["a gorgeous , witty and deeply moving film", "the plot is a tired mess and the jokes fall flat"]
 
 
-def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: float, epochs: int,
+def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: str | float, epochs: int,
         batch_size: int) -> float:
     from . import load_dataset, load_predictor, text_classifier
     from .render.report import training_report_html
@@ -30,10 +30,11 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
     print(f"data: {data}")
     learner = text_classifier(data, model, batch_size=batch_size)
     print(learner)
-    finder = learner.lr_find(max_batches=50)
-    print(f"lr_find suggests {finder.suggestion:.1e} (steepest {finder.suggestions.get('steepest', 0):.1e}); "
-          f"training with lr={lr:g}")
-    learner.fit_onecycle(lr, epochs)
+    finder = learner.lr_find(epochs=epochs)
+    rate = finder.suggestion if lr == "find" else lr
+    print(f"lr_find suggests {finder.suggestion:.1e} for {epochs} epoch(s) ({finder.suggested_by}; the curve's valley "
+          f"{finder.suggestions.get('valley', float('nan')):.1e}); training with lr={rate:.1e}")
+    learner.fit_onecycle(rate, epochs)
     report = learner.evaluate()
     print(report)
     print(f"accuracy {report.accuracy:.4f}  macro F1 {report.macro['f1']:.4f}")
@@ -52,13 +53,23 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
     return report.accuracy
 
 
+def _learning_rate(text: str) -> str | float:
+    if text == "find":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or 'find', got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None, help="folder holding sst2/ (default: $KTNB_DATA_DIR or the hub)")
     parser.add_argument("--max-train", type=int, default=2000, help="training rows to use (default 2000; 0: all)")
     parser.add_argument("--out", type=Path, default=Path("quickstart-out"))
     parser.add_argument("--model", default=None, help="hub name or folder (default: the offline MiniLM)")
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=_learning_rate, default="find",
+                        help="a learning rate, or find (default: the LR finder's suggestion)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args(argv)

@@ -34,8 +34,9 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "model": (None, "a hub name or model folder (default: the offline MiniLM)"),
     "max_len": (None, "a whole number, or auto"),
     "batch_size": (32, "a whole number"),
-    "lr": ("find", "a number, or find (run the LR finder and take its suggestion)"),
-    "epochs": (1, "a whole number (with early_stopping: the most epochs)"),
+    "lr": ("find", "a number, or find (run the LR finder and take its suggestion for this run's length)"),
+    "epochs": ("auto", "a whole number, or auto (about 100 optimizer steps: 1 epoch of 2,000 rows, 6 of 300); "
+                       "with early_stopping, the most epochs"),
     "schedule": ("onecycle", "one of " + ", ".join(SCHEDULES)),
     "early_stopping": (None, "patience in epochs: train until validation loss stops improving"),
     "grad_accum": (1, "a whole number"),
@@ -89,8 +90,10 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail("lr", lr)
     if config["max_len"] == "auto":
         config["max_len"] = None
-    for key in ("batch_size", "epochs", "grad_accum"):
+    for key in ("batch_size", "grad_accum"):
         _whole(key, config[key])
+    if config["epochs"] != "auto":
+        _whole("epochs", config["epochs"])
     for key in ("max_len", "max_train", "early_stopping"):
         if config[key] is not None:
             _whole(key, config[key])
@@ -134,6 +137,7 @@ class Session:
     predictions: list[tuple[str, str, float]] = field(default_factory=list)
     attention: Any = None
     saved_to: str | None = None
+    skipped: list[str] = field(default_factory=list)  # steps not run after an interrupt
 
     @property
     def predictor(self) -> Any:
@@ -203,13 +207,26 @@ def fill_placeholders(config: Mapping[str, Any], namespace: Mapping[str, Any]) -
 Step = Callable[[str, Any], None]
 
 
+def _skip_the_rest(session: Session, what: str, on_step: Step) -> Session:
+    """After an interrupt the cell ends: say so, and which steps did not run."""
+    config = session.config
+    steps = ["fit"] if what.startswith("the LR finder") else []
+    steps += (["report"] if session.learner.val_ds is not None else []) + \
+        [key for key in ("attention", "predict", "save") if config[key]]
+    session.skipped = steps
+    on_step("interrupted", f"{what}; skipped the remaining steps: {', '.join(steps) or 'none'}")
+    return session
+
+
 def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequence[Any] = (),
                  on_step: Step | None = None, progress: bool = True) -> Session:
     """Run every step the config asks for. `data` overrides ``config["data"]`` (the magic passes
     the notebook variable here); `on_step(name, result)` is called after each step so that a
     view can show results as they come: first "session" (the `Session`, as soon as the learner
     exists, so that a caller can keep it whatever happens next), then "lr_find", "fit",
-    "report", "top_losses", "attention", "predict", "save"."""
+    "report", "top_losses", "attention", "predict", "save"; or "interrupted" (a one-line
+    message) when the user interrupted the LR finder or training, after which nothing else
+    runs."""
     from .learner import text_classifier
 
     config = check_config(config)
@@ -222,15 +239,20 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     session = Session(config, text_data, learner)
     on_step("session", session)
     lr = config["lr"]
+    epochs = learner.auto_epochs() if config["epochs"] == "auto" else config["epochs"]
     if lr == "find" or "lr_find" in config["show"]:
-        session.lr_finder = learner.lr_find()
+        session.lr_finder = learner.lr_find(epochs=epochs)
+        if learner.stop_reason == "interrupted":
+            return _skip_the_rest(session, "the LR finder was interrupted", on_step)
         on_step("lr_find", session.lr_finder)
         if lr == "find":
             lr = session.lr_finder.suggestion
     if config["early_stopping"]:
-        learner.autofit(lr, max_epochs=max(config["epochs"], 2), patience=config["early_stopping"])
+        learner.autofit(lr, max_epochs=max(epochs, 2), patience=config["early_stopping"])
     else:
-        learner.fit(lr, config["epochs"], config["schedule"])
+        learner.fit(lr, epochs, config["schedule"])
+    if learner.stop_reason == "interrupted":
+        return _skip_the_rest(session, "training was interrupted (its weights are restored)", on_step)
     on_step("fit", learner.history)
     if learner.val_ds is not None:
         session.report = learner.evaluate()

@@ -335,3 +335,14 @@ def test_a_blank_label_is_a_missing_label_not_a_class():
     with pytest.warns(UserWarning, match="dropped 1 row.s. with an empty text or an empty or missing label"):
         data = ktnb.texts_from_array(texts, labels, val_frac=0)
     assert data.class_names == ["neg", "pos"] and len(data.train) == 19
+
+
+def test_log_axes_label_their_ticks_in_plain_text():
+    """With math mode off for user text, the LR finder's log axis must not show "$\\mathdefault{10^{-4}}$"."""
+    from ktnb.render.figures import figure_png, lr_finder_figure
+
+    lrs = np.logspace(-7, 0, 50)
+    fig = lr_finder_figure(lrs, np.linspace(0.7, 3.0, 50), {"fine_tune": 1e-4}, chosen="fine_tune")
+    figure_png(fig)
+    labels = [t.get_text().replace("\u2212", "-") for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert "1e-04" in labels and not any("$" in label or "mathdefault" in label for label in labels)

@@ -1,6 +1,7 @@
 """The workshop path in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by
 Playwright. Runs the quickstart notebook and asserts what a person sees; then the panel:
-tabs, Start, live progress, Stop. Screenshots go to test-artifacts/ (and to docs/screenshots/
+tabs, Start, live progress, Stop, the LR finder's highlighted suggestion, the report and
+confusion matrix in view, a prediction, and the interactive attention view. Screenshots go to test-artifacts/ (and to docs/screenshots/
 with KTNB_UPDATE_SCREENSHOTS=1, for the README)."""
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def lab(tmp_path_factory, sst2_dir):
     port = _free_port()
     # small data unless asked otherwise (make screenshots runs the full 2,000 rows)
     env = {**os.environ, "KTNB_SMALL": os.environ.get("KTNB_SMALL", "1"), "KTNB_DATA_DIR": str(sst2_dir.parent), "HF_HUB_OFFLINE": "1",
-           "JUPYTERLAB_SETTINGS_DIR": str(work / "settings"), "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
+           "JUPYTERLAB_SETTINGS_DIR": str(work / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces"), "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
     log = open(work / "lab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
@@ -117,16 +119,41 @@ def _open_and_run_all(browser, base: str, notebook: str):
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{notebook}?token={TOKEN}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
     page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=90_000)  # the kernel is up
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()  # Run > Run All Cells
-    return page
+    # Run > Run All Cells. Lab can report "Idle" a moment before the kernel's connection takes
+    # code (the cells are then walked through but none runs), so check that the first code cell
+    # started and ask again if not; nothing has run in that case, so a second request is safe.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for _ in range(3):
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        try:
+            page.wait_for_function("e => /\\[(\\*|\\d+)\\]/.test(e.textContent)",
+                                   arg=first_prompt.element_handle(), timeout=20_000)
+            return page
+        except PlaywrightTimeout:
+            continue
+    pytest.fail("Run All Cells started no cell in three tries")
+
+
+def _wait_or_report(page, locator, timeout: int) -> None:
+    """Wait for what the notebook should show; on timeout, fail with what it shows instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        _screenshot(page, "timeout.png")
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        pytest.fail("the notebook did not show it in time; its outputs:\n" + "\n---\n".join(o[-600:] for o in outputs))
 
 
 def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, browser):
     page = _open_and_run_all(browser, lab, "01_quickstart.ipynb")
     # the last cell's attention view (its sentence has "sad"), its SVG drawn by the inline script
     last_view = page.locator(".ktnb-attention", has=page.locator(".ktnb-token", has_text="sad"))
-    last_view.locator(".ktnb-attention-live svg rect").first.wait_for(timeout=300_000)
+    _wait_or_report(page, last_view.locator(".ktnb-attention-live svg rect").first, 300_000)
     report = page.locator(".jp-OutputArea-output table.ktnb-report").first
     assert report.is_visible() and "accuracy" in report.inner_text()
     assert page.locator(".jp-OutputArea-output img").count() >= 1  # the confusion matrix PNG
@@ -176,4 +203,65 @@ def test_panel_tabs_start_live_progress_and_stop(lab, browser):
     expect(page.locator('button.widget-button[title="Start"]')).to_be_enabled(timeout=30_000)
     expect(page.locator('button.widget-button[title="Stop"]')).to_be_disabled()
     _screenshot(page, "panel-stopped.png")
+    _panel_lr_finder(page, tabs[1])
+    _panel_evaluate(page, tabs[3])
+    _panel_predict(page, tabs[4])
+    _panel_attention(page, tabs[5])
     page.close()
+
+
+def _within_viewport(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+
+
+def _panel_lr_finder(page, tab) -> None:
+    tab.click()
+    page.locator('button.widget-button[title="Run LR finder"]').click()
+    status = page.locator(".widget-html-content", has_text="suggestion:")
+    status.wait_for(timeout=180_000)
+    suggested_by = status.inner_text().split("(", 1)[1].split(",", 1)[0]  # "suggestion: 1.2e-04 (name, 9 s)"
+    active = page.locator(".widget-toggle-button.mod-active:visible")
+    expect(active).to_have_count(1)
+    assert active.inner_text().startswith(suggested_by), (active.inner_text(), suggested_by)
+    plot = page.locator(".widget-image:visible").first
+    assert plot.evaluate("img => img.naturalWidth") > 300
+    assert plot.evaluate("img => Math.abs(img.clientWidth - img.naturalWidth) <= 1")  # natural size
+    status.evaluate("e => e.scrollIntoView({block: 'start'})")
+    _screenshot(page, "panel-lr-finder.png")
+
+
+def _panel_evaluate(page, tab) -> None:
+    tab.click()
+    page.locator('button.widget-button[title="Evaluate"]').click()
+    report = page.locator("table.ktnb-report:visible")
+    report.wait_for(timeout=120_000)
+    assert "accuracy" in report.inner_text()
+    matrix = page.locator(".widget-image:visible").first
+    page.wait_for_function("img => img.naturalWidth > 200", arg=matrix.element_handle(), timeout=60_000)
+    matrix.scroll_into_view_if_needed()
+    assert _within_viewport(page, report) and _within_viewport(page, matrix)
+    assert matrix.evaluate("img => Math.abs(img.clientWidth - img.naturalWidth) <= 1")
+    _screenshot(page, "panel-evaluate.png")
+
+
+def _panel_predict(page, tab) -> None:
+    tab.click()
+    page.locator("textarea:visible").fill("a gorgeous , witty film\nthe plot is a tired mess")
+    page.locator('button.widget-button[title="Predict"]').click()
+    rows = page.locator("table.ktnb-predictions:visible tbody tr")
+    expect(rows).to_have_count(2, timeout=60_000)
+    assert "gorgeous" in rows.first.inner_text()
+
+
+def _panel_attention(page, tab) -> None:
+    tab.click()
+    page.locator(".widget-text:visible input").fill("a <b>gorgeous</b> film")
+    page.locator('button.widget-button[title="Show attention"]').click()
+    frame = page.frame_locator("iframe.ktnb-attention-frame")
+    frame.locator(".ktnb-attention-live svg rect").first.wait_for(timeout=60_000)  # drawn by the view's script
+    assert frame.locator(".ktnb-attention-live select").count() == 2  # layer and head pickers, as in the cell
+    assert "< b >" in frame.locator(".ktnb-attention-tokens").inner_text()  # the tags' pieces, as text
+    assert frame.locator(".ktnb-attention b").count() == 0  # no bold element made from the sentence
+    assert frame.locator(".ktnb-attention-png").is_hidden()
+    _screenshot(page, "panel-attention.png")

@@ -25,12 +25,12 @@ def test_fit_learns_and_records_history(tiny_learner):
     history = tiny_learner.fit(3e-3, 4)
     report = tiny_learner.evaluate()
     assert report.accuracy >= 0.9
-    assert len(history.epochs) == 4 and history["epoch"] == [0, 1, 2, 3]
+    assert len(history.epochs) == 4 and history["epoch"] == [1, 2, 3, 4] and history["run"] == [1, 1, 1, 1]
     batches = len(tiny_learner._train_dl)
     assert len(history.steps) == 4 * batches
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert set(history.epochs[0]) >= {"train_loss", "val_loss", "val_accuracy", "val_f1_macro", "lr", "seconds"}
-    assert tiny_learner.best["epoch"] in range(4)
+    assert tiny_learner.best["epoch"] in range(1, 5)
 
 
 def test_events_arrive_in_order_with_counts(tiny_learner):
@@ -105,7 +105,7 @@ class KeepWeightsAtEpochEnd(Callback):
         self.kept = {}
 
     def on_epoch_end(self, event):
-        self.kept[event.learner.epochs_done - 1] = weights(event.learner)
+        self.kept[event.learner.epochs_done] = weights(event.learner)  # by epoch number, from 1
 
 
 def test_stop_request_from_another_thread_restores_this_runs_best_weights(tiny_learner):
@@ -121,9 +121,9 @@ def test_stop_request_from_another_thread_restores_this_runs_best_weights(tiny_l
     tiny_learner.fit(1e-3, 3, callbacks=[StopAt(1, 3, press_stop), ended.append, kept])
     end = ended[-1]
     assert end.name == "train_end" and end.reason == "stopped" and end.epoch == 1
-    assert tiny_learner.best["epoch"] == 4  # the only validated epoch of this run (the 5th overall)
+    assert tiny_learner.best["epoch"] == 5  # the only validated epoch of this run (the 5th overall)
     assert "training stopped: restored the best weights of this run (epoch 5, val_loss" in end.message
-    assert same_weights(kept.kept[4], weights(tiny_learner))
+    assert same_weights(kept.kept[5], weights(tiny_learner))
     assert tiny_learner.evaluate().accuracy >= 0.9
     tiny_learner.fit(1e-3, 1)  # usable again
     assert tiny_learner.stop_reason == "finished"
@@ -180,7 +180,7 @@ def test_crash_after_validation_restores_that_runs_best(tiny_learner):
     with pytest.raises(RuntimeError, match="boom"):
         tiny_learner.fit(3e-3, 3, callbacks=[kept, StopAt(1, 4, crash), ended.append])
     assert "restored the best weights of this run (epoch 1" in ended[-1].message
-    assert same_weights(kept.kept[0], weights(tiny_learner))
+    assert same_weights(kept.kept[1], weights(tiny_learner))
 
 
 def test_autofit_stops_early_and_restores_best(tiny_learner):
@@ -210,10 +210,31 @@ def test_lr_find_restores_model_and_suggests(tiny_learner):
     assert same_weights(before, weights(tiny_learner))
     assert torch.equal(opt_before, tiny_learner._optimizer.state_dict()["state"][0]["exp_avg"])
     assert 10 <= len(result.lrs) <= 24 and result.lrs == sorted(result.lrs)
-    assert set(result.suggestions) == {"minimum", "steepest", "valley"}
-    assert result.lrs[0] <= result.suggestion <= result.lrs[-1]
+    assert set(result.suggestions) == {"fine_tune", "minimum", "steepest", "valley"}
+    assert result.suggested_by == "fine_tune" and result.lrs[0] <= result.suggestion <= result.lrs[-1]
     fig = result.plot()
     assert fig.axes[0].get_xscale() == "log"
+
+
+def test_the_suggestion_follows_the_length_of_training(tiny_learner):
+    from ktnb.lr_finder import BASE_LR, BASE_WIDTH, MAX_BOOST, MIN_STEPS
+
+    result = tiny_learner.lr_find(max_batches=40, epochs=1)
+    base = BASE_LR * BASE_WIDTH / 32  # the tiny BERT is 32 wide
+    steps = tiny_learner.steps_per_epoch  # 24: shorter than MIN_STEPS, so the rate is raised
+    assert result.base_lr == pytest.approx(base) and result.steps_per_epoch == steps == 24
+    expected = base * min(MIN_STEPS / steps, MAX_BOOST)
+    if result.blowup is not None:
+        expected = min(expected, result.blowup / 10)
+    assert result.suggestion == pytest.approx(expected)
+    assert result.suggestion_for(5) == pytest.approx(min(base, result.blowup / 10 if result.blowup else base))
+    assert result.suggestion_for(1) >= result.suggestion_for(2) >= result.suggestion_for(5)
+    assert tiny_learner.auto_epochs() == 5  # ceil(100 / 24)
+
+
+def test_the_suggestion_stays_below_where_the_loss_blew_up(tiny_learner):
+    result = tiny_learner.lr_find(start_lr=1e-4, end_lr=1e4, max_batches=40)
+    assert result.blowup is not None and result.suggestion <= result.blowup / 10
 
 
 def test_reset_optimizer_starts_fresh_moments(tiny_learner):
@@ -247,7 +268,7 @@ def test_evaluate_other_data_and_unknown_label(tiny_learner):
 def test_top_losses_are_the_worst_examples_first(tiny_learner):
     tiny_learner.fit(1e-3, 1)
     top = tiny_learner.top_losses(5)
-    assert list(top.columns) == ["text", "true", "predicted", "loss", "confidence"]
+    assert list(top.columns) == ["text", "true", "predicted", "loss", "confidence"] and top.index.name == "row"
     assert len(top) == 5 and list(top["loss"]) == sorted(top["loss"], reverse=True)
     everything = tiny_learner.top_losses(1000)
     assert top["loss"].iloc[0] == everything["loss"].max()
@@ -275,5 +296,5 @@ def test_progress_bar_prints_epochs_and_end(tiny_model_dir, sentiment_data, caps
     learner = ktnb.text_classifier(sentiment_data, str(tiny_model_dir), batch_size=16, seed=0)
     learner.fit(3e-3, 2)
     captured = capsys.readouterr()
-    assert "fit: 100%" in captured.err  # the bar, on stderr
+    assert "fit · cpu · fp32: 100%" in captured.err  # the bar, on stderr, saying where and how it runs
     assert "epoch 1/2" in captured.out and "epoch 2/2" in captured.out and "val_accuracy" in captured.out

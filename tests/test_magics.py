@@ -257,8 +257,58 @@ def test_line_arguments_stay_literal(ip, trained):
     ("predict '{nowhere}'", "{nowhere} in 'predict': there is no notebook variable named 'nowhere'"),
     ("top_losses -1", "n must be a whole number of at least 1, got -1"),
     ("fit 1e6 0", "epochs must be a whole number of at least 1, got 0"),
+    ("predict ''", "predict needs text: one of the texts is empty"),
+    ("predict 'fine' '   '", "predict needs text: one of the texts is empty"),
 ])
 def test_more_line_mistakes(ip, trained, line, message):
     with pytest.raises(UsageError) as info:
         ip.run_line_magic("ktrain", line)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_interrupt_in_a_cell_ends_it_after_restoring_the_weights(ip, trained, monkeypatch):
+    import signal
+
+    from ktnb.jupyter import progress
+
+    real_call = progress.NotebookProgress.__call__
+
+    def interrupt_on_third_batch(self, event):
+        real_call(self, event)
+        if event.name == "batch_end" and event.batch == 2:
+            signal.raise_signal(signal.SIGINT)  # what Jupyter's interrupt button sends
+
+    monkeypatch.setattr(progress.NotebookProgress, "__call__", interrupt_on_third_batch)
+    ip.run_cell_magic("ktrain", "-o cut", BASE + "epochs: 3\npredict: a fine film\n")
+    session = ip.user_ns["cut"]
+    assert session.learner.stop_reason == "interrupted"
+    assert session.report is None and session.predictions == [] and session.skipped == ["report", "predict"]
+
+
+def test_top_losses_show_full_texts_and_a_named_index():
+    import pandas as pd
+
+    from ktnb.jupyter.display import frame_html
+
+    long_text = "a very long review " * 20
+    frame = pd.DataFrame({"text": [long_text], "loss": [1.5]}, index=pd.Index([7], name="row"))
+    html = frame_html(frame).data
+    assert ">row</th>" in html and long_text.strip() in html  # not cut at 50 characters
+    assert "white-space:normal" in html  # wrapped
+
+
+def test_the_cell_progress_block_reads_like_the_panel():
+    from ktnb.callbacks import ProgressState
+    from ktnb.events import Event
+    from ktnb.jupyter.progress import progress_html
+
+    state = ProgressState()
+    state(Event("train_begin", batches=95, epochs=1))
+    for _ in range(37):
+        state(Event("batch_end", loss=0.43))
+    state(Event("validate_begin"))
+    html = progress_html(state, [{"run": 1, "epoch": 1, "train_loss": 0.5, "note": "the model may have collapsed"}],
+                         ["the model may have collapsed"])
+    assert "37/95 batches · 0:00 elapsed · 0:00 left · loss 0.43 · validating…" in html
+    assert ">run</th>" in html and ">epoch</th>" in html and "<td" in html
+    assert html.count("the model may have collapsed") == 2  # the table's note and the warning line

@@ -46,7 +46,7 @@ def test_data_tab_loads_a_csv_and_offers_its_columns(tmp_path, tiny_model_dir):
     assert panel.learner is not None and panel.learner.class_names == ["neg", "pos"]
     assert "class counts" in panel.data_status.value and "<td" in panel.data_status.value
     assert not panel.start_button.disabled
-    assert [o[0] for o in panel.layer.options] == ["layer 1", "layer 2"]
+    assert panel.epochs.value == panel.learner.auto_epochs() == 10  # 180 rows at batch 32: 6 steps an epoch
 
 
 def test_data_tab_error_shows_in_the_panel(tmp_path):
@@ -66,6 +66,7 @@ def test_start_trains_in_the_background_with_live_updates(panel):
     assert [e.name for e in panel.events].count("epoch_end") == 4
     assert not panel.start_button.disabled and panel.stop_button.disabled
     panel.eval_button.click()
+    panel.wait(60)
     assert "accuracy" in panel.report_html.value and panel.confusion.value[:4] == b"\x89PNG"
     assert panel.report.accuracy >= 0.9
 
@@ -83,7 +84,7 @@ def test_stop_mid_epoch_keeps_a_usable_learner_and_rerun_works(panel):
     assert not panel.thread.is_alive()
     assert panel.progress.value < panel.progress.max
     assert "restored the best weights of this run" in panel.train_status.value
-    assert panel.learner.best["epoch"] >= 4  # from the second run, not the first
+    assert panel.learner.best["epoch"] >= 5  # from the second run, not the first
     assert panel.learner.evaluate().loss == pytest.approx(panel.learner.best["value"], rel=1e-5)
     panel.epochs.value = 1
     panel.start_button.click()  # re-run
@@ -108,23 +109,26 @@ def test_lr_finder_tab(panel):
     panel.lr_button.click()
     panel.wait(60)
     assert panel.lr_plot.value[:4] == b"\x89PNG"
-    assert {o[0].split()[0] for o in panel.suggestions.options} == {"minimum", "steepest", "valley"}
-    chosen = panel.suggestions.options[0][1]
-    panel.suggestions.value = chosen
-    assert panel.lr.value == pytest.approx(chosen, rel=1e-6)
+    assert {o[0].split()[0] for o in panel.suggestions.options} == {"fine_tune", "minimum", "steepest", "valley"}
+    other = next(name for name in panel.finder.suggestions if name != panel.finder.suggested_by)
+    panel.suggestions.value = other
+    assert panel.lr.value == pytest.approx(panel.finder.suggestions[other], rel=1e-6)
 
 
 def test_predict_and_attention_tabs(panel):
+    import html
+
     panel.learner.fit(3e-3, 4)
     panel.text.value = "a wonderful film\nthe plot was a dull mess\n"
     panel.predict_button.click()
     assert panel.predictions.value.count("<tr>") == 3 and "wonderful" in panel.predictions.value
     panel.sentence.value = "a <b>great</b> film"
     panel.attention_button.click()
-    assert "&lt;" in panel.tokens.value and "<b>" not in panel.tokens.value
-    first = panel.heatmap.value
-    panel.head.value = 1
-    assert panel.heatmap.value[:4] == b"\x89PNG" and panel.heatmap.value != first
+    view = panel.attention_view.value
+    assert view.startswith('<iframe class="ktnb-attention-frame" srcdoc="') and "<b>" not in view
+    document = html.unescape(view.split('srcdoc="', 1)[1].split('"', 1)[0])
+    assert "<script>" in document and "ktnb-attention-live" in document  # the cell's interactive view
+    assert "&lt;" in document and "<b>great" not in document  # the sentence's tags stay text
 
 
 def test_panel_from_a_workflow_session(tiny_model_dir):
@@ -133,3 +137,74 @@ def test_panel_from_a_workflow_session(tiny_model_dir):
                                  "batch_size": 16}, progress=False)
     panel = Panel(session)
     assert panel.learner is session.learner and "class counts" in panel.data_status.value
+
+
+def test_epochs_count_from_one_and_each_start_is_a_new_run(panel):
+    panel.lr.value, panel.epochs.value = 3e-3, 2
+    panel.start_button.click()
+    panel.wait(120)
+    panel.start_button.click()
+    panel.wait(120)
+    rows = panel.learner.history.epochs
+    assert [(r["run"], r["epoch"]) for r in rows] == [(1, 1), (1, 2), (2, 3), (2, 4)]
+    table = panel.epoch_table.value
+    assert "<th" in table and ">run</th>" in table and ">epoch</th>" in table
+    assert panel.learner.history.run_starts()[1][0] == 2
+    assert panel.learner.best["epoch"] in (3, 4)  # the best of the second run
+
+
+def test_progress_says_batches_time_loss_and_validating(panel):
+    seen = []
+    panel.learner.callbacks.append(lambda e: seen.append(panel.progress_text.value) if e.name == "evaluate" else None)
+    panel.lr.value, panel.epochs.value = 1e-3, 1
+    panel.start_button.click()
+    panel.wait(120)
+    assert seen and seen[0].endswith("· validating…")  # shown while the validation set was scored
+    final = panel.progress_text.value
+    batches = len(panel.learner._train_dl)
+    assert final.startswith(f"{batches}/{batches} batches · 0:") and " elapsed · loss " in final
+    assert "left" not in final and "validating" not in final
+
+
+def test_loading_new_data_clears_the_other_tabs(tmp_path, tiny_model_dir):
+    texts, labels = sentiment_texts(200, seed=4)
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    panel.batch_size.value = 16
+    panel.load_button.click()
+    panel.lr.value = 3e-3
+    panel.start_button.click()
+    panel.wait(120)
+    panel.eval_button.click()
+    panel.wait(60)
+    panel.sentence.value = "a great film"
+    panel.attention_button.click()
+    assert panel.epoch_table.value and panel.report_html.value and panel.attention_view.value
+    first = panel.learner
+    panel.load_button.click()
+    assert panel.learner is not first and not panel.learner.history.epochs
+    assert panel.epoch_table.value == panel.report_html.value == panel.attention_view.value == ""
+    assert panel.live_plot.layout.display == panel.confusion.layout.display == "none"
+    assert panel.progress.value == 0 and panel.progress_text.value == ""
+
+
+def test_the_suggestion_returned_is_the_one_highlighted(panel):
+    panel.lr_button.click()
+    panel.wait(60)
+    finder = panel.finder
+    assert panel.suggestions.value == finder.suggested_by
+    assert panel.lr.value == pytest.approx(finder.suggestion, rel=1e-6)
+    assert panel.suggestions.layout.display == ""
+    assert f"suggestion: {finder.suggestion:.2e} ({finder.suggested_by}" in panel.lr_status.value
+
+
+def test_suggestions_are_hidden_until_the_finder_runs(panel):
+    assert panel.suggestions.layout.display == "none" and panel.lr_plot.layout.display == "none"
+
+
+def test_evaluate_runs_in_the_background_and_says_so(panel):
+    panel.eval_button.click()
+    assert panel.eval_status.value == "evaluating on the validation set…" or not panel.busy
+    panel.wait(60)
+    assert "accuracy" in panel.report_html.value and panel.eval_status.value == ""

@@ -42,6 +42,11 @@ def new(tiny_model_dir, tmp_path_factory):
     return predictor, predictor.save(tmp_path_factory.mktemp("new") / "model")
 
 
+def truncate(path: Path, size: int) -> None:
+    with open(path, "r+b") as handle:
+        handle.truncate(size)
+
+
 def _copy(folder: Path, to: Path) -> Path:
     shutil.copytree(folder, to)
     return to
@@ -70,10 +75,10 @@ def test_a_saved_folder_records_its_files(old):
     (lambda d: [os.remove(d / f) for f in ("tokenizer.json", "tokenizer_config.json")],
      "is incomplete: tokenizer.json is missing (an interrupted save or copy?); save the predictor again, or delete "
      "ktnb.json to load the folder as a plain Hugging Face model"),
-    (lambda d: open(d / "model.safetensors", "r+b").truncate(1000),
+    (lambda d: truncate(d / "model.safetensors", 1000),
      "model.safetensors is not the file that was saved with this folder (changed or cut short since); save the "
      "predictor again, or delete ktnb.json to load the folder as a plain Hugging Face model"),
-    (lambda d: open(d / "model.safetensors", "w").close(),
+    (lambda d: truncate(d / "model.safetensors", 0),
      "model.safetensors is not the file that was saved with this folder"),
     (lambda d: (d / "config.json").write_text('{"hidden_size": "wide"}'),
      "config.json is not the file that was saved with this folder"),
@@ -93,9 +98,9 @@ def test_a_damaged_folder_is_refused_in_one_line(old, tmp_path, damage, message)
     (lambda d: [os.remove(d / f) for f in ("tokenizer.json", "tokenizer_config.json")],
      "has no tokenizer files (tokenizer.json, vocab.txt, vocab.json, ...): is it a text model? Save the tokenizer "
      "beside the weights"),
-    (lambda d: open(d / "model.safetensors", "r+b").truncate(1000),
+    (lambda d: truncate(d / "model.safetensors", 1000),
      "could not load the model in"),
-    (lambda d: open(d / "model.safetensors", "w").close(), "could not load the model in"),
+    (lambda d: truncate(d / "model.safetensors", 0), "could not load the model in"),
     (lambda d: (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()),
                                                           "hidden_size": "wide"})),
      "could not load the model in"),

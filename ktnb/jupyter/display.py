@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from IPython.display import HTML, Image, display
 
-from ..render.html import table_html
+from ..render.html import table_html, warning_html
 
 
 def show(obj: Any) -> None:
@@ -23,3 +23,16 @@ def show(obj: Any) -> None:
 
 def predictions_html(rows: Sequence[tuple[str, str, float]]) -> HTML:
     return HTML(table_html(("text", "label", "probability"), rows, css_class="ktnb-predictions"))
+
+
+def frame_html(frame: Any, css_class: str = "ktnb-frame") -> HTML:
+    """A DataFrame as a ktnb table: the index as its named first column, full texts wrapped
+    (pandas' own view cuts them at 50 characters)."""
+    header = [frame.index.name or "", *map(str, frame.columns)]
+    rows = [[index, *(value.item() if hasattr(value, "item") else value for value in row)]
+            for index, row in zip(frame.index, frame.itertuples(index=False))]
+    return HTML(table_html(header, rows, css_class=css_class))
+
+
+def show_warning(text: str) -> None:
+    display(HTML(warning_html(text)))

@@ -26,7 +26,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import KtnbError
-from .display import predictions_html, show
+from .display import frame_html, predictions_html, show, show_warning
 
 COMMANDS = ("lr_find", "fit", "autofit", "evaluate", "predict", "attention", "top_losses", "history", "save",
             "panel", "show")
@@ -87,7 +87,7 @@ class KtnbMagics(Magics):
     @argument("-q", "--quiet", action="store_true", help="show no progress")
     @argument("command", nargs="?", default=None,
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
-                   "autofit LR [MAX_EPOCHS]; lr_find; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
+                   "autofit LR [MAX_EPOCHS]; lr_find [EPOCHS]; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
                    "top_losses [N]; history; save DIR; panel; show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
@@ -170,7 +170,8 @@ class KtnbMagics(Magics):
 
         def render(name: str, result: Any) -> None:
             if name == "lr_find":
-                print(f"lr_find suggests {result.suggestion:.2e}")
+                print(f"lr_find suggests {result.suggestion:.2e} ({result.suggested_by}, for {result.epochs} "
+                      f"epoch{'s' if result.epochs > 1 else ''})")
                 if "lr_find" in shown:
                     show(result.plot())
             elif name == "fit" and "history" in shown:
@@ -180,8 +181,12 @@ class KtnbMagics(Magics):
                     show(result)
                 if "confusion" in shown:
                     _show_safely("the confusion matrix", lambda: show(result.plot_confusion()))
-            elif name in ("top_losses", "attention"):
+            elif name == "top_losses":
+                show(frame_html(result, "ktnb-top-losses"))
+            elif name == "attention":
                 show(result)
+            elif name == "interrupted":
+                show_warning(result)
             elif name == "predict":
                 show(predictions_html(result))
             elif name == "save":
@@ -220,30 +225,31 @@ class KtnbMagics(Magics):
             raise UsageError(f"{what} must be a {'whole ' if kind is int else ''}number, got {text!r}") from None
         return value
 
-    def _lr(self, session: Any, text: str) -> float:
+    def _lr(self, session: Any, text: str, epochs: int) -> float:
         if text == "find":
-            session.lr_finder = session.learner.lr_find()
-            print(f"lr_find suggests {session.lr_finder.suggestion:.2e}")
+            session.lr_finder = session.learner.lr_find(epochs=epochs)
+            print(f"lr_find suggests {session.lr_finder.suggestion:.2e} for {epochs} epoch(s)")
             return session.lr_finder.suggestion
         return self._number(text, "LR")
 
     def _cmd_lr_find(self, session: Any, rest: list[str]) -> None:
-        session.lr_finder = session.learner.lr_find(**({"max_batches": self._number(rest[0], "max batches", int)}
-                                                     if rest else {}))
-        print("suggestions: " + ", ".join(f"{k} {v:.2e}" for k, v in session.lr_finder.suggestions.items()))
-        show(session.lr_finder.plot())
+        epochs = self._number(rest[0], "EPOCHS", int) if rest else session.learner.auto_epochs()
+        finder = session.lr_finder = session.learner.lr_find(epochs=epochs)
+        print(f"suggestion {finder.suggestion:.2e} ({finder.suggested_by}, for {epochs} epoch(s)); all readings: "
+              + ", ".join(f"{k} {v:.2e}" for k, v in finder.suggestions.items()))
+        show(finder.plot())
 
     def _cmd_fit(self, session: Any, rest: list[str]) -> None:
         if not rest:
             raise UsageError("usage: %ktrain fit LR [EPOCHS [SCHEDULE]]   e.g. %ktrain fit 5e-5 1 onecycle")
-        lr = self._lr(session, rest[0])
         epochs = self._number(rest[1], "EPOCHS", int) if len(rest) > 1 else 1
+        lr = self._lr(session, rest[0], epochs)
         session.learner.fit(lr, epochs, rest[2] if len(rest) > 2 else "onecycle")
 
     def _cmd_autofit(self, session: Any, rest: list[str]) -> None:
         if not rest:
             raise UsageError("usage: %ktrain autofit LR [MAX_EPOCHS]")
-        lr = self._lr(session, rest[0])
+        lr = self._lr(session, rest[0], session.learner.auto_epochs())
         session.learner.autofit(lr, self._number(rest[1], "MAX_EPOCHS", int) if len(rest) > 1 else 20)
 
     def _cmd_evaluate(self, session: Any, rest: list[str]) -> None:
@@ -254,6 +260,8 @@ class KtnbMagics(Magics):
     def _cmd_predict(self, session: Any, rest: list[str]) -> None:
         if not rest:
             raise UsageError('usage: %ktrain predict "some text" ["more text" ...]')
+        if any(not text.strip() for text in rest):
+            raise UsageError("predict needs text: one of the texts is empty")
         proba = session.learner.predictor().predict_proba(rest)
         names = session.learner.class_names
         show(predictions_html([(t, names[p.argmax()], float(p.max())) for t, p in zip(rest, proba)]))
@@ -274,7 +282,8 @@ class KtnbMagics(Magics):
         show(HTML(att.to_html(layer, head)))
 
     def _cmd_top_losses(self, session: Any, rest: list[str]) -> None:
-        show(session.learner.top_losses(self._number(rest[0], "N", int) if rest else 5))
+        show(frame_html(session.learner.top_losses(self._number(rest[0], "N", int) if rest else 5),
+                        "ktnb-top-losses"))
 
     def _cmd_history(self, session: Any, rest: list[str]) -> None:
         show(session.learner.history.plot())

@@ -1,9 +1,10 @@
 """The widget panel: Data, LR finder, Train, Evaluate, Predict and Attention tabs.
 
-Core ipywidgets only (7.7 and 8), so it runs on Colab. Training runs in a background thread so
-that the kernel stays responsive and Stop works; the thread only calls the engine and the
-widgets listen to its events. Pictures go into `Image` widgets as PNG bytes, which is safe
-from any thread (an `Output` widget only captures under a live kernel's main thread).
+Core ipywidgets only (7.7 and 8), so it runs on Colab. Training, the LR finder and evaluation
+run in a background thread so that the kernel stays responsive and Stop works; the thread only
+calls the engine and the widgets listen to its events. Pictures go into `Image` widgets as PNG
+bytes, which is safe from any thread (an `Output` widget only captures under a live kernel's
+main thread); the attention view is the cell's own interactive view, in an iframe.
 
     from ktnb import Panel
     Panel(data="train.csv")          # or Panel(clf) after a %%ktrain cell, or %ktrain panel
@@ -20,8 +21,9 @@ from typing import Any, Callable
 import ipywidgets as W
 from IPython.display import display
 
+from ..callbacks import ProgressState
 from ..render.figures import figure_png
-from ..render.html import table_html
+from ..render.html import epochs_html, shorten, table_html, warning_html
 
 WIDE = {"description_width": "initial"}  # labels in full, not cut to ipywidgets' default width
 TAB_TITLES = ("Data", "LR finder", "Train", "Evaluate", "Predict", "Attention")
@@ -33,13 +35,19 @@ def _error_html(err: BaseException) -> str:
 
 
 def _image() -> W.Image:
-    """An Image widget hidden until it has a picture (an empty one shows a broken-image icon)."""
-    return W.Image(format="png", layout=W.Layout(display="none"))
+    """An Image widget hidden until it has a picture (an empty one shows a broken-image icon),
+    shown at its natural size and never wider than the panel."""
+    return W.Image(format="png", layout=W.Layout(display="none", max_width="100%", height="auto",
+                                                 align_self="flex-start"))
 
 
 def _show_figure(image: W.Image, fig: Any) -> None:
     image.value = figure_png(fig)
     image.layout.display = ""
+
+
+def _hide(image: W.Image) -> None:
+    image.layout.display = "none"
 
 
 class Panel:
@@ -50,6 +58,10 @@ class Panel:
         self.learner = learner if learner is not None else getattr(session, "learner", None)
         self.thread: threading.Thread | None = None
         self.busy = False  # set while a background run goes on (the thread is still alive as it ends)
+        self.finder: Any = None
+        self.report: Any = None
+        self.attention: Any = None
+        self.events: list[Any] = []
         self._data_source = data
         self._build_data_tab(data, model)
         self._build_lr_tab()
@@ -62,6 +74,8 @@ class Panel:
         for i, title in enumerate(TAB_TITLES):
             self.tabs.set_title(i, title)
         self.widget = W.VBox([self.tabs])
+        if self.learner is not None:
+            self.epochs.value = self.learner.auto_epochs()
         self._sync()
 
     def _ipython_display_(self) -> None:
@@ -93,25 +107,17 @@ class Panel:
         return self.learner
 
     def _sync(self) -> None:
-        """Buttons follow the state: nothing to do without a learner; nothing else while training."""
+        """Buttons follow the state: nothing to do without a learner; nothing else while busy."""
         busy = self.busy
         ready = self.learner is not None
         for button in (self.lr_button, self.start_button, self.eval_button, self.predict_button,
                        self.attention_button):
             button.disabled = busy or not ready
         self.load_button.disabled = busy
-        self.stop_button.disabled = not busy
-        if ready:
-            att_layers = getattr(self.learner.model.config, "num_hidden_layers", 1)
-            att_heads = getattr(self.learner.model.config, "num_attention_heads", 1)
-            layer_options = [(f"layer {i + 1}", i) for i in range(att_layers)]
-            if [o[1] for o in self.layer.options] != [o[1] for o in layer_options]:
-                self.layer.options = layer_options
-                self.layer.value = att_layers - 1
-                self.head.options = [("mean over heads", -1)] + [(f"head {i + 1}", i) for i in range(att_heads)]
-                self.head.value = -1
+        self.stop_button.disabled = not (busy and self._training)
 
-    def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML) -> None:
+    def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML,
+                       training: bool = False) -> None:
         """Run `work` in the background; its result goes to `on_success`, an error to `status`."""
 
         def body() -> None:
@@ -122,16 +128,18 @@ class Panel:
             else:
                 on_success(result)
             finally:
-                self.busy = False
+                self.busy = self._training = False
                 self._sync()
 
-        self.busy = True
+        self.busy, self._training = True, training
         self.thread = threading.Thread(target=body, name="ktnb-panel", daemon=True)
         self.thread.start()
         self._sync()
 
+    _training = False  # whether the background work can be stopped (training and the LR finder)
+
     def wait(self, timeout: float | None = None) -> None:
-        """Block until background work (training, lr_find) ends; for scripts and tests."""
+        """Block until background work (training, lr_find, evaluation) ends; for scripts and tests."""
         if self.thread is not None:
             self.thread.join(timeout)
 
@@ -148,7 +156,8 @@ class Panel:
         self.val_frac = W.BoundedFloatText(value=0.1, min=0.0, max=0.9, step=0.05, description="val fraction",
                                             style=WIDE)
         self.max_train = W.IntText(value=0, description="max rows (0=all)", style=WIDE)
-        self.load_button = W.Button(description="Load data and model", button_style="primary", icon="upload")
+        self.load_button = W.Button(description="Load data and model", button_style="primary", icon="upload",
+                                    layout=W.Layout(width="auto"))
         self.data_status = W.HTML()
         self.path.observe(self._offer_columns, names="value")
         self.load_button.on_click(self._guard(self.data_status)(self._load))
@@ -187,8 +196,25 @@ class Panel:
         model = None if self.model_name.value in ("", "default") else self.model_name.value
         self.learner = text_classifier(data, model, batch_size=self.batch_size.value,
                                        max_len=self.max_len.value or None, progress=False)
+        self._clear_results()
+        self.epochs.value = self.learner.auto_epochs()
         self.data_status.value = self._data_summary()
         self._sync()
+
+    def _clear_results(self) -> None:
+        """New data or a new model: nothing shown in the other tabs belongs to it any more."""
+        self.finder = self.report = self.attention = None
+        self.events = []
+        self.lr_status.value = ""
+        _hide(self.lr_plot)
+        self.suggestions.options, self.suggestions.layout.display = [], "none"
+        self.progress.value, self.progress_text.value, self.train_status.value = 0, "", ""
+        _hide(self.live_plot)
+        self.epoch_table.value = ""
+        self.report_html.value, self.eval_status.value = "", ""
+        _hide(self.confusion)
+        self.predictions.value = ""
+        self.attention_view.value, self.attention_status.value = "", ""
 
     def _data_summary(self) -> str:
         learner = self.learner
@@ -196,7 +222,7 @@ class Panel:
         counts = data.class_counts()
         val = data.class_counts("val")
         rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names]
-        sample = [(text[:120], data.class_names[label]) for text, label in
+        sample = [(shorten(text), data.class_names[label]) for text, label in
                   zip(data.train.texts[:5], data.train.labels[:5])]
         return (f"<div>{escape(repr(learner))}</div>"
                 + table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts")
@@ -207,8 +233,9 @@ class Panel:
     def _build_lr_tab(self) -> None:
         self.lr = W.FloatLogSlider(value=5e-5, base=10, min=-9, max=0, step=0.05, description="lr",
                                    readout_format=".1e")
-        self.lr_button = W.Button(description="Run LR finder", icon="search")
-        self.suggestions = W.ToggleButtons(options=[], description="use")
+        self.lr_button = W.Button(description="Run LR finder", icon="search", layout=W.Layout(width="auto"))
+        # hidden until the finder has run: options are (label, suggestion name)
+        self.suggestions = W.ToggleButtons(options=[], description="use", layout=W.Layout(display="none"))
         self.lr_plot = _image()
         self.lr_status = W.HTML()
         self.lr_button.on_click(self._guard(self.lr_status)(self._lr_find))
@@ -221,18 +248,31 @@ class Panel:
 
         def show(finder: Any) -> None:
             self.finder = finder
-            _show_figure(self.lr_plot, finder.plot())
-            self.suggestions.options = [(f"{k} {v:.1e}", v) for k, v in finder.suggestions.items()]
-            if finder.suggestions:
-                self.suggestions.value = finder.suggestion
-                self.lr.value = finder.suggestion
-            self.lr_status.value = f"suggestion: {finder.suggestion:.2e} ({finder.seconds:.0f} s)"
+            self._show_suggestions(pick=finder.suggested_by)
 
-        self._run_in_thread(learner.lr_find, show, self.lr_status)
+        self._run_in_thread(lambda: learner.lr_find(epochs=self.epochs.value), show, self.lr_status, training=True)
+
+    def _show_suggestions(self, pick: str | None = None) -> None:
+        """The finder's readings as buttons, the one it suggests highlighted; for the number
+        of epochs the Train tab is set to (the suggestion depends on it)."""
+        finder = self.finder
+        finder.epochs = self.epochs.value
+        _show_figure(self.lr_plot, finder.plot())
+        picked = pick or self.suggestions.value
+        self.suggestions.options = [(f"{name} {lr:.1e}", name) for name, lr in finder.suggestions.items()]
+        self.suggestions.layout.display = ""
+        self.suggestions.value = picked
+        self.lr.value = finder.suggestions[picked]
+        self.lr_status.value = (f"suggestion: {finder.suggestion:.2e} ({escape(finder.suggested_by)}, for "
+                                f"{finder.epochs} epoch(s); {finder.seconds:.0f} s)")
+
+    def _epochs_changed(self, change: dict) -> None:
+        if self.finder is not None and not self.busy:
+            self._show_suggestions()
 
     def _use_suggestion(self, change: dict) -> None:
-        if change["new"]:
-            self.lr.value = change["new"]
+        if change["new"] and self.finder is not None:
+            self.lr.value = self.finder.suggestions[change["new"]]
 
     # ------------------------------------------------------------------ Train
 
@@ -244,23 +284,26 @@ class Panel:
         self.start_button = W.Button(description="Start", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.progress = W.IntProgress(value=0, min=0, max=1, description="batches")
+        self.progress_text = W.HTML()
         self.train_status = W.HTML()
         self.live_plot = _image()
         self.epoch_table = W.HTML()
         self.start_button.on_click(self._guard(self.train_status)(self._start))
         self.stop_button.on_click(self._stop)
+        self.epochs.observe(self._guard(self.lr_status)(self._epochs_changed), names="value")
         self.train_tab = W.VBox([W.HBox([self.epochs, self.schedule]), self.lr,
-                                 W.HBox([self.start_button, self.stop_button]), self.progress, self.train_status,
+                                 W.HBox([self.start_button, self.stop_button]),
+                                 W.HBox([self.progress, self.progress_text]), self.train_status,
                                  self.live_plot, self.epoch_table])
 
     def _start(self, _: Any = None) -> None:
         learner = self._needs_learner()
         lr, epochs, schedule = self.lr.value, self.epochs.value, self.schedule.value
-        self.events: list[Any] = []
+        self.events, self.state, self.notes = [], ProgressState(), []
         self._last_draw = 0.0
         self.train_status.value = f"training: lr {lr:.2e}, {epochs} epoch(s), {schedule}"
         self._run_in_thread(lambda: learner.fit(lr, epochs, schedule, callbacks=[self._on_event]),
-                            lambda history: None, self.train_status)
+                            lambda history: None, self.train_status, training=True)
 
     def _stop(self, _: Any = None) -> None:
         if self.learner is not None:
@@ -270,23 +313,28 @@ class Panel:
     def _on_event(self, event: Any) -> None:
         """The training thread's events, turned into widget state."""
         self.events.append(event)
+        self.state(event)
         if event.name == "train_begin":
-            self.progress.max, self.progress.value = max(event.batches * event.epochs, 1), 0
+            self.progress.max, self.progress.value = max(self.state.total, 1), 0
         elif event.name == "batch_end":
-            self.progress.value += 1
+            self.progress.value = self.state.done
             self._draw()
+        elif event.name == "validate_begin":
+            self.progress_text.value = escape(self.state.text())
         elif event.name == "epoch_end":
-            rows = self.learner.history.epochs
-            header = list(rows[-1])
-            self.epoch_table.value = table_html(header, [[r.get(k, "") for k in header] for r in rows],
-                                                css_class="ktnb-epochs")
+            if event.message:
+                self.notes.append(event.message)
+            self.epoch_table.value = epochs_html(self.learner.history.epochs) + \
+                "".join(warning_html(note) for note in dict.fromkeys(self.notes))
             self._draw(force=True)
         elif event.name == "train_end":  # sent after an error too, before it is re-raised
             self._draw(force=True)
-            self.train_status.value = escape(event.message or f"training {event.reason}")
+            message = event.message or f"training {event.reason}"
+            self.train_status.value = warning_html(message) if event.message else escape(message)
 
     def _draw(self, force: bool = False) -> None:
-        """Redraw the loss curve at most twice a second."""
+        """The progress line every time; the loss curve at most twice a second."""
+        self.progress_text.value = escape(self.state.text())
         now = time.perf_counter()
         if not force and now - self._last_draw < 0.5:
             return
@@ -298,16 +346,23 @@ class Panel:
 
     def _build_eval_tab(self) -> None:
         self.eval_button = W.Button(description="Evaluate", icon="check")
+        self.eval_status = W.HTML()
         self.report_html = W.HTML()
         self.confusion = _image()
-        self.eval_button.on_click(self._guard(self.report_html)(self._evaluate))
-        self.eval_tab = W.VBox([self.eval_button, self.report_html, self.confusion])
+        self.eval_button.on_click(self._guard(self.eval_status)(self._evaluate))
+        self.eval_tab = W.VBox([self.eval_button, self.eval_status, self.report_html, self.confusion])
 
     def _evaluate(self, _: Any = None) -> None:
-        report = self._needs_learner().evaluate()
-        self.report = report
-        self.report_html.value = report._repr_html_()
-        _show_figure(self.confusion, report.plot_confusion())
+        learner = self._needs_learner()
+        self.eval_status.value = "evaluating on the validation set…"
+
+        def show(report: Any) -> None:
+            self.report = report
+            self.report_html.value = report._repr_html_()
+            _show_figure(self.confusion, report.plot_confusion())
+            self.eval_status.value = ""
+
+        self._run_in_thread(learner.evaluate, show, self.eval_status)
 
     def _build_predict_tab(self) -> None:
         self.text = W.Textarea(placeholder="one text per line", layout=W.Layout(width="90%", height="80px"))
@@ -329,26 +384,16 @@ class Panel:
 
     def _build_attention_tab(self) -> None:
         self.sentence = W.Text(placeholder="a sentence", description="sentence", layout=W.Layout(width="90%"))
-        self.layer = W.Dropdown(options=[("layer 1", 0)], value=0, description="layer")
-        self.head = W.Dropdown(options=[("mean over heads", -1)], value=-1, description="head")
         self.attention_button = W.Button(description="Show attention", icon="eye")
-        self.tokens = W.HTML()
-        self.heatmap = _image()
-        self.attention_button.on_click(self._guard(self.tokens)(self._attention))
-        for picker in (self.layer, self.head):
-            picker.observe(lambda change: self._redraw_attention(), names="value")
-        self.attention_tab = W.VBox([self.sentence, W.HBox([self.layer, self.head]), self.attention_button,
-                                     self.tokens, self.heatmap])
+        self.attention_status = W.HTML()
+        self.attention_view = W.HTML()
+        self.attention_button.on_click(self._guard(self.attention_status)(self._attention))
+        self.attention_tab = W.VBox([self.sentence, self.attention_button, self.attention_status,
+                                     self.attention_view])
 
     def _attention(self, _: Any = None) -> None:
+        from ..render.attention import attention_iframe
+
         self.attention = self._needs_learner().attention(self.sentence.value)
-        self.tokens.value = " ".join(f"<code>{escape(t)}</code>" for t in self.attention.tokens)
-        self._redraw_attention()
-
-    def _redraw_attention(self) -> None:
-        from ..render.attention import attention_figure
-
-        att = getattr(self, "attention", None)
-        if att is not None:
-            head = None if self.head.value == -1 else self.head.value
-            _show_figure(self.heatmap, attention_figure(att, self.layer.value, head))
+        self.attention_status.value = ""
+        self.attention_view.value = attention_iframe(self.attention)

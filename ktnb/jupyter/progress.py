@@ -1,6 +1,7 @@
-"""Training progress in a notebook cell: one HTML block (bar, loss, lr, time, an epoch table)
-updated in place through a display id, throttled so that the front end keeps up. Unlike a
-widget bar it is plain output, so it is still there when the notebook is reopened."""
+"""Training progress in a notebook cell: one HTML block (header, bar, "37/95 batches · 0:12
+elapsed · 0:18 left · loss 0.43", the epoch table, warnings) updated in place through a display
+id, throttled so that the front end keeps up. Unlike a widget bar it is plain output, so it is
+still there when the notebook is reopened."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from html import escape
 
 from IPython.display import HTML, display
 
+from ..callbacks import ProgressState
 from ..events import Callback, Event
-from ..render.html import table_html
+from ..render.html import epochs_html, warning_html
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
+def progress_html(state: ProgressState, rows: list[dict], notes: list[str]) -> str:
+    """The block for one run: what the panel shows too, as plain HTML."""
+    parts = [f'<div class="ktnb-progress"><b>{escape(state.header)}</b> '
+             f'<progress value="{state.done}" max="{max(state.total, 1)}" style="width:300px"></progress> '
+             f'<span class="ktnb-progress-text">{escape(state.text())}</span></div>']
+    if rows:
+        parts.append(epochs_html(rows))
+    parts += [warning_html(note) for note in notes]
+    return "".join(parts)
 
 
 class NotebookProgress(Callback):
@@ -29,59 +37,37 @@ class NotebookProgress(Callback):
     def __init__(self, min_interval: float = 0.25):
         self.min_interval = min_interval
         self.handle = None
+        self.state = ProgressState()
         self.rows: list[dict] = []
+        self.notes: list[str] = []
 
     def _active(self) -> bool:
         return threading.current_thread() is threading.main_thread()
 
-    def on_train_begin(self, event: Event) -> None:
-        if not self._active():
+    def __call__(self, event: Event) -> None:
+        if event.name == "train_begin" and self._active():
+            self.rows, self.notes, self.last = [], [], time.perf_counter()
+            self.state(event)
+            self.handle = display(HTML(self._html()), display_id=True)
             return
-        self.started = self.last = time.perf_counter()
-        self.rows, self.loss, self.note = [], None, ""
-        self.total = event.total_steps if event.phase == "lr_find" else event.batches * event.epochs
-        self.done, self.phase = 0, event.phase
-        self.handle = display(HTML(self._html()), display_id=True)
-
-    def on_batch_end(self, event: Event) -> None:
         if self.handle is None:
             return
-        self.done += 1
-        self.loss = event.loss if self.loss is None else 0.9 * self.loss + 0.1 * event.loss
-        self.lr = event.lr
-        now = time.perf_counter()
-        if now - self.last >= self.min_interval:
+        self.state(event)
+        if event.name == "batch_end":
+            now = time.perf_counter()
+            if now - self.last < self.min_interval:
+                return
             self.last = now
-            self.handle.update(HTML(self._html()))
-
-    def on_epoch_end(self, event: Event) -> None:
-        if self.handle is None:
-            return
-        self.rows.append({"epoch": event.epoch + 1, **event.metrics})
+        elif event.name == "epoch_end":
+            self.rows.append(event.learner.history.epochs[-1])
+            if event.message:
+                self.notes.append(event.message)
+        elif event.name == "train_end":
+            if event.message:
+                self.notes.append(event.message)
         self.handle.update(HTML(self._html()))
+        if event.name == "train_end":
+            self.handle = None
 
-    def on_train_end(self, event: Event) -> None:
-        if self.handle is None:
-            return
-        self.note = event.message or ""
-        self.handle.update(HTML(self._html(final=True)))
-        self.handle = None
-
-    def _html(self, final: bool = False) -> str:
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        stats = f"{self.done}/{self.total} batches, {_clock(elapsed)} elapsed"
-        if not final and self.done:
-            stats += f", {_clock(eta)} left"
-        if self.loss is not None:
-            stats += f", loss {self.loss:.4f}, lr {self.lr:.2e}"
-        parts = [f'<div class="ktnb-progress"><b>{escape(self.phase)}</b> '
-                 f'<progress value="{self.done}" max="{max(self.total, 1)}" style="width:300px"></progress> '
-                 f"<span>{escape(stats)}</span></div>"]
-        if self.rows:
-            header = list(self.rows[0])
-            parts.append(table_html(header, [[row.get(k, "") for k in header] for row in self.rows],
-                                    css_class="ktnb-epochs"))
-        if self.note:
-            parts.append(f'<div class="ktnb-note" style="color:#a40">{escape(self.note)}</div>')
-        return "".join(parts)
+    def _html(self) -> str:
+        return progress_html(self.state, self.rows, list(dict.fromkeys(self.notes)))

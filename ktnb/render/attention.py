@@ -40,9 +40,12 @@ def _heatmap(ax: Any, matrix: np.ndarray, tokens: list[str], title: str, ticks: 
     return image
 
 
+MAX_INCHES = 9.0  # figures stay within a notebook's width at 100 dpi
+
+
 def attention_figure(att: Attention, layer: int = -1, head: int | None = None) -> Any:
     """One heatmap: rows attend (from), columns are attended to."""
-    side = 2.5 + 0.28 * len(att.tokens)
+    side = min(2.5 + 0.28 * len(att.tokens), MAX_INCHES)
     fig = _figure(side + 1, side)
     ax = fig.add_subplot()
     image = _heatmap(ax, att.select(layer, head), att.tokens, _label(att, layer, head))
@@ -56,7 +59,7 @@ def heads_figure(att: Attention, layer: int = -1) -> Any:
     """Every head of one layer in a grid (token labels on the first panel)."""
     cols = min(4, att.heads)
     rows = -(-att.heads // cols)
-    size = 1.2 + 0.12 * len(att.tokens)
+    size = min(1.2 + 0.12 * len(att.tokens), (MAX_INCHES + 3) / cols)
     fig = _figure(cols * size + 1.5, rows * size + 0.8)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for head, ax in enumerate(axes):
@@ -119,11 +122,27 @@ _SCRIPT = """
       svg.appendChild(r); }); });
     board.innerHTML = ""; board.appendChild(svg);
   }
-  lp[1].addEventListener("change", draw); hp[1].addEventListener("change", draw);
+  function fit() {  /* inside the panel's iframe: grow the frame to the drawing */
+    var frame = window.frameElement;
+    if (frame) { frame.style.height = (document.documentElement.scrollHeight + 8) + "px"; }
+  }
+  lp[1].addEventListener("change", function () { draw(); fit(); });
+  hp[1].addEventListener("change", function () { draw(); fit(); });
   draw();
   if (png) { png.style.display = "none"; }
+  fit();
 })();
 """
+
+
+def attention_iframe(att: Attention, layer: int = -1, head: int | None = None) -> str:
+    """The same view in an iframe, for widgets: HTML set into a widget runs no scripts, a
+    document in an iframe does (and sizes the frame once drawn)."""
+    document = ("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body style='margin:0'>"
+                + attention_html(att, layer, head) + "</body></html>")
+    guess = 140 + 20 * len(att.tokens) + 7 * max(len(t) for t in att.tokens)
+    return (f'<iframe class="ktnb-attention-frame" srcdoc="{escape(document, quote=True)}" '
+            f'style="width:100%;border:0;height:{guess}px"></iframe>')
 
 
 def attention_html(att: Attention, layer: int = -1, head: int | None = None) -> str:

@@ -11,9 +11,6 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..events import History
-    from ..lr_finder import LRFinderResult
-
 
 @functools.cache
 def _figure_class() -> type:
@@ -31,7 +28,15 @@ def _figure_class() -> type:
         def draw(self, renderer: Any) -> None:
             import matplotlib
             from matplotlib.text import Text
+            from matplotlib.ticker import LogFormatter, LogFormatterMathtext
 
+            # log axes label their ticks in math mode ("$10^{-4}$"), shown raw once math is off:
+            # give them matplotlib's plain log labels ("1e-04") instead
+            for axis in (axis for ax in self.axes for axis in (ax.xaxis, ax.yaxis)):
+                for formatter, setter in ((axis.get_major_formatter(), axis.set_major_formatter),
+                                          (axis.get_minor_formatter(), axis.set_minor_formatter)):
+                    if isinstance(formatter, LogFormatterMathtext):
+                        setter(LogFormatter(base=getattr(formatter, "_base", 10.0), labelOnlyBase=formatter.labelOnlyBase))
             with matplotlib.rc_context({"text.parse_math": False}):  # for tick labels made while drawing
                 for text in self.findobj(Text):
                     text.set_parse_math(False)
@@ -48,15 +53,16 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normaliz
     """Heatmap of the confusion matrix: rows true, columns predicted, counts written in."""
     cm = np.asarray(confusion, dtype=float)
     shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
-    size = 1.6 + 0.7 * len(class_names)
+    size = min(1.6 + 0.7 * len(class_names), 8.0)  # many classes: smaller cells, not a wider figure
     fig = _figure(size + 1.2, size)
+    fontsize = 10 if len(class_names) <= 10 else max(5, 10 - (len(class_names) - 10) // 4)
     ax = fig.add_subplot()
     image = ax.imshow(shown, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, shrink=0.8)
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, labels=list(class_names), rotation=45 if len(class_names) > 4 else 0, ha="right"
-                  if len(class_names) > 4 else "center")
-    ax.set_yticks(ticks, labels=list(class_names))
+                  if len(class_names) > 4 else "center", fontsize=fontsize)
+    ax.set_yticks(ticks, labels=list(class_names), fontsize=fontsize)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("confusion matrix" + (" (row-normalised)" if normalize else ""))
@@ -64,49 +70,88 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normaliz
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             text = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", color="white" if shown[i, j] > threshold else "black")
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                    color="white" if shown[i, j] > threshold else "black")
     return fig
 
 
-def lr_finder_figure(result: LRFinderResult) -> Figure:
-    """Smoothed loss against learning rate (log scale) with the suggestions marked."""
+def lr_finder_figure(lrs: Sequence[float], losses: Sequence[float], suggestions: dict[str, float],
+                     chosen: str | None = None) -> Figure:
+    """Smoothed loss against learning rate (log scale) with the suggestions marked; the one
+    returned (`chosen`) large, with a line and its value in the title."""
     fig = _figure(6, 4)
     ax = fig.add_subplot()
-    ax.plot(result.lrs, result.losses, color="tab:blue")
+    ax.plot(lrs, losses, color="tab:blue", marker=".", markersize=3, linewidth=1)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss (smoothed)")
-    ax.set_title("learning-rate finder")
+    ax.set_title("learning-rate finder" + (f": suggestion {suggestions[chosen]:.1e} ({chosen})" if chosen else ""))
     markers = {"valley": ("o", "tab:red"), "steepest": ("v", "tab:green"), "minimum": ("s", "tab:orange")}
-    for name, lr in result.suggestions.items():
-        marker, color = markers.get(name, ("x", "black"))
-        loss = float(np.interp(np.log(lr), np.log(result.lrs), result.losses))
-        ax.plot([lr], [loss], marker=marker, color=color, linestyle="none", markersize=8, label=f"{name}: {lr:.2e}")
-    ax.legend(loc="best")
+    for name, lr in suggestions.items():
+        marker, color = markers.get(name, ("D", "tab:purple"))
+        loss = float(np.interp(np.log(lr), np.log(lrs), losses))
+        big = name == chosen
+        ax.plot([lr], [loss], marker=marker, color=color, linestyle="none", markersize=12 if big else 6,
+                markeredgecolor="black" if big else color, zorder=3 if big else 2,
+                label=f"{name}: {lr:.1e}" + ("  (suggested)" if big else ""))
+        if big:
+            ax.axvline(lr, color=color, linestyle=":", linewidth=1)
+    ax.legend(loc="best", fontsize=8)
     return fig
 
 
-def history_figure(history: History) -> Figure:
-    """Training loss per step (left) and validation metrics per epoch (right)."""
+def _mark_runs(ax: Any, positions: Sequence[tuple[int, float | None]]) -> None:
+    """A dashed line and "run N" where each run after the first begins."""
+    for run, position in positions:
+        if run > 1 and position is not None:
+            ax.axvline(position, color="gray", linestyle="--", linewidth=0.8)
+            ax.annotate(f"run {run}", (position, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                        textcoords="offset points", fontsize=8, color="gray")
+
+
+def history_figure(steps: Sequence[dict[str, Any]], epochs: Sequence[dict[str, Any]],
+                   run_starts: Sequence[tuple[int, int | None, int | None]] = ()) -> Figure:
+    """Training loss per step (left) and the per-epoch losses and validation metrics (right,
+    whole-number epochs), each run's start marked. Rows are a `History`'s plain dicts."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(10, 3.6)
     left, right = fig.subplots(1, 2)
-    steps, losses = history["step"], history["loss"]
-    left.plot(steps, losses, color="tab:blue", alpha=0.35, label="batch loss")
+    step_numbers = [row["step"] for row in steps]
+    losses = [row["loss"] for row in steps]
+    left.plot(step_numbers, losses, color="tab:blue", alpha=0.35, label="batch loss")
     if len(losses) >= 5:
         window = max(1, len(losses) // 20)
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        left.plot(steps[window - 1:], smooth, color="tab:blue", label="smoothed")
+        left.plot(step_numbers[window - 1:], smooth, color="tab:blue", label="smoothed")
     left.set_xlabel("step")
     left.set_ylabel("training loss")
-    left.legend(loc="best")
-    epochs = [row["epoch"] + 1 for row in history.epochs]
-    for key, color in (("train_loss", "tab:blue"), ("val_loss", "tab:red"), ("val_accuracy", "tab:green")):
-        values = history[key]
-        if values and len(values) == len(epochs):
-            right.plot(epochs, values, marker="o", color=color, label=key)
+    left.legend(loc="upper right", fontsize=8)
+    _mark_runs(left, [(run, step) for run, step, _ in run_starts])
+    numbers = [row["epoch"] for row in epochs]
+    loss_keys = [k for k in ("train_loss", "val_loss") if any(k in row for row in epochs)]
+    metric_keys = [k for k in (epochs[0] if epochs else {}) if k.startswith("val_") and k != "val_loss"
+                   and all(isinstance(row.get(k), float) for row in epochs)]
+    for key, color in zip(loss_keys, ("tab:blue", "tab:red")):
+        right.plot(numbers, [row.get(key, np.nan) for row in epochs], marker="o", color=color, label=key)
     right.set_xlabel("epoch")
-    if right.lines:
-        right.legend(loc="best")
+    right.set_ylabel("loss")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if metric_keys:
+        other = right.twinx()
+        for key, color in zip(metric_keys, ("tab:green", "tab:purple", "tab:orange", "tab:brown")):
+            other.plot(numbers, [row[key] for row in epochs], marker="s", color=color, label=key)
+        other.set_ylabel("validation metric")
+        handles = right.get_legend_handles_labels()[0] + other.get_legend_handles_labels()[0]
+        right.legend(handles, [h.get_label() for h in handles], loc="best", fontsize=8)
+    elif right.lines:
+        right.legend(loc="best", fontsize=8)
+    if not epochs:
+        right.set_yticks([])
+        right.set_xticks([])
+        right.text(0.5, 0.5, "losses and validation metrics\nappear after each epoch", ha="center", va="center",
+                   transform=right.transAxes, color="gray")
+    _mark_runs(right, [(run, epoch - 0.5 if epoch is not None else None) for run, _, epoch in run_starts])
     return fig
 
 

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from ..metrics import ClassificationReport
 
 TABLE_STYLE = "border-collapse:collapse;font-family:monospace;font-size:13px"
-CELL_STYLE = "padding:2px 10px;text-align:right;border-bottom:1px solid #ddd"
+CELL_STYLE = "padding:2px 10px;border-bottom:1px solid #ddd;vertical-align:top"
 
 
 def _number(value: float) -> str:
@@ -17,27 +17,55 @@ def _number(value: float) -> str:
     return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
 
 
+def shorten(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None,
                css_class: str = "ktnb-table") -> str:
-    """An HTML table; floats shown by `_number`, everything escaped."""
+    """An HTML table; floats shown by `_number`, everything escaped. Columns of numbers are
+    right-aligned, columns of text left-aligned and wrapped."""
+    numeric = [all(_is_number(row[i]) or row[i] == "" for row in rows) for i in range(len(header))]
 
-    def cell(value: Any, tag: str) -> str:
+    def cell(value: Any, tag: str, column: int) -> str:
         text = _number(value) if isinstance(value, float) else str(value)
-        return f'<{tag} style="{CELL_STYLE}">{escape(text)}</{tag}>'
+        align = "text-align:right" if numeric[column] else "text-align:left;white-space:normal"
+        return f'<{tag} style="{CELL_STYLE};{align}">{escape(text)}</{tag}>'
 
     parts = [f'<table class="{css_class}" style="{TABLE_STYLE}">']
     if caption:
         parts.append(f'<caption style="text-align:left;font-weight:bold">{escape(caption)}</caption>')
-    parts.append("<thead><tr>" + "".join(cell(h, "th") for h in header) + "</tr></thead><tbody>")
+    parts.append("<thead><tr>" + "".join(cell(h, "th", i) for i, h in enumerate(header)) + "</tr></thead><tbody>")
     for row in rows:
-        parts.append("<tr>" + "".join(cell(v, "td") for v in row) + "</tr>")
+        parts.append("<tr>" + "".join(cell(v, "td", i) for i, v in enumerate(row)) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
-def report_html(report: ClassificationReport) -> str:
+def epochs_html(rows: Sequence[dict[str, Any]]) -> str:
+    """The per-epoch table of a training history (run, epoch, losses, metrics, lr, seconds,
+    and the note of an epoch that looked wrong)."""
+    header = list(dict.fromkeys(key for row in rows for key in row))
+    return table_html(header, [[row.get(key, "") for key in header] for row in rows], css_class="ktnb-epochs")
+
+
+WARNING_STYLE = "color:#a40;font-family:sans-serif;font-size:13px;margin:4px 0"
+
+
+def warning_html(text: str) -> str:
+    """A one-line warning, escaped, in the colour every ktnb view uses for them."""
+    return f'<div class="ktnb-warning" style="{WARNING_STYLE}">&#9888; {escape(text)}</div>'
+
+
+def report_html(report: ClassificationReport, warning: str | None = None) -> str:
     caption = f"accuracy {report.accuracy:.4f} on {report.n} examples"
     if report.loss is not None:
         caption += f", loss {report.loss:.4f}"
-    return table_html(("class", "precision", "recall", "f1", "support"), report._rows(), caption,
-                      css_class="ktnb-report")
+    table = table_html(("class", "precision", "recall", "f1", "support"), report._rows(), caption,
+                       css_class="ktnb-report")
+    return table + (warning_html(warning) if warning else "")
