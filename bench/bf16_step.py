@@ -16,7 +16,7 @@ import time
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from ktnb.learner import BF16_MIN_WIDTH, cpu_has_native_bf16
+from ktnb.devices import BF16_MIN_WIDTH, cpu_has_native_bf16
 
 # (hidden width, layers, heads): the tiny test model, small encoders, MiniLM's shape, BERT-base's width
 SHAPES = ((32, 2, 2), (128, 2, 2), (256, 4, 4), (384, 6, 12), (768, 2, 12))

@@ -29,7 +29,7 @@ import torch
 
 import ktnb
 from ktnb.batching import encode_texts
-from ktnb.learner import resolve_mixed_precision
+from ktnb.devices import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
 

@@ -55,11 +55,18 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[lis
 
 
 class EncodedTexts(Dataset):
-    """Token ids with optional integer labels; items are dicts for `PadCollator`."""
+    """Encoded examples for the loop: token ids (with the segment ids of a text pair, where the
+    model uses them) and optional labels, which a task makes ints (a class), floats (a score, or
+    a 0/1 row of labels) or a list per token (tags, -100 where no tag is scored). `word_ids`
+    (tagging) maps each token back to its word and is not fed to the model. Items are dicts
+    for `PadCollator`."""
 
-    def __init__(self, input_ids: list[list[int]], labels: Sequence[int] | None = None):
+    def __init__(self, input_ids: list[list[int]], labels: Sequence[Any] | None = None,
+                 token_type_ids: list[list[int]] | None = None, word_ids: list[list[int | None]] | None = None):
         self.input_ids = input_ids
         self.labels = list(labels) if labels is not None else None
+        self.token_type_ids = token_type_ids
+        self.word_ids = word_ids
         self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
 
     def __len__(self) -> int:
@@ -67,14 +74,25 @@ class EncodedTexts(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = {"input_ids": self.input_ids[i]}
+        if self.token_type_ids is not None:
+            item["token_type_ids"] = self.token_type_ids[i]
         if self.labels is not None:
             item["labels"] = self.labels[i]
         return item
 
+    def without_labels(self) -> EncodedTexts:
+        return EncodedTexts(self.input_ids, None, self.token_type_ids, self.word_ids)
+
+
+#: the label of a token that is not scored (padding, special tokens, a word's later pieces);
+#: the loss functions of transformers ignore it
+IGNORED_LABEL = -100
+
 
 class PadCollator:
     """Pads a list of examples to the longest one (rounded up to `multiple`, which helps
-    tensor cores on GPUs) and builds the attention mask."""
+    tensor cores on GPUs) and builds the attention mask. Labels per token are padded with
+    `IGNORED_LABEL`; float labels (scores, 0/1 rows) become float tensors."""
 
     def __init__(self, pad_id: int, multiple: int | None = None):
         self.pad_id = pad_id
@@ -91,9 +109,25 @@ class PadCollator:
             input_ids[row, :n] = torch.tensor(e["input_ids"], dtype=torch.long)
             mask[row, :n] = 1
         batch = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in examples[0]:
+            segments = torch.zeros((len(examples), width), dtype=torch.long)
+            for row, e in enumerate(examples):
+                segments[row, :len(e["token_type_ids"])] = torch.tensor(e["token_type_ids"], dtype=torch.long)
+            batch["token_type_ids"] = segments
         if "labels" in examples[0]:
-            batch["labels"] = torch.tensor([e["labels"] for e in examples], dtype=torch.long)
+            batch["labels"] = self._labels([e["labels"] for e in examples], width)
         return batch
+
+    @staticmethod
+    def _labels(labels: list[Any], width: int) -> torch.Tensor:
+        first = labels[0]
+        if isinstance(first, list) and (not first or isinstance(first[0], (int, np.integer))):  # tags per token
+            out = torch.full((len(labels), width), IGNORED_LABEL, dtype=torch.long)
+            for row, tags in enumerate(labels):
+                out[row, :len(tags)] = torch.tensor(tags, dtype=torch.long)
+            return out
+        values = np.asarray(labels)
+        return torch.from_numpy(values.astype(np.float32) if values.dtype.kind == "f" else values.astype(np.int64))
 
 
 class BucketBatchSampler(Sampler[list[int]]):

@@ -9,13 +9,15 @@ from typing import Any
 from .events import Callback, Event
 
 
-def improved(monitor: str, value: float, best: float | None, min_delta: float = 0.0) -> bool:
-    """Losses improve downwards, every other metric upwards."""
+def improved(monitor: str, value: float, best: float | None, min_delta: float = 0.0, *,
+             higher: bool | None = None) -> bool:
+    """Whether `value` beats `best`: upwards when `higher` (the task says which way each metric
+    improves), else downwards; without a word from the task, losses and errors go down."""
     if best is None or math.isnan(best):
         return not math.isnan(value)
-    if "loss" in monitor:
-        return value < best - min_delta
-    return value > best + min_delta
+    if higher is None:
+        higher = not any(word in monitor for word in ("loss", "mse", "mae", "error"))
+    return value > best + min_delta if higher else value < best - min_delta
 
 
 class _Plateau(Callback):
@@ -34,7 +36,9 @@ class _Plateau(Callback):
         value = event.metrics.get(self.monitor)
         if value is None:
             return False
-        if improved(self.monitor, value, self.best, self.min_delta):
+        task = getattr(event.learner, "task", None)
+        higher = task.higher_is_better(self.monitor) if task is not None else None
+        if improved(self.monitor, value, self.best, self.min_delta, higher=higher):
             self.best, self.wait = value, 0
             return False
         self.wait += 1

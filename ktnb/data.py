@@ -29,10 +29,13 @@ if TYPE_CHECKING:  # pandas and datasets are imported on first use only
 
 @dataclass
 class LabelledTexts:
-    """Texts with their labels as indices into the owning `TextData.class_names`."""
+    """Examples and their labels, in the form the task encodes: for classification a text and
+    an index into the owning `TextData.class_names`; for regression a text and a number. With
+    `pairs`, each example is the text pair (texts[i], pairs[i])."""
 
     texts: list[str]
-    labels: list[int]
+    labels: list[Any]
+    pairs: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -46,11 +49,13 @@ class TextData:
     val: LabelledTexts | None
     class_names: list[str]
     source: str = field(default="", repr=False)
+    #: the name of the task in `ktnb.tasks` (classification, regression, …)
+    task: str = "classification"
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
-        """Number of examples per class in `split` ('train' or 'val')."""
+        """Number of examples per class in `split` ('train' or 'val'); empty for tasks without classes."""
         part = self.train if split == "train" else self.val
-        if part is None:
+        if part is None or self.task != "classification":
             return {}
         counts = np.bincount(np.asarray(part.labels, dtype=np.int64), minlength=len(self.class_names))
         return {name: int(n) for name, n in zip(self.class_names, counts)}
@@ -61,7 +66,9 @@ class TextData:
 
     def __repr__(self) -> str:
         val = len(self.val) if self.val is not None else 0
-        return f"TextData(train={len(self.train)}, val={val}, classes={self.class_names})"
+        pairs = ", pairs" if self.train.pairs is not None else ""
+        what = f"classes={self.class_names}" if self.task == "classification" else f"task={self.task}"
+        return f"TextData(train={len(self.train)}, val={val}, {what}{pairs})"
 
 
 # ---------------------------------------------------------------- labels and splits
@@ -155,15 +162,40 @@ def stratified_split(labels: Sequence[int], val_frac: float, seed: int) -> tuple
     return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
 
 
+def _split_pairs(items: list[Any]) -> tuple[list[str], list[str] | None]:
+    """(texts, pairs) from items that are texts or (text, text) tuples."""
+    if items and isinstance(items[0], tuple):
+        return [a for a, _ in items], [b for _, b in items]
+    return list(items), None
+
+
+def _examples(items: list[Any], labels: list[Any], rows: Sequence[int] | None = None) -> LabelledTexts:
+    if rows is not None:
+        items, labels = [items[i] for i in rows], [labels[i] for i in rows]
+    texts, pairs = _split_pairs(items)
+    return LabelledTexts(texts, list(labels), pairs)
+
+
+def _zip_pairs(texts: list[Any], pairs: Sequence[Any] | None, where: str) -> list[Any]:
+    if pairs is None:
+        return texts
+    pairs = _as_list(pairs, "pairs (the second texts)", where)
+    if len(pairs) != len(texts):
+        raise DataError(f"{where}: {len(texts)} texts but {len(pairs)} second texts of a pair; they must be the "
+                        "same length")
+    return list(zip(texts, pairs))
+
+
 def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str) -> tuple[list[str], list[Any]]:
     """Rows whose text or label is missing or blank are dropped with one warning."""
     kept_texts, kept_labels, dropped = [], [], 0
     for text, label in zip(texts, labels):
-        if _is_missing(text) or not str(text).strip() or _is_missing(label) or \
+        parts = text if isinstance(text, tuple) else (text,)  # a text pair is kept or dropped whole
+        if any(_is_missing(p) or not str(p).strip() for p in parts) or _is_missing(label) or \
                 (isinstance(label, str) and not label.strip()):
             dropped += 1
             continue
-        kept_texts.append(str(text))
+        kept_texts.append(tuple(str(p) for p in parts) if isinstance(text, tuple) else str(text))
         kept_labels.append(label)
     if dropped:
         warnings.warn(f"{where}: dropped {dropped} row(s) with an empty text or an empty or missing label", stacklevel=3)
@@ -186,17 +218,24 @@ def texts_from_array(
     class_names: Sequence[str] | None = None,
     max_train: int | None = None,
     source: str = "training data",
+    pairs: Sequence[str] | None = None,
+    val_pairs: Sequence[str] | None = None,
+    task: str = "classification",
+    target: str = "value",
 ) -> TextData:
     """Labelled text from Python lists. Labels may be names (``"pos"``) or integer ids.
 
     Without `val_texts`, a stratified `val_frac` of the training rows is held out (`val_frac=0`
     keeps none). `class_names` fixes the class order; otherwise it is the sorted set of labels.
     `max_train` keeps only the first rows of the training data (before any hold-out), as every
-    reader does.
+    reader does. With `pairs` (and `val_pairs`), each example is the pair (texts[i], pairs[i]).
+    ``task="regression"`` reads the labels as numbers (the `target`, e.g. "score") and holds out
+    a random `val_frac`.
     """
     texts, labels = _as_list(texts, "texts", source), _as_list(labels, "labels", source)
     if len(texts) != len(labels):
         raise DataError(f"{source}: {len(texts)} texts but {len(labels)} labels; they must be the same length")
+    texts = _zip_pairs(texts, pairs, source)
     if max_train is not None:
         checks.whole_number("max_train", max_train, error=DataError)
         texts, labels = texts[:max_train], labels[:max_train]
@@ -204,6 +243,8 @@ def texts_from_array(
         raise DataError(f"{source} is empty: no texts were given")
     checks.number_at_least("val_frac", val_frac, 0, error=DataError)
     texts, labels = _drop_missing(texts, labels, source)
+    if task == "regression":
+        return _regression_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, target)
     names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
         else _infer_class_names(labels, source)
     ids = _labels_to_ids(labels, names, source)
@@ -222,20 +263,58 @@ def texts_from_array(
         if len(val_labels) != len(val_texts):
             raise DataError(f"validation data: {len(val_texts)} texts but {len(val_labels)} labels; they must be "
                             "the same length")
+        val_texts = _zip_pairs(val_texts, val_pairs, "validation data")
         vt, vl = _drop_missing(val_texts, val_labels, "validation data")
-        train = LabelledTexts(list(texts), ids)
-        val = LabelledTexts(vt, _labels_to_ids(vl, names, "validation data"))
+        train = _examples(texts, ids)
+        val = _examples(vt, _labels_to_ids(vl, names, "validation data"))
     elif val_frac:
         tr, va = stratified_split(ids, val_frac, seed)
-        train = LabelledTexts([texts[i] for i in tr], [ids[i] for i in tr])
-        val = LabelledTexts([texts[i] for i in va], [ids[i] for i in va])
+        train, val = _examples(texts, ids, tr), _examples(texts, ids, va)
     else:
-        train, val = LabelledTexts(list(texts), ids), None
+        train, val = _examples(texts, ids), None
     return TextData(train, val, names, source)
 
 
-def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str) -> tuple[list, list]:
-    for col, what in ((text_col, "text_col"), (label_col, "label_col")):
+def _numbers(labels: Sequence[Any], where: str, target: str) -> list[float]:
+    values = []
+    for raw in labels:
+        value = _plain(raw)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                value = None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise LabelError(f"{where}: the {target} {str(raw)[:40]!r} is not a number; a regression target must be "
+                             "numeric (task: regression), or use task: classification for named classes")
+        values.append(float(value))
+    return values
+
+
+def _regression_data(texts: list[Any], labels: list[Any], val_texts: Any, val_labels: Any, val_pairs: Any,
+                     val_frac: float, seed: int, source: str, target: str) -> TextData:
+    """Texts (or pairs) with numeric targets; a random `val_frac` held out when no validation set is given."""
+    values = _numbers(labels, source, target)
+    if val_texts is not None:
+        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
+        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
+        train, val = _examples(texts, values), _examples(vt, _numbers(vl, "validation data", target))
+    elif val_frac:
+        if not 0 < val_frac < 1:
+            raise DataError(f"val_frac must be between 0 and 1 (exclusive), got {val_frac}")
+        order = np.random.default_rng(seed).permutation(len(texts))
+        n_val = min(max(int(round(len(texts) * val_frac)), 1), len(texts) - 1)
+        train, val = _examples(texts, values, np.sort(order[n_val:])), _examples(texts, values, np.sort(order[:n_val]))
+    else:
+        train, val = _examples(texts, values), None
+    return TextData(train, val, [target], source, task="regression")
+
+
+def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str,
+             pair_col: str | None = None) -> tuple[list, list]:
+    """The text (or text pair) and label columns of a table; texts are (text, text) tuples with `pair_col`."""
+    named = [(text_col, "text_col"), (label_col, "label_col")] + ([(pair_col, "pair_col")] if pair_col else [])
+    for col, what in named:
         if col not in df.columns:
             raise DataError(
                 f"{where} has no column {col!r} (set {what}); available columns: "
@@ -245,7 +324,12 @@ def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str) -> tup
             raise DataError(f"{where} has more than one column named {col!r}; rename them so that each is unique")
     if text_col == label_col:
         raise DataError(f"text_col and label_col are both {text_col!r}; name two different columns")
-    return df[text_col].tolist(), df[label_col].tolist()
+    if pair_col in (text_col, label_col):
+        raise DataError(f"pair_col is {pair_col!r}, already the text or label column; name the second text's column")
+    texts = df[text_col].tolist()
+    if pair_col:
+        texts = list(zip(texts, df[pair_col].tolist()))
+    return texts, df[label_col].tolist()
 
 
 def texts_from_df(
@@ -259,16 +343,24 @@ def texts_from_df(
     class_names: Sequence[str] | None = None,
     max_train: int | None = None,
     source: str = "DataFrame",
+    pair_col: str | None = None,
+    task: str = "classification",
 ) -> TextData:
-    """Labelled text from a pandas DataFrame (and optionally a validation DataFrame)."""
+    """Labelled text from a pandas DataFrame (and optionally a validation DataFrame); with
+    `pair_col`, text pairs from two columns."""
     if len(df) == 0:
         raise DataError(f"{source} is empty: it has no rows")
-    texts, labels = _columns(df, text_col, label_col, source)
+    texts, labels = _columns(df, text_col, label_col, source, pair_col)
     val_texts = val_labels = None
     if val_df is not None:
-        val_texts, val_labels = _columns(val_df, text_col, label_col, "validation " + source)
+        val_texts, val_labels = _columns(val_df, text_col, label_col, "validation " + source, pair_col)
+    texts, pairs = _split_pairs(texts)
+    val_pairs = None
+    if val_texts is not None:
+        val_texts, val_pairs = _split_pairs(val_texts)
     return texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed,
-                            class_names=class_names, max_train=max_train, source=source)
+                            class_names=class_names, max_train=max_train, source=source, pairs=pairs,
+                            val_pairs=val_pairs, task=task, target=str(label_col))
 
 
 def _first_bad_byte(path: Path, encoding: str) -> str:
@@ -338,6 +430,8 @@ def texts_from_csv(
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
+    pair_col: str | None = None,
+    task: str = "classification",
 ) -> TextData:
     """Labelled text from a CSV or TSV file (``.tsv`` is tab-separated; `sep` overrides).
 
@@ -347,7 +441,7 @@ def texts_from_csv(
     df = read_table(path, sep, max_train, encoding)
     val_df = read_table(val_path, sep, encoding=encoding) if val_path is not None else None
     return texts_from_df(df, text_col, label_col, val_df, val_frac=val_frac, seed=seed, class_names=class_names,
-                         source=Path(path).name)
+                         source=Path(path).name, pair_col=pair_col, task=task)
 
 
 _UNLABELLED_FOLDERS = {"unsup"}  # aclImdb keeps its unlabelled reviews in train/unsup
@@ -478,28 +572,33 @@ def texts_from_dataset(
 
 def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *, val_frac: float = 0.1,
                seed: int = 42, class_names: Sequence[str] | None = None, max_train: int | None = None,
-               sep: str | None = None, encoding: str = "utf-8") -> TextData:
+               sep: str | None = None, encoding: str = "utf-8", pair_col: str | None = None,
+               task: str = "classification") -> TextData:
     """Read labelled text from whatever `source` is: a CSV/TSV path, a class-folder tree, a
     DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`.
 
     The options mean the same for every source: `max_train` keeps the first training rows
     (before `val_frac` is held out), `class_names` fixes the classes and their order; `sep` and
-    `encoding` apply to files."""
+    `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
+    reads numeric labels."""
     if isinstance(source, TextData):
         return source
     common = {"val_frac": val_frac, "seed": seed, "max_train": max_train}
+    table = {"pair_col": pair_col, "task": task}
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
             return texts_from_folder(path, classes=class_names, encoding=encoding, **common)
         return texts_from_csv(path, text_col, label_col, sep=sep, encoding=encoding, class_names=class_names,
-                              **common)
+                              **common, **table)
     if hasattr(source, "iloc") and hasattr(source, "columns"):
-        return texts_from_df(source, text_col, label_col, class_names=class_names, **common)
+        return texts_from_df(source, text_col, label_col, class_names=class_names, **common, **table)
+    if (pair_col or task != "classification") and hasattr(source, "to_pandas"):  # a datasets.Dataset
+        return texts_from_df(source.to_pandas(), text_col, label_col, class_names=class_names, **common, **table)
     if hasattr(source, "column_names") or hasattr(source, "keys"):
         return texts_from_dataset(source, text_col, label_col, class_names=class_names, **common)
     if isinstance(source, (tuple, list)) and len(source) == 2:
-        return texts_from_array(source[0], source[1], class_names=class_names, **common)
+        return texts_from_array(source[0], source[1], class_names=class_names, task=task, **common)
     raise DataError(
         f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, a folder, "
         "a DataFrame, a datasets.Dataset, or (texts, labels)"
@@ -507,12 +606,14 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
 
 
 def read_labelled(source: Any, text_col: str = "text", label_col: str = "label", *, sep: str | None = None,
-                  encoding: str = "utf-8") -> tuple[list[str], list[Any]]:
-    """Texts and raw labels (names or ids, not yet encoded) from any source `load_texts`
-    reads; for data judged against an existing model's classes, such as a test set."""
+                  encoding: str = "utf-8", pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
+    """Texts (or (text, text) pairs, with `pair_col`) and raw labels (names, ids or numbers, not
+    yet encoded) from any source `load_texts` reads; for data judged against an existing
+    model, such as a test set."""
     if isinstance(source, TextData):
         part = source.val if source.val is not None else source.train
-        texts, labels = part.texts, [source.class_names[i] for i in part.labels]
+        texts = list(zip(part.texts, part.pairs)) if part.pairs is not None else part.texts
+        labels = [source.class_names[i] for i in part.labels] if source.task == "classification" else part.labels
     elif isinstance(source, (tuple, list)) and len(source) == 2:
         texts, labels = _as_list(source[0], "texts", "evaluation data"), _as_list(source[1], "labels",
                                                                                    "evaluation data")
@@ -520,9 +621,10 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
             raise DataError(f"evaluation data: {len(texts)} texts but {len(labels)} labels; they must be the same "
                             "length")
     elif isinstance(source, (str, os.PathLike)):
-        texts, labels = _columns(read_table(source, sep, encoding=encoding), text_col, label_col, Path(source).name)
+        texts, labels = _columns(read_table(source, sep, encoding=encoding), text_col, label_col, Path(source).name,
+                                 pair_col)
     elif hasattr(source, "iloc"):
-        texts, labels = _columns(source, text_col, label_col, "DataFrame")
+        texts, labels = _columns(source, text_col, label_col, "DataFrame", pair_col)
     elif hasattr(source, "column_names") and not isinstance(source, dict):
         texts, labels, _ = _dataset_columns(source, text_col, label_col, "dataset")
     else:

@@ -16,10 +16,7 @@ per event name instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
-
-if TYPE_CHECKING:
-    from .learner import Learner
+from typing import Any, Callable
 
 #: In the order the loop emits them. "validate_begin" comes before the validation pass (views say
 #: "validating…"), "evaluate" carries validation metrics; "epoch_end" carries those plus the
@@ -48,7 +45,7 @@ class Event:
     metrics: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     message: str | None = None
-    learner: Learner | None = field(default=None, repr=False)
+    learner: Any = field(default=None, repr=False)  # the object training (anything with request_stop)
 
 
 Listener = Callable[[Event], Any]

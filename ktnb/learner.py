@@ -26,96 +26,21 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import checks
-from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, encode_texts, \
-    model_length_cap, pad_id, token_lengths
+from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, model_length_cap, pad_id
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData, load_texts, read_labelled
+from .devices import make_accelerator, resolve_device, resolve_mixed_precision
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
+from .inference import Outputs, run_model
 from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
-from .metrics import ClassificationReport
 from .models import model_width
-from .predictor import Predictor, logits_for_ids, softmax
+from .predictor import Predictor
 from .schedules import make_schedule
+from .tasks import Task, get_task
 
-MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
 MIN_MAX_LEN = 8  # shorter inputs leave a classifier almost no text to read
 _MAX_LEN_SAMPLE = 5000  # texts tokenised to choose max_len; enough for a stable 95th percentile
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """cuda > mps > cpu for "auto"; an explicit device must exist."""
-    if device is None or str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise TrainingError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"device {device!r} asked for, but CUDA is not available here; use device='auto' or 'cpu'")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise TrainingError(f"device {device!r} asked for, but MPS is not available here; use device='auto' or 'cpu'")
-    return dev
-
-
-def cpu_has_native_bf16() -> bool:
-    """x86 CPUs with AVX512-BF16 or AMX multiply bfloat16 in hardware (twice the fp32 speed for
-    MiniLM here); elsewhere bf16 is emulated or converted and gains nothing."""
-    import torch.cpu
-
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        check = getattr(torch.cpu, probe, None)
-        try:
-            if check is not None and check():
-                return True
-        except Exception:  # noqa: BLE001 - a private probe; its absence only means "don't know"
-            continue
-    return False
-
-
-#: Below this width (hidden size) the casts eat what bf16 matmuls save on a CPU: a training step
-#: ran 1.01x faster at width 32, 1.58x at 128, 2.0-2.8x from 256 (bench/bf16_step.py).
-BF16_MIN_WIDTH = 128
-
-
-def resolve_mixed_precision(mixed_precision: str, device: torch.device, model: Any = None) -> str:
-    """"auto" is bf16 on GPUs that support it, else fp16 with loss scaling; bf16 on CPUs with
-    native bf16 when the model is wide enough to gain from it; full precision elsewhere."""
-    if mixed_precision not in MIXED_PRECISION:
-        raise TrainingError(f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}")
-    if mixed_precision == "auto":
-        if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        width = model_width(model)
-        if device.type == "cpu" and cpu_has_native_bf16() and (width is None or width >= BF16_MIN_WIDTH):
-            return "bf16"
-        return "no"
-    if mixed_precision == "fp16" and device.type == "cpu":
-        raise TrainingError("mixed_precision='fp16' needs a GPU; on CPU use 'bf16' or 'no'")
-    return mixed_precision
-
-
-def make_accelerator(device: torch.device, mixed_precision: str, grad_accum: int) -> Any:
-    """An `accelerate.Accelerator` for this device and precision.
-
-    accelerate keeps one process-wide state; in a single process (a notebook making several
-    learners) it is reset so that each learner gets the settings it asks for. Under a
-    multi-process launch the launcher's state is kept.
-    """
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, DistributedType, PartialState
-
-    launched = bool(PartialState._shared_state) and PartialState().distributed_type != DistributedType.NO
-    if not launched:
-        AcceleratorState._reset_state(reset_partial_state=True)
-        if device.type == "cuda" and device.index is not None:
-            torch.cuda.set_device(device.index)
-    return Accelerator(cpu=device.type == "cpu", mixed_precision=mixed_precision,
-                       gradient_accumulation_steps=grad_accum)
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -150,10 +75,10 @@ def _cpu_copy(value: Any) -> Any:
     return value
 
 
-def _checked_monitor(monitor: str) -> str:
-    if monitor not in ClassificationReport.SUMMARY_KEYS:
+def _checked_monitor(monitor: str, task: Task) -> str:
+    if monitor not in task.metrics:
         raise TrainingError(f"monitor {monitor!r} is not a validation metric; choose one of: "
-                            f"{', '.join(ClassificationReport.SUMMARY_KEYS)}")
+                            f"{', '.join(task.metrics)}")
     return monitor
 
 
@@ -189,12 +114,14 @@ class Learner:
         self.clip_grad = checks.number_at_least("clip_grad", clip_grad, 0)
         self.weight_decay = checks.number_at_least("weight_decay", weight_decay, 0)
         self.seed = checks.whole_number("seed", seed, 0)
-        self.monitor = _checked_monitor(monitor)
+        self.task = get_task(data.task)
+        self.monitor = _checked_monitor(monitor, self.task)
         if any(not callable(cb) for cb in callbacks):
             raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")
         self.tokenizer = tokenizer
         self.data = data
-        self.class_names = list(data.class_names)
+        self.class_names = list(data.class_names)  # the label names (tags, or the regression target)
+        self.settings_learnt: dict[str, Any] = {}  # decision settings tuned on validation data (thresholds)
         self.device = resolve_device(device)
         self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device, model)
         self.accelerator = make_accelerator(self.device, self.mixed_precision, grad_accum)
@@ -202,7 +129,9 @@ class Learner:
 
         cap = model_length_cap(tokenizer, model.config)
         if max_len is None:
-            max_len = choose_max_len(token_lengths(tokenizer, data.train.texts[:_MAX_LEN_SAMPLE], cap), cap)
+            sample = LabelledTexts(data.train.texts[:_MAX_LEN_SAMPLE], data.train.labels[:_MAX_LEN_SAMPLE],
+                                   data.train.pairs[:_MAX_LEN_SAMPLE] if data.train.pairs is not None else None)
+            max_len = choose_max_len(self.task.encode(tokenizer, sample, cap).lengths, cap)
         elif isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
                 or not MIN_MAX_LEN <= max_len <= cap:
             raise TrainingError(f"max_len must be a whole number between {MIN_MAX_LEN} and {cap} (this model's "
@@ -229,7 +158,7 @@ class Learner:
     # ------------------------------------------------------------------ set-up
 
     def _encode(self, part: LabelledTexts) -> EncodedTexts:
-        return EncodedTexts(encode_texts(self.tokenizer, part.texts, self.max_len), part.labels)
+        return self.task.encode(self.tokenizer, part, self.max_len)
 
     def _prepare(self) -> None:
         """Model and training batches are handed to accelerate once, on first use; the
@@ -434,7 +363,8 @@ class Learner:
 
     def _keep_if_best(self, metrics: dict[str, float]) -> None:
         value = metrics[self.monitor]
-        if improved(self.monitor, value, self.best["value"] if self.best else None):
+        if improved(self.monitor, value, self.best["value"] if self.best else None,
+                    higher=self.task.higher_is_better(self.monitor)):
             self.best = {"epoch": self.epochs_done + 1, "value": value, "monitor": self.monitor}
             self._best_state, self._start_state = self._snapshot(), None
 
@@ -505,7 +435,7 @@ class Learner:
         if isinstance(reduce_factor, bool) or not isinstance(reduce_factor, (int, float)) \
                 or not 0 < reduce_factor <= 1:
             raise TrainingError(f"reduce_factor must be a number in (0, 1], got {reduce_factor!r}")
-        self.monitor = monitor = _checked_monitor(monitor or self.monitor)
+        self.monitor = monitor = _checked_monitor(monitor or self.monitor, self.task)
         rules = [ReduceLROnPlateau(monitor, reduce_patience, reduce_factor), EarlyStopping(monitor, patience)]
         return self.fit(lr, max_epochs, schedule, callbacks=[*rules, *callbacks], restore_best=True)
 
@@ -582,55 +512,61 @@ class Learner:
 
     # ------------------------------------------------------------------ evaluation
 
-    def _logits(self, dataset: EncodedTexts) -> np.ndarray:
-        return logits_for_ids(self.model, dataset.input_ids, pad_id(self.tokenizer), self.eval_batch_size,
-                              self.accelerator.device, self.accelerator.autocast)
+    def _outputs(self, dataset: EncodedTexts) -> Outputs:
+        return run_model(self.model, dataset, pad_id(self.tokenizer), self.eval_batch_size,
+                         per_token=self.task.per_token, device=self.accelerator.device,
+                         autocast=self.accelerator.autocast)
 
-    def _as_encoded(self, data: Any, text_col: str = "text", label_col: str = "label") \
-            -> tuple[EncodedTexts, list[str]]:
-        """The validation set, or other labelled data checked against the training classes."""
+    def _as_encoded(self, data: Any, text_col: str = "text", label_col: str = "label",
+                    pair_col: str | None = None) -> tuple[EncodedTexts, LabelledTexts]:
+        """The validation set, or other labelled data checked against what the model was trained on."""
         if data is None:
             if self.val_ds is None:
                 raise TrainingError("there is no validation data; pass data to evaluate, e.g. evaluate(test_df)")
-            return self.val_ds, self.data.val.texts
-        texts, labels = read_labelled(data, text_col, label_col)
-        ids = self.data.encode_labels(labels, "evaluation data")
-        return self._encode(LabelledTexts(texts, ids)), texts
+            return self.val_ds, self.data.val
+        if pair_col is None and self.data.train.pairs is not None and not isinstance(data, TextData):
+            raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col=")
+        texts, labels = read_labelled(data, text_col, label_col, pair_col=pair_col)
+        part = self.task.labelled(texts, labels, self.class_names, "evaluation data")
+        return self._encode(part), part
 
-    def _report(self, dataset: EncodedTexts) -> ClassificationReport:
-        logits = self._logits(dataset)
-        labels = np.asarray(dataset.labels)
-        loss = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)))
-        return ClassificationReport.from_labels(labels, logits.argmax(-1), self.class_names, loss)
+    def _report(self, dataset: EncodedTexts) -> Any:
+        outputs = self._outputs(dataset)
+        return self.task.report(outputs.logits, dataset.labels, self.class_names, outputs.loss,
+                                self.settings_learnt)
 
-    def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label") -> ClassificationReport:
-        """Accuracy, per-class precision/recall/F1, averages and the confusion matrix on the
-        validation set, or on `data` (a path, DataFrame, (texts, labels), TextData …).
-        Labels in `data` that the model was not trained on are an error."""
-        dataset, _ = self._as_encoded(data, text_col, label_col)
+    def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label",
+                 pair_col: str | None = None) -> Any:
+        """The task's report on the validation set, or on `data` (a path, DataFrame, (texts,
+        labels), TextData …): for classification accuracy, per-class precision/recall/F1 and
+        the confusion matrix; for regression MSE, MAE, Pearson and Spearman. Labels in `data`
+        that the model was not trained on are an error."""
+        dataset, _ = self._as_encoded(data, text_col, label_col, pair_col)
         return self._report(dataset)
 
     validate = evaluate  # ktrain's name
 
-    def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label") -> Any:
+    def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",
+                   pair_col: str | None = None) -> Any:
         """The `n` examples the model gets most wrong (highest loss), as a DataFrame with the
-        text, true and predicted label, loss and the probability given to the prediction."""
+        text, true and predicted label (or value), and the loss."""
         import pandas as pd
 
         n = checks.whole_number("n", n)
-        dataset, texts = self._as_encoded(data, text_col, label_col)
-        proba = softmax(self._logits(dataset))
-        labels = np.asarray(dataset.labels)
-        losses = -np.log(np.clip(proba[np.arange(len(labels)), labels], 1e-12, None))
+        dataset, part = self._as_encoded(data, text_col, label_col, pair_col)
+        logits = self._outputs(dataset).logits
+        losses = self.task.example_losses(logits, dataset.labels)
+        predicted = self.task.decode(logits, self.class_names, self.settings_learnt)
+        truth = self.task.readable(dataset.labels, self.class_names)
         order = np.argsort(-losses)[:n]
-        frame = pd.DataFrame({
-            "text": [texts[i] for i in order],
-            "true": [self.class_names[labels[i]] for i in order],
-            "predicted": [self.class_names[proba[i].argmax()] for i in order],
-            "loss": losses[order].round(4),
-            "confidence": proba[order].max(axis=1).round(4),
-        }, index=pd.Index(order, name="row"))
-        return frame
+        columns: dict[str, Any] = {"text": [part.texts[i] for i in order]}
+        if part.pairs is not None:
+            columns["second text"] = [part.pairs[i] for i in order]
+        columns.update({"true": [truth[i] for i in order], "predicted": [predicted[i] for i in order],
+                        "loss": losses[order].round(4)})
+        if hasattr(self.task, "probabilities"):
+            columns["confidence"] = self.task.probabilities(logits[order]).max(axis=1).round(4)
+        return pd.DataFrame(columns, index=pd.Index(order, name="row"))
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""
@@ -639,34 +575,74 @@ class Learner:
     def predictor(self, batch_size: int | None = None) -> Predictor:
         """A `Predictor` sharing this learner's model and tokenizer."""
         return Predictor(self.model, self.tokenizer, self.class_names, self.max_len,
-                         self.eval_batch_size if batch_size is None else batch_size, self.accelerator.device)
+                         self.eval_batch_size if batch_size is None else batch_size, self.accelerator.device,
+                         task=self.task, settings=self.settings_learnt, pairs=self.data.train.pairs is not None)
+
+    def settings(self) -> list[tuple[str, Any]]:
+        """The run's settings as (name, value) rows, for reports."""
+        return [("model", getattr(self, "checkpoint", type(self.model).__name__)), ("task", self.task.title),
+                self.task.describe_labels(self.class_names),
+                ("train / val", f"{len(self.train_ds)} / {len(self.val_ds) if self.val_ds else 0}"),
+                ("max_len", self.max_len), ("batch_size", self.batch_size), ("device", str(self.device)),
+                ("mixed_precision", self.mixed_precision)]
 
     def __repr__(self) -> str:
-        return (f"Learner({type(self.model).__name__}, classes={self.class_names}, train={len(self.train_ds)}, "
+        kind, names = self.task.describe_labels(self.class_names)
+        what = f"classes={self.class_names}" if kind == "classes" else f"task={self.task.name}, {kind}={names}"
+        return (f"Learner({type(self.model).__name__}, {what}, train={len(self.train_ds)}, "
                 f"val={len(self.val_ds) if self.val_ds else 0}, max_len={self.max_len}, "
                 f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
 
 
-def text_classifier(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
-                    seed: int = 42, **learner_kwargs: Any) -> Learner:
-    """A `Learner` for text classification: `data` (anything `load_texts` reads) and `model`
-    (a hub name, a local directory, or None for the offline-capable default MiniLM).
+def text_learner(data: Any, model: str | None = None, *, task: str | None = None, text_col: str = "text",
+                 label_col: str = "label", pair_col: str | None = None, seed: int = 42,
+                 **learner_kwargs: Any) -> Learner:
+    """A `Learner` for any task: `data` (anything `load_texts` reads, or a `TextData` that
+    names its task) and `model` (a hub name, a local directory, or None for the
+    offline-capable default MiniLM). `task` ("classification", "regression") is read from the
+    data when not given.
 
-    >>> learner = text_classifier("train.csv", max_len=64, batch_size=32)   # doctest: +SKIP
+    >>> learner = text_learner("stsb.csv", task="regression", text_col="sentence1",
+    ...                        pair_col="sentence2", label_col="score")      # doctest: +SKIP
     """
     from accelerate.utils import set_seed
 
-    from .models import ensure_pad_token, load_classifier, load_tokenizer, resolve_checkpoint
+    from .models import ensure_pad_token, load_for_task, load_tokenizer, resolve_checkpoint
 
-    data = load_texts(data, text_col, label_col)
+    if not isinstance(data, TextData):
+        data = load_texts(data, text_col, label_col, pair_col=pair_col, task=get_task(task or "classification").name)
+    elif task is not None and get_task(task).name != data.task:
+        raise TrainingError(f"the data was read for {data.task}, not {get_task(task).name}; read it again with "
+                            f"task={get_task(task).name!r}")
     checkpoint = resolve_checkpoint(model)
     set_seed(checks.whole_number("seed", seed, 0))  # the new head's initial weights
     tokenizer = load_tokenizer(checkpoint)
-    net = load_classifier(checkpoint, data.class_names)
+    net = load_for_task(checkpoint, get_task(data.task), data.class_names)
+    if net.new_head:
+        get_task(data.task).init_head(net, data.train.labels)
     ensure_pad_token(tokenizer, net)
     learner = Learner(net, tokenizer, data, seed=seed, **learner_kwargs)
     learner.checkpoint = checkpoint
     return learner
 
 
-__all__ = ["Learner", "text_classifier", "resolve_device", "make_optimizer"]
+def text_classifier(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
+                    seed: int = 42, **learner_kwargs: Any) -> Learner:
+    """A `Learner` for text classification (see `text_learner`).
+
+    >>> learner = text_classifier("train.csv", max_len=64, batch_size=32)   # doctest: +SKIP
+    """
+    return text_learner(data, model, text_col=text_col, label_col=label_col, seed=seed, **learner_kwargs)
+
+
+def text_regressor(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
+                   pair_col: str | None = None, seed: int = 42, **learner_kwargs: Any) -> Learner:
+    """A `Learner` that predicts a number from a text or a text pair (ktrain's text regression).
+
+    >>> learner = text_regressor(df, text_col="sentence1", pair_col="sentence2", label_col="score")  # doctest: +SKIP
+    """
+    return text_learner(data, model, task="regression", text_col=text_col, label_col=label_col, pair_col=pair_col,
+                        seed=seed, **learner_kwargs)
+
+
+__all__ = ["Learner", "text_learner", "text_classifier", "text_regressor", "resolve_device", "make_optimizer"]

@@ -158,10 +158,18 @@ class ClassificationReport:
     def __repr__(self) -> str:
         return f"ClassificationReport(accuracy={self.accuracy:.4f}, f1_macro={self.macro['f1']:.4f}, n={self.n})"
 
+    @property
+    def headline(self) -> str:
+        text = f"accuracy {self.accuracy:.4f} on {self.n} examples"
+        return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
+
     def _repr_html_(self) -> str:
         from .render.html import report_html
 
-        return report_html(self, self.warning)
+        return report_html(self.headline, self._rows(), self.warning)
+
+    def pictures(self) -> dict[str, Any]:
+        return {"confusion": self.plot_confusion()}
 
     def plot_confusion(self, normalize: bool = False) -> Any:
         """The confusion matrix as a matplotlib heatmap with counts and class names."""

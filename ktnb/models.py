@@ -176,25 +176,31 @@ def load_trained(folder: Path, auto_class: str, what: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementation: str = "sdpa") -> Any:
-    """`AutoModelForSequenceClassification` with a head for `class_names`.
+def load_for_task(checkpoint: str, task: Any, label_names: Sequence[str], attn_implementation: str = "sdpa") -> Any:
+    """The task's model head (`task.auto_model`) on `checkpoint`, configured for `label_names`.
 
     A checkpoint trained on other labels gets a new head (its old one is dropped); one saved
-    by ktnb with the same labels keeps its head.
+    by ktnb for the same task and labels keeps its head.
     """
-    from transformers import AutoModelForSequenceClassification
+    import transformers
 
-    id2label = {i: str(name) for i, name in enumerate(class_names)}
     config = load_config(checkpoint)
-    same_head = dict(getattr(config, "id2label", None) or {}) == id2label
-    config.num_labels = len(id2label)
-    config.id2label = id2label
-    config.label2id = {name: i for i, name in id2label.items()}
+    same_head = task.configure(config, label_names)
     try:
         with quiet_transformers():
-            return AutoModelForSequenceClassification.from_pretrained(
+            model = getattr(transformers, task.auto_model).from_pretrained(
                 checkpoint, config=config, attn_implementation=attn_implementation,
-                ignore_mismatched_sizes=not same_head,
+                ignore_mismatched_sizes=not same_head, output_loading_info=True,
             )
     except Exception as err:  # noqa: BLE001 - truncated weights, shape mismatches, unknown architectures
         raise _load_error(checkpoint, err) from None
+    model, info = model
+    model.new_head = bool(info.get("missing_keys") or info.get("mismatched_keys"))
+    return model
+
+
+def load_classifier(checkpoint: str, class_names: Sequence[str], attn_implementation: str = "sdpa") -> Any:
+    """`AutoModelForSequenceClassification` with a head for `class_names`."""
+    from .tasks import get_task
+
+    return load_for_task(checkpoint, get_task("classification"), class_names, attn_implementation)

@@ -18,44 +18,26 @@ import numpy as np
 import torch
 
 from . import checks
-from .batching import PadCollator, encode_texts, pad_id, sorted_batches
+from .batching import EncodedTexts, pad_id
 from .errors import KtnbError, ModelError
+from .inference import run_model, softmax
 from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
+from .tasks import Task, get_task
 
 PREDICTOR_FILE = MANIFEST
 
 
-@torch.no_grad()
 def logits_for_ids(model: Any, input_ids: Sequence[Sequence[int]], pad_id: int, batch_size: int,
                    device: torch.device | str,
                    autocast: Callable[[], ContextManager] = contextlib.nullcontext) -> np.ndarray:
     """Model outputs for pre-tokenised rows, in batches sorted by length, returned in input order."""
-    was_training = model.training
-    model.eval()
-    collate = PadCollator(pad_id)
-    out: np.ndarray | None = None
-    try:
-        for idx in sorted_batches([len(ids) for ids in input_ids], batch_size):
-            batch = collate([{"input_ids": input_ids[i]} for i in idx])
-            with autocast():
-                logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-            logits = logits.float().cpu().numpy()
-            if out is None:
-                out = np.empty((len(input_ids), logits.shape[-1]), dtype=np.float32)
-            out[idx] = logits
-    finally:
-        model.train(was_training)
-    return out if out is not None else np.empty((0, model.config.num_labels), dtype=np.float32)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    return run_model(model, EncodedTexts([list(ids) for ids in input_ids]), pad_id, batch_size, device=device,
+                     autocast=autocast).logits
 
 
 class Predictor:
-    """Labels and probabilities for new texts from a trained classifier.
+    """Predictions for new texts (or text pairs) from a trained model of any task: class names
+    and probabilities for classification, numbers for regression.
 
     >>> predictor = learner.predictor()                       # doctest: +SKIP
     >>> predictor.predict(["a gorgeous film", "dull and long"])  # doctest: +SKIP
@@ -63,9 +45,11 @@ class Predictor:
     """
 
     def __init__(self, model: Any, tokenizer: Any, class_names: Sequence[str] | None = None,
-                 max_len: int | None = None, batch_size: int = 64, device: str | torch.device | None = None):
+                 max_len: int | None = None, batch_size: int = 64, device: str | torch.device | None = None, *,
+                 task: str | Task = "classification", settings: dict[str, Any] | None = None, pairs: bool = False):
         self.model = model
         self.tokenizer = tokenizer
+        self.task = get_task(task)
         id2label = getattr(model.config, "id2label", {}) or {}
         self.class_names = list(class_names) if class_names is not None else \
             [id2label[i] for i in range(len(id2label))]
@@ -73,25 +57,56 @@ class Predictor:
             min(getattr(tokenizer, "model_max_length", 512), 512)
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.settings = dict(settings or {})
+        self.pairs = pairs
 
-    def _logits(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 0:
-            return np.empty((0, len(self.class_names)), dtype=np.float32)
-        ids = encode_texts(self.tokenizer, [str(t) for t in texts], self.max_len)
-        return logits_for_ids(self.model, ids, pad_id(self.tokenizer), self.batch_size, self.device)
+    def _inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
+        """The inputs as a list (and whether one was given alone): texts, or (text, text) pairs
+        for a model trained on pairs."""
+        if not self.pairs:
+            return checks.texts(inputs, what)
+        single = isinstance(inputs, tuple)
+        items = [inputs] if single else list(inputs) if isinstance(inputs, list) else None
+        if items is None or not all(isinstance(p, tuple) and len(p) == 2 and all(isinstance(t, str) for t in p)
+                                    for p in items):
+            raise KtnbError(f"{what}: this model reads text pairs; give a (text, text) tuple or a list of them")
+        return items, single
 
-    def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
+    def _outputs(self, items: list[Any]) -> Any:
+        examples = self.task.encode_inputs(self.tokenizer, items, self.max_len)
+        return run_model(self.model, examples, pad_id(self.tokenizer), self.batch_size, per_token=self.task.per_token,
+                         device=self.device).logits, examples
+
+    def predict_proba(self, texts: Any) -> np.ndarray:
         """Class probabilities: shape (n_classes,) for one text, (n, n_classes) for a list."""
-        items, single = checks.texts(texts, "predict_proba")
-        proba = softmax(self._logits(items))
+        if not hasattr(self.task, "probabilities"):
+            raise KtnbError(f"a {self.task.title} model gives no class probabilities; use predict()")
+        items, single = self._inputs(texts, "predict_proba")
+        if not items:
+            return np.empty((0, len(self.class_names)), dtype=np.float32)
+        proba = self.task.probabilities(self._outputs(items)[0])
         return proba[0] if single else proba
 
-    def predict(self, texts: str | Sequence[str]) -> str | list[str]:
-        """The most likely class name for one text, or a list of names for a list of texts."""
-        items, single = checks.texts(texts, "predict")
-        proba = softmax(self._logits(items))
-        labels = [self.class_names[i] for i in proba.argmax(axis=-1)] if len(proba) else []
-        return labels[0] if single else labels
+    def predict(self, texts: Any) -> Any:
+        """One prediction per text (a class name, a number, …), or the one for a lone text."""
+        items, single = self._inputs(texts, "predict")
+        if not items:
+            return []
+        logits, examples = self._outputs(items)
+        predictions = self.task.decode(logits, self.class_names, self.settings, items, examples)
+        return predictions[0] if single else predictions
+
+    def table(self, inputs: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Predictions as a table for views: (header, rows), with each class prediction's
+        probability where the task has one."""
+        items, _ = self._inputs(inputs, "predict")
+        shown = [" | ".join(item) if isinstance(item, tuple) else item for item in items]
+        predictions = self.predict(items)
+        if hasattr(self.task, "probabilities") and items:
+            confidence = self.predict_proba(items).max(axis=1)
+            return ["text", "label", "probability"], [(t, p, float(c)) for t, p, c in zip(shown, predictions,
+                                                                                          confidence)]
+        return ["text", self.task.label_word], list(zip(shown, predictions))
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights of every layer and head for `text` (an `Attention`, which shows
@@ -118,8 +133,8 @@ class Predictor:
             with quiet_transformers():
                 self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
-            write_manifest(tmp, {"task": "text-classification", "class_names": self.class_names,
-                                 "max_len": self.max_len, "ktnb_version": __version__})
+            write_manifest(tmp, {"task": self.task.name, "pipeline": self.task.pipeline_task, "class_names": self.class_names, "max_len": self.max_len,
+                                 "settings": self.settings, "pairs": self.pairs, "ktnb_version": __version__})
         return Path(path).expanduser()
 
     @classmethod
@@ -129,28 +144,33 @@ class Predictor:
         Refused, in one line, when the folder is not whole: files changed or cut short since
         they were saved, class names that disagree with the model, a base model without a
         trained head, a tokenizer that belongs to another model."""
-        from .learner import resolve_device
+        from .devices import resolve_device
         from .models import load_trained
 
         folder = Path(path).expanduser()
         if not folder.is_dir():
             raise missing_folder_error(folder)
         meta = verify_manifest(folder) if (folder / PREDICTOR_FILE).is_file() else {}
-        model, tokenizer = load_trained(folder, "AutoModelForSequenceClassification", "text classifier")
+        task = get_task(meta.get("task", "classification"))
+        model, tokenizer = load_trained(folder, task.auto_model, task.model_noun)
         id2label = getattr(model.config, "id2label", None) or {}
         config_names = [str(id2label[i]) for i in sorted(id2label)]
         class_names = meta.get("class_names", config_names)
         if class_names != config_names:
-            raise ModelError(f"{folder / PREDICTOR_FILE} names the classes {class_names} but config.json has "
+            raise ModelError(f"{folder / PREDICTOR_FILE} names the {task.describe_labels(class_names)[0]} {class_names} "
+                             f"but config.json has "
                              f"{config_names}; save the predictor again")
         max_len = meta.get("max_len")
         if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 2):
             raise ModelError(f"{folder / PREDICTOR_FILE} has a bad max_len {max_len!r}; save the predictor again")
         model.to(resolve_device(device))
-        return cls(model, tokenizer, class_names, max_len, batch_size)
+        return cls(model, tokenizer, class_names, max_len, batch_size, task=task, settings=meta.get("settings"),
+                   pairs=bool(meta.get("pairs", False)))
 
     def __repr__(self) -> str:
-        return f"Predictor(classes={self.class_names}, max_len={self.max_len}, device={self.device})"
+        kind, names = self.task.describe_labels(self.class_names)
+        what = f"classes={self.class_names}" if kind == "classes" else f"task={self.task.name}, {kind}={names}"
+        return f"Predictor({what}, max_len={self.max_len}, device={self.device})"
 
 
 def load_predictor(path: str | os.PathLike, device: str | None = None) -> Predictor:

@@ -22,7 +22,7 @@ SENTENCES = ["a gorgeous , witty and deeply moving film", "the plot is a tired m
 def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: str | float, epochs: int,
         batch_size: int) -> float:
     from . import load_dataset, load_predictor, text_classifier
-    from .render.report import training_report_html
+    from .render.report import page_html
     from .storage import write_text_atomic
 
     started = time.perf_counter()
@@ -45,8 +45,10 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
     labels, proba = predictor.predict(SENTENCES), predictor.predict_proba(SENTENCES).max(axis=1)
     for text, label, p in zip(SENTENCES, labels, proba):
         print(f"{label:>9} ({p:.2f})  {text}")
-    html = training_report_html(learner, report, finder, list(zip(SENTENCES, labels, map(float, proba))),
-                                title="ktnb quickstart: SST-2 sentiment")
+    html = page_html("ktnb quickstart: SST-2 sentiment", learner.settings(), report._repr_html_(), report.pictures(),
+                     learner.history.epochs, {"training curves": learner.history.plot(),
+                                              "learning-rate finder": finder.plot()},
+                     list(zip(SENTENCES, labels, map(float, proba))), ("text", "label", "probability"))
     write_text_atomic(out / "report.html", html)
     print(f"saved the predictor to {saved} and the report to {out / 'report.html'} "
           f"({time.perf_counter() - started:.0f} s in all)")

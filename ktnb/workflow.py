@@ -18,14 +18,18 @@ from . import checks
 from .errors import KtnbError
 from .schedules import SCHEDULES
 
-SHOW_CHOICES = ("report", "confusion", "history", "lr_find", "top_losses", "attention")
+#: what `show:` may name: these, and the pictures of the chosen task (confusion, scatter, …)
+SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 
 #: key -> (default, description); the description names the allowed values
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
+    "task": (None, "one of: classification, regression (default: classification; regression when the labels are "
+                   "fractional numbers)"),
     "text_col": ("text", "the text column"),
     "label_col": ("label", "the label column"),
+    "pair_col": (None, "the column of the second text, for text pairs"),
     "val_frac": (0.1, "a fraction between 0 and 1"),
     "max_train": (None, "a whole number: use only the first N training rows"),
     "class_names": (None, "a list of class names, in label-id order"),
@@ -43,9 +47,10 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "device": ("auto", "auto, cpu, cuda, cuda:N or mps"),
     "mixed_precision": ("auto", "auto, no, fp16 or bf16"),
     "seed": (42, "a whole number"),
-    "show": (["report", "confusion"], "a list of: " + ", ".join(SHOW_CHOICES)),
+    "show": (None, "a list of: " + ", ".join(SHOW_STEPS) + ", and the task's pictures (classification: confusion; "
+                   "regression: scatter); default: report and the task's picture"),
     "attention": (None, "a (non-empty) sentence whose attention to show"),
-    "predict": (None, "a sentence or a list of (non-empty) sentences to classify"),
+    "predict": (None, "a sentence or a list of (non-empty) sentences to predict for ([first, second] for pairs)"),
     "save": (None, "a folder to save the predictor in"),
 }
 
@@ -104,25 +109,44 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail("schedule", config["schedule"])
     if config["class_names"] is not None:
         config["class_names"] = checks.unique_names("class_names", config["class_names"])
-    for key in ("sep", "encoding", "text_col", "label_col"):
+    if config["task"] is not None:
+        from .tasks import TASKS, get_task
+
+        if str(config["task"]).strip().lower() not in TASKS:
+            raise _fail("task", config["task"])
+        config["task"] = get_task(config["task"]).name
+    for key in ("sep", "encoding", "text_col", "label_col", "pair_col"):
         if config[key] is not None and not (isinstance(config[key], str) and config[key]):
             raise _fail(key, config[key])
     if config["save"] is not None and not str(config["save"]).strip():
         raise KtnbError("save needs a folder path, e.g. save('my-model'); got an empty path")
-    for key in ("attention", "predict"):
-        texts = [config[key]] if isinstance(config[key], str) else config[key]
-        if texts is not None and (not isinstance(texts, list) or not all(isinstance(t, str) and t.strip()
-                                                                          for t in texts)):
-            raise _fail(key, config[key])
+    texts = config["attention"]
+    if texts is not None and not (isinstance(texts, str) and texts.strip()):
+        raise _fail("attention", texts)
+    predict = [config["predict"]] if isinstance(config["predict"], str) else config["predict"]
+    if predict is not None:
+        if not isinstance(predict, list) or not all(_is_text(t) or (isinstance(t, (list, tuple)) and len(t) == 2
+                                                                     and all(map(_is_text, t))) for t in predict):
+            raise _fail("predict", config["predict"])
+        config["predict"] = [tuple(t) if isinstance(t, list) else t for t in predict]
     show = config["show"]
-    show = [show] if isinstance(show, str) else list(show or [])
-    for item in show:
-        if item not in SHOW_CHOICES:
-            raise _fail("show", item)
-    config["show"] = show
-    if isinstance(config["predict"], str):
-        config["predict"] = [config["predict"]]
+    config["show"] = [show] if isinstance(show, str) else list(show) if show is not None else None
     return config
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def check_show(show: list[str] | None, task: Any) -> list[str]:
+    """`show:` checked against the chosen task's pictures; by default the report and its first picture."""
+    if show is None:
+        return ["report", *task.pictures[:1]]
+    for item in show:
+        if item not in SHOW_STEPS and item not in task.pictures:
+            raise KtnbError(f"show: {item!r} is not allowed; expected a list of: "
+                            f"{', '.join((*SHOW_STEPS, *task.pictures))}")
+    return show
 
 
 @dataclass
@@ -134,7 +158,8 @@ class Session:
     learner: Any
     lr_finder: Any = None
     report: Any = None
-    predictions: list[tuple[str, str, float]] = field(default_factory=list)
+    predictions: list[tuple[Any, ...]] = field(default_factory=list)  # rows under `prediction_header`
+    prediction_header: list[str] = field(default_factory=list)
     attention: Any = None
     saved_to: str | None = None
     skipped: list[str] = field(default_factory=list)  # steps not run after an interrupt
@@ -144,26 +169,54 @@ class Session:
         return self.learner.predictor()
 
     def __repr__(self) -> str:
-        acc = f", accuracy={self.report.accuracy:.4f}" if self.report is not None else ""
-        return f"Session({self.learner!r}{acc})"
+        scores = f", {self.report.headline}" if self.report is not None else ""
+        return f"Session({self.learner!r}{scores})"
 
 
 def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
     """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads,
     with `max_train` meaning the first training rows whatever the source."""
-    from .data import NAMED_DATASETS, load_dataset, load_texts, read_labelled, texts_from_array
+    from .data import NAMED_DATASETS, _split_pairs, load_dataset, load_texts, read_labelled, texts_from_array
 
     path = source if isinstance(source, (str, os.PathLike)) else None
     if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
         return load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
-    files = {"sep": config["sep"], "encoding": config["encoding"]}
+    files = {"sep": config["sep"], "encoding": config["encoding"], "pair_col": config["pair_col"]}
+    task = config["task"] or "classification"
     if config["val"] is not None:
         texts, labels = read_labelled(source, config["text_col"], config["label_col"], **files)
         val_texts, val_labels = read_labelled(config["val"], config["text_col"], config["label_col"], **files)
+        texts, pairs = _split_pairs(texts)
+        val_texts, val_pairs = _split_pairs(val_texts)
         return texts_from_array(texts, labels, val_texts, val_labels, seed=config["seed"],
-                                class_names=config["class_names"], max_train=config["max_train"])
+                                class_names=config["class_names"], max_train=config["max_train"], pairs=pairs,
+                                val_pairs=val_pairs, task=task, target=config["label_col"])
     return load_texts(source, config["text_col"], config["label_col"], val_frac=config["val_frac"],
-                      seed=config["seed"], class_names=config["class_names"], max_train=config["max_train"], **files)
+                      seed=config["seed"], class_names=config["class_names"], max_train=config["max_train"],
+                      task=task, **files)
+
+
+def infer_task(source: Any, config: Mapping[str, Any]) -> str:
+    """The task the data asks for when `task:` is not given: regression when the label column
+    holds numbers with fractions (a score of 3.8), classification otherwise."""
+    import numpy as np
+
+    from .data import read_table
+
+    label_col = config["label_col"]
+    frame = None
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+        frame = read_table(source, config["sep"], 200, config["encoding"])
+    elif hasattr(source, "iloc") and hasattr(source, "columns"):
+        frame = source
+    if frame is None or label_col not in frame.columns:
+        return "classification"
+    values = frame[label_col].head(200)
+    if values.dtype.kind == "f":
+        finite = values.dropna().to_numpy()
+        if len(finite) and not np.all(np.equal(np.mod(finite, 1), 0)):
+            return "regression"
+    return "classification"
 
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|\{([A-Za-z_]\w*)\}")
@@ -227,12 +280,17 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     "report", "top_losses", "attention", "predict", "save"; or "interrupted" (a one-line
     message) when the user interrupted the LR finder or training, after which nothing else
     runs."""
-    from .learner import text_classifier
+    from .learner import text_learner
+    from .tasks import get_task
 
     config = check_config(config)
     on_step = on_step or (lambda name, result: None)
-    text_data = load_config_data(config["data"] if data is None else data, config)
-    learner = text_classifier(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
+    source = config["data"] if data is None else data
+    if config["task"] is None:
+        config["task"] = infer_task(source, config)
+    config["show"] = check_show(config["show"], get_task(config["task"]))
+    text_data = load_config_data(source, config)
+    learner = text_learner(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
                               batch_size=config["batch_size"], device=config["device"],
                               mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
                               callbacks=callbacks, progress=progress)
@@ -263,11 +321,9 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
         session.attention = learner.attention(config["attention"])
         on_step("attention", session.attention)
     if config["predict"]:
-        predictor = learner.predictor()
-        proba = predictor.predict_proba(config["predict"])
-        session.predictions = [(text, learner.class_names[p.argmax()], float(p.max()))
-                               for text, p in zip(config["predict"], proba)]
-        on_step("predict", session.predictions)
+        header, rows = learner.predictor().table(config["predict"])
+        session.prediction_header, session.predictions = header, rows
+        on_step("predict", (header, rows))
     if config["save"]:
         session.saved_to = str(learner.predictor().save(config["save"]))
         on_step("save", session.saved_to)

@@ -312,3 +312,33 @@ def test_the_cell_progress_block_reads_like_the_panel():
     assert "37/95 batches · 0:00 elapsed · 0:00 left · loss 0.43 · validating…" in html
     assert ">run</th>" in html and ">epoch</th>" in html and "<td" in html
     assert html.count("the model may have collapsed") == 2  # the table's note and the warning line
+
+
+def test_a_cell_infers_regression_on_pairs_and_shows_its_scatter(ip, tiny_model_dir, capsys):
+    from test_tasks import scored_texts
+
+    texts, scores = scored_texts(240, seed=4)
+    ip.user_ns["scored"] = pd.DataFrame({"a": texts, "b": ["the film"] * len(texts), "score": scores})
+    ip.user_ns["tiny"] = str(tiny_model_dir)
+    ip.run_cell_magic("ktrain", "-o reg -q", """
+data: scored
+text_col: a
+pair_col: b
+label_col: score
+model: "{tiny}"
+batch_size: 16
+lr: 3e-3
+epochs: 3
+predict: [[a wonderful story, the film], [a dull mess, the film]]
+""")
+    reg = ip.user_ns["reg"]
+    assert reg.learner.task.name == "regression" and reg.config["show"] == ["report", "scatter"]
+    assert reg.prediction_header == ["text", "value"] and reg.predictions[0][0] == "a wonderful story | the film"
+    assert reg.predictions[0][1] > reg.predictions[1][1]
+    assert "pearson" in repr(reg)
+    with pytest.raises(UsageError, match="show: 'confusion' is not allowed; expected a list of: report, history, "
+                                         "lr_find, top_losses, attention, scatter"):
+        ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntext_col: a\nlabel_col: score\nshow: [confusion]\n"
+                                                  "model: '{tiny}'")
+    with pytest.raises(UsageError, match="task: 'ner2' is not allowed; expected one of: classification, regression"):
+        ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntask: ner2")

@@ -30,3 +30,25 @@ def test_minilm_reaches_80_percent_on_sst2_in_one_cpu_epoch(minilm, sst2_dir, tm
     texts = ["a gorgeous , witty , seductive movie", "the plot is nothing but boilerplate clichés"]
     pipe = pipeline("text-classification", model=str(folder), device="cpu")
     assert [o["label"] for o in pipe(texts)] == ["positive", "negative"] == ktnb.load_predictor(folder).predict(texts)
+
+
+def test_minilm_regression_on_stsb_pairs_reaches_pearson_082(minilm, tmp_path):
+    """STS-B with the defaults (the LR finder's suggestion, 3 epochs at batch 16): the plain Hugging
+    Face loop in ../shared/FACTS.md reached 0.85; ktnb must reach at least 0.82."""
+    from conftest import SHARED_DATA
+
+    folder = SHARED_DATA / "stsb"
+    if not (folder / "train.csv").is_file():
+        pytest.skip("../shared/data/stsb is not here")
+    data = ktnb.texts_from_csv(folder / "train.csv", "sentence1", "score", val_path=folder / "dev.csv",
+                               pair_col="sentence2", task="regression")
+    learner = ktnb.text_learner(data, batch_size=16, progress=False)
+    learner.fit_onecycle(learner.lr_find(epochs=3).suggestion, 3)
+    report = learner.evaluate()
+    print(report)
+    assert report.pearson >= 0.82
+    pair = ("A man is playing the cello.", "A man seated is playing the cello.")
+    saved = ktnb.load_predictor(learner.predictor().save(tmp_path / "stsb"))
+    # the learner's model runs under accelerate's bf16 autocast, the loaded one in fp32
+    assert saved.predict(pair) == pytest.approx(learner.predictor().predict(pair), abs=0.02)
+    assert saved.predict(pair) > saved.predict(("A man is playing the cello.", "A woman is slicing onions."))

@@ -66,7 +66,8 @@ def _first_line_error(folder: Path) -> str:
 def test_a_saved_folder_records_its_files(old):
     _, folder = old
     meta = json.loads((folder / "ktnb.json").read_text())
-    assert meta["task"] == "text-classification" and meta["class_names"] == ["neg", "pos"]
+    assert meta["task"] == "classification" and meta["pipeline"] == "text-classification"
+    assert meta["class_names"] == ["neg", "pos"]
     assert set(meta["files"]) == {p.name for p in folder.iterdir()} - {"ktnb.json"}
     assert all(len(entry["sha256"]) == 64 for entry in meta["files"].values())
 

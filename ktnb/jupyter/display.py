@@ -21,8 +21,10 @@ def show(obj: Any) -> None:
         display(obj)
 
 
-def predictions_html(rows: Sequence[tuple[str, str, float]]) -> HTML:
-    return HTML(table_html(("text", "label", "probability"), rows, css_class="ktnb-predictions"))
+def predictions_html(table: tuple[Sequence[str], Sequence[Sequence[Any]]]) -> HTML:
+    """A predictor's (header, rows) table."""
+    header, rows = table
+    return HTML(table_html(header, rows, css_class="ktnb-predictions"))
 
 
 def frame_html(frame: Any, css_class: str = "ktnb-frame") -> HTML:

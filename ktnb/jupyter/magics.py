@@ -154,13 +154,18 @@ class KtnbMagics(Magics):
         config = check_config(self._parse_cell(cell))
         data = self._namespace_value(config["data"])
         config["val"] = self._namespace_value(config["val"])
-        shown = set(config["show"])
 
         def store(session: Any) -> None:
             self.sessions[args.out] = session
             self.last = args.out
             if self.shell is not None:
                 self.shell.user_ns[args.out] = session
+
+        def session_task() -> Any:
+            return self.sessions[args.out].learner.task
+
+        def shown_steps() -> set[str]:  # the workflow fills in the task's default pictures
+            return set(self.sessions[args.out].config["show"])
 
         def on_step(name: str, result: Any) -> None:
             if name == "session":
@@ -169,6 +174,7 @@ class KtnbMagics(Magics):
                 _show_safely(name.replace("_", " "), lambda: render(name, result))
 
         def render(name: str, result: Any) -> None:
+            shown = shown_steps()
             if name == "lr_find":
                 print(f"lr_find suggests {result.suggestion:.2e} ({result.suggested_by}, for {result.epochs} "
                       f"epoch{'s' if result.epochs > 1 else ''})")
@@ -179,8 +185,10 @@ class KtnbMagics(Magics):
             elif name == "report":
                 if "report" in shown:
                     show(result)
-                if "confusion" in shown:
-                    _show_safely("the confusion matrix", lambda: show(result.plot_confusion()))
+                task = session_task()
+                for picture in task.pictures:
+                    if picture in shown:
+                        _show_safely(task.picture_titles.get(picture, picture), lambda: show(result.pictures()[picture]))
             elif name == "top_losses":
                 show(frame_html(result, "ktnb-top-losses"))
             elif name == "attention":
@@ -255,16 +263,15 @@ class KtnbMagics(Magics):
     def _cmd_evaluate(self, session: Any, rest: list[str]) -> None:
         session.report = session.learner.evaluate(self._namespace_value(rest[0]) if rest else None)
         show(session.report)
-        show(session.report.plot_confusion())
+        for figure in session.report.pictures().values():
+            show(figure)
 
     def _cmd_predict(self, session: Any, rest: list[str]) -> None:
         if not rest:
             raise UsageError('usage: %ktrain predict "some text" ["more text" ...]')
         if any(not text.strip() for text in rest):
             raise UsageError("predict needs text: one of the texts is empty")
-        proba = session.learner.predictor().predict_proba(rest)
-        names = session.learner.class_names
-        show(predictions_html([(t, names[p.argmax()], float(p.max())) for t, p in zip(rest, proba)]))
+        show(predictions_html(session.learner.predictor().table(rest)))
 
     def _cmd_attention(self, session: Any, rest: list[str]) -> None:
         if not rest:
@@ -302,8 +309,8 @@ class KtnbMagics(Magics):
     def _cmd_show(self, session: Any, rest: list[str]) -> None:
         what = rest[0] if rest else "report"
         value = {"report": session.report, "lr_find": session.lr_finder, "attention": session.attention}.get(what)
-        if what == "confusion" and session.report is not None:
-            value = session.report.plot_confusion()
+        if session.report is not None and what in session.learner.task.pictures:
+            value = session.report.pictures()[what]
         if value is None:
             raise UsageError(f"nothing to show for {what!r} yet in this session")
         show(value.plot() if what == "lr_find" else value)

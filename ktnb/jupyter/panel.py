@@ -221,12 +221,13 @@ class Panel:
         data = learner.data
         counts = data.class_counts()
         val = data.class_counts("val")
-        rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names]
-        sample = [(shorten(text), data.class_names[label]) for text, label in
-                  zip(data.train.texts[:5], data.train.labels[:5])]
-        return (f"<div>{escape(repr(learner))}</div>"
-                + table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts")
-                + table_html(("text", "label"), sample, "sample", css_class="ktnb-sample"))
+        rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names if name in counts]
+        labels = learner.task.readable(data.train.labels[:5], data.class_names)
+        sample = [(shorten(text), label) for text, label in zip(data.train.texts[:5], labels)]
+        counts_table = table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts") \
+            if rows else ""
+        return (f"<div>{escape(repr(learner))}</div>" + counts_table
+                + table_html(("text", learner.task.label_word), sample, "sample", css_class="ktnb-sample"))
 
     # ------------------------------------------------------------------ LR finder
 
@@ -359,7 +360,7 @@ class Panel:
         def show(report: Any) -> None:
             self.report = report
             self.report_html.value = report._repr_html_()
-            _show_figure(self.confusion, report.plot_confusion())
+            _show_figure(self.confusion, next(iter(report.pictures().values())))
             self.eval_status.value = ""
 
         self._run_in_thread(learner.evaluate, show, self.eval_status)
@@ -377,7 +378,12 @@ class Panel:
         if not texts:
             self.predictions.value = "type a text first"
             return
-        proba = learner.predictor().predict_proba(texts)
+        predictor = learner.predictor()
+        if not hasattr(learner.task, "probabilities"):
+            header, rows = predictor.table(texts)
+            self.predictions.value = table_html(header, rows, css_class="ktnb-predictions")
+            return
+        proba = predictor.predict_proba(texts)
         names = learner.class_names
         rows = [(t, names[p.argmax()], *map(float, p)) for t, p in zip(texts, proba)]
         self.predictions.value = table_html(("text", "label", *names), rows, css_class="ktnb-predictions")

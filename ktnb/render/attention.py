@@ -12,19 +12,30 @@ import base64
 import json
 import uuid
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .figures import _figure, figure_png
 
-if TYPE_CHECKING:
-    from ..attention import Attention
+
+class Attention(Protocol):
+    """Plain values: the sentence, its tokens, and `weights[layer, head, i, j]` (how much token
+    i attends to token j). `ktnb.attention.Attention` is one; so is any object with these."""
+
+    text: str
+    tokens: list[str]
+    weights: np.ndarray
+
+
+def _select(att: Attention, layer: int, head: int | None) -> np.ndarray:
+    maps = att.weights[layer]
+    return maps.mean(axis=0) if head is None else maps[head]
 
 
 def _label(att: Attention, layer: int, head: int | None) -> str:
-    layer_no = layer % att.layers + 1
-    return f"layer {layer_no}, " + ("mean over heads" if head is None else f"head {head % att.heads + 1}")
+    layers, heads = att.weights.shape[:2]
+    return f"layer {layer % layers + 1}, " + ("mean over heads" if head is None else f"head {head % heads + 1}")
 
 
 def _heatmap(ax: Any, matrix: np.ndarray, tokens: list[str], title: str, ticks: bool = True) -> Any:
@@ -48,7 +59,7 @@ def attention_figure(att: Attention, layer: int = -1, head: int | None = None) -
     side = min(2.5 + 0.28 * len(att.tokens), MAX_INCHES)
     fig = _figure(side + 1, side)
     ax = fig.add_subplot()
-    image = _heatmap(ax, att.select(layer, head), att.tokens, _label(att, layer, head))
+    image = _heatmap(ax, _select(att, layer, head), att.tokens, _label(att, layer, head))
     ax.set_xlabel("attended to")
     ax.set_ylabel("attending token")
     fig.colorbar(image, ax=ax, shrink=0.7)
@@ -57,17 +68,17 @@ def attention_figure(att: Attention, layer: int = -1, head: int | None = None) -
 
 def heads_figure(att: Attention, layer: int = -1) -> Any:
     """Every head of one layer in a grid (token labels on the first panel)."""
-    cols = min(4, att.heads)
-    rows = -(-att.heads // cols)
+    cols = min(4, att.weights.shape[1])
+    rows = -(-att.weights.shape[1] // cols)
     size = min(1.2 + 0.12 * len(att.tokens), (MAX_INCHES + 3) / cols)
     fig = _figure(cols * size + 1.5, rows * size + 0.8)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for head, ax in enumerate(axes):
-        if head >= att.heads:
+        if head >= att.weights.shape[1]:
             ax.axis("off")
             continue
-        _heatmap(ax, att.select(layer, head), att.tokens, f"head {head + 1}", ticks=head == 0 and len(att.tokens) <= 24)
-    fig.suptitle(f"{att.text[:80]} - layer {layer % att.layers + 1}", fontsize=10)
+        _heatmap(ax, _select(att, layer, head), att.tokens, f"head {head + 1}", ticks=head == 0 and len(att.tokens) <= 24)
+    fig.suptitle(f"{att.text[:80]} - layer {layer % att.weights.shape[0] + 1}", fontsize=10)
     return fig
 
 
@@ -153,8 +164,8 @@ def attention_html(att: Attention, layer: int = -1, head: int | None = None) -> 
     data = {
         "tokens": att.tokens,
         "weights": np.round(att.weights, 3).tolist(),
-        "layer": layer % att.layers,
-        "head": None if head is None else head % att.heads,
+        "layer": layer % att.weights.shape[0],
+        "head": None if head is None else head % att.weights.shape[1],
         "maxlen": max(len(t) for t in att.tokens),
     }
     payload = json.dumps(data, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e")

@@ -75,6 +75,23 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str], normaliz
     return fig
 
 
+def scatter_figure(y_true: Sequence[float], y_pred: Sequence[float], target: str = "value",
+                   title: str = "") -> Figure:
+    """Predicted against true values, with the line where they are equal."""
+    true, pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    fig = _figure(5, 4.6)
+    ax = fig.add_subplot()
+    ax.scatter(true, pred, s=10, alpha=0.5, color="tab:blue", edgecolors="none")
+    if len(true):
+        low, high = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+        ax.plot([low, high], [low, high], color="tab:gray", linewidth=1, linestyle="--", label="predicted = true")
+        ax.legend(loc="upper left", fontsize=8)
+    ax.set_xlabel(f"true {target}")
+    ax.set_ylabel(f"predicted {target}")
+    ax.set_title("predicted against true" + (f" ({title})" if title else ""))
+    return fig
+
+
 def lr_finder_figure(lrs: Sequence[float], losses: Sequence[float], suggestions: dict[str, float],
                      chosen: str | None = None) -> Figure:
     """Smoothed loss against learning rate (log scale) with the suggestions marked; the one

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any, Sequence
-
-if TYPE_CHECKING:
-    from ..metrics import ClassificationReport
+from typing import Any, Sequence
 
 TABLE_STYLE = "border-collapse:collapse;font-family:monospace;font-size:13px"
 CELL_STYLE = "padding:2px 10px;border-bottom:1px solid #ddd;vertical-align:top"
@@ -62,10 +59,13 @@ def warning_html(text: str) -> str:
     return f'<div class="ktnb-warning" style="{WARNING_STYLE}">&#9888; {escape(text)}</div>'
 
 
-def report_html(report: ClassificationReport, warning: str | None = None) -> str:
-    caption = f"accuracy {report.accuracy:.4f} on {report.n} examples"
-    if report.loss is not None:
-        caption += f", loss {report.loss:.4f}"
-    table = table_html(("class", "precision", "recall", "f1", "support"), report._rows(), caption,
-                       css_class="ktnb-report")
+def report_html(caption: str, rows: Sequence[Sequence[Any]], warning: str | None = None) -> str:
+    """A classification report: per-class precision/recall/f1/support rows under a caption."""
+    table = table_html(("class", "precision", "recall", "f1", "support"), rows, caption, css_class="ktnb-report")
     return table + (warning_html(warning) if warning else "")
+
+
+def metrics_html(caption: str, rows: Sequence[Sequence[Any]], warning: str | None = None,
+                 header: Sequence[str] = ("metric", "value"), css_class: str = "ktnb-report") -> str:
+    """Any task's report: a table of rows under a caption, and its warning."""
+    return table_html(header, rows, caption, css_class=css_class) + (warning_html(warning) if warning else "")

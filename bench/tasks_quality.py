@@ -1,0 +1,52 @@
+"""Quality on real data for each task beyond single-label classification, on the offline MiniLM,
+CPU, from the Python API with ktnb's defaults (batch 32, `lr_find` suggestion unless --lr,
+one-cycle): the figures issue #10 asks for, next to the plain Hugging Face loops' reference
+figures in ../shared/FACTS.md.
+
+    python bench/tasks_quality.py --data-dir ../shared/data --task stsb
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import ktnb
+
+
+def stsb(data_dir: Path, epochs: int, lr: str, batch_size: int, schedule: str) -> dict[str, float]:
+    import pandas as pd
+
+    train = pd.read_csv(data_dir / "stsb" / "train.csv")
+    dev = pd.read_csv(data_dir / "stsb" / "dev.csv")
+    data = ktnb.texts_from_df(train, "sentence1", "score", dev, pair_col="sentence2", task="regression")
+    learner = ktnb.text_learner(data, batch_size=batch_size, progress=False)
+    rate = learner.lr_find(epochs=epochs).suggestion if lr == "find" else float(lr)
+    started = time.perf_counter()
+    learner.fit(rate, epochs, schedule)
+    seconds = time.perf_counter() - started
+    report = learner.evaluate()
+    print(report)
+    return {"lr": rate, "epochs": epochs, "batch_size": batch_size, "schedule": schedule, "pearson": report.pearson, "spearman": report.spearman,
+            "train_seconds": seconds}
+
+
+TASKS = {"stsb": stsb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--task", choices=sorted(TASKS), default="stsb")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", default="find", help="a learning rate, or find (the LR finder's suggestion)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--schedule", default="onecycle")
+    args = parser.parse_args()
+    result = TASKS[args.task](args.data_dir, args.epochs, args.lr, args.batch_size, args.schedule)
+    print(f"{args.task}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Regression of a number from a text or a text pair (a similarity score, a rating): one output,
+mean squared error, and MSE / MAE / Pearson / Spearman with a predicted-against-true scatter.
+
+>>> r = RegressionReport(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.1, 1.9, 3.2, 3.9]), "score")
+>>> round(r.pearson, 3), r.spearman
+(0.993, 1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .base import SequenceTask
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (as Spearman's coefficient needs)."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    ranked = np.empty(len(values), dtype=float)
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
+            end += 1
+        ranked[order[start:end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranked
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@dataclass
+class RegressionReport:
+    """How close the predicted numbers are to the true ones."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    target: str = "score"
+    loss: float | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.y_true)
+
+    @property
+    def mse(self) -> float:
+        return float(np.mean((self.y_pred - self.y_true) ** 2)) if self.n else 0.0
+
+    @property
+    def mae(self) -> float:
+        return float(np.mean(np.abs(self.y_pred - self.y_true))) if self.n else 0.0
+
+    @property
+    def pearson(self) -> float:
+        return pearson(self.y_true, self.y_pred)
+
+    @property
+    def spearman(self) -> float:
+        return pearson(ranks(self.y_true), ranks(self.y_pred)) if self.n else 0.0
+
+    def summary(self, prefix: str = "val_") -> dict[str, float]:
+        out = {f"{prefix}mse": self.mse, f"{prefix}mae": self.mae, f"{prefix}pearson": self.pearson,
+               f"{prefix}spearman": self.spearman}
+        return {f"{prefix}loss": self.loss, **out} if self.loss is not None else out
+
+    @property
+    def warning(self) -> str | None:
+        """Predictions that barely vary carry no information: the model has learnt the mean."""
+        if self.n < 2 or np.std(self.y_true) == 0:
+            return None
+        if np.std(self.y_pred) < 0.05 * np.std(self.y_true):
+            return (f"the model may have collapsed: its predictions barely vary ({self.y_pred.min():.3g} to "
+                    f"{self.y_pred.max():.3g}, true values {self.y_true.min():.3g} to {self.y_true.max():.3g}); "
+                    "try a higher learning rate or more epochs")
+        return None
+
+    @property
+    def headline(self) -> str:
+        text = f"pearson {self.pearson:.4f}, spearman {self.spearman:.4f} on {self.n} examples"
+        return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
+
+    def _rows(self) -> list[tuple[str, float]]:
+        return [("mse", self.mse), ("mae", self.mae), ("pearson", self.pearson), ("spearman", self.spearman)]
+
+    def __str__(self) -> str:
+        lines = [f"{name:>10}  {value:.4f}" for name, value in self._rows()]
+        lines.append(f"{'n':>10}  {self.n}")
+        if self.loss is not None:
+            lines.append(f"{'loss':>10}  {self.loss:.4f}")
+        if self.warning:
+            lines.append(f"warning: {self.warning}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"RegressionReport(pearson={self.pearson:.4f}, spearman={self.spearman:.4f}, mse={self.mse:.4f}, n={self.n})"
+
+    def _repr_html_(self) -> str:
+        from ..render.html import metrics_html
+
+        return metrics_html(self.headline, self._rows(), self.warning, css_class="ktnb-report")
+
+    def plot_scatter(self) -> Any:
+        """Predicted against true values, with the diagonal where they would be equal."""
+        from ..render.figures import scatter_figure
+
+        return scatter_figure(self.y_true, self.y_pred, self.target, f"pearson {self.pearson:.3f}")
+
+    def pictures(self) -> dict[str, Any]:
+        return {"scatter": self.plot_scatter()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, **self.summary("")}
+
+
+class Regression(SequenceTask):
+    name = "regression"
+    title = "regression"
+    problem_type = "regression"
+    metrics = {"val_loss": False, "val_mse": False, "val_mae": False, "val_pearson": True, "val_spearman": True}
+    pictures = ("scatter",)
+    picture_titles = {"scatter": "the predicted-against-true plot"}
+    model_noun = "regression model"
+    label_word = "value"
+
+    def num_labels(self, label_names: Sequence[str]) -> int:
+        return 1
+
+    def init_head(self, model: Any, train_labels: Sequence[Any]) -> None:
+        """A new head outputs about 0 while targets sit around their mean (2.7 on STS-B's 0-5): the
+        first steps would go on learning that offset. Start its bias at the mean instead."""
+        import torch
+
+        head = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
+        if head and head[-1].bias is not None and len(train_labels):
+            with torch.no_grad():
+                head[-1].bias.fill_(float(np.mean(np.asarray(train_labels, dtype=float))))
+
+    def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
+        return "target", label_names[0] if label_names else "value"
+
+    def readable(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        return [float(v) for v in labels]
+
+    def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
+        from ..data import _examples, _numbers
+
+        return _examples(items, _numbers(raw_labels, where, label_names[0] if label_names else "value"))
+
+    def report(self, logits: np.ndarray, labels: Sequence[float], label_names: Sequence[str], loss: float | None,
+               settings: dict[str, Any]) -> RegressionReport:
+        return RegressionReport(np.asarray(labels, dtype=float), logits[:, 0].astype(float),
+                                label_names[0] if label_names else "value", loss)
+
+    def decode(self, logits: np.ndarray, label_names: Sequence[str], settings: dict[str, Any],
+               inputs: Sequence[Any] | None = None, examples: Any = None) -> list[float]:
+        return [float(v) for v in logits[:, 0]]
+
+    def example_losses(self, logits: np.ndarray, labels: Sequence[float]) -> np.ndarray:
+        return (logits[:, 0] - np.asarray(labels, dtype=float)) ** 2
