@@ -4,6 +4,7 @@ one-cycle): the figures issue #10 asks for, next to the plain Hugging Face loops
 figures in ../shared/FACTS.md.
 
     python bench/tasks_quality.py --data-dir ../shared/data --task stsb
+    python bench/tasks_quality.py --data-dir ../shared/data --task conll
 """
 
 from __future__ import annotations
@@ -15,12 +16,8 @@ from pathlib import Path
 import ktnb
 
 
-def stsb(data_dir: Path, epochs: int, lr: str, batch_size: int, schedule: str) -> dict[str, float]:
-    import pandas as pd
-
-    train = pd.read_csv(data_dir / "stsb" / "train.csv")
-    dev = pd.read_csv(data_dir / "stsb" / "dev.csv")
-    data = ktnb.texts_from_df(train, "sentence1", "score", dev, pair_col="sentence2", task="regression")
+def train_and_evaluate(data: ktnb.TextData, epochs: int, lr: str, batch_size: int, schedule: str) -> tuple:
+    """ktnb's defaults on `data`: the LR finder's suggestion for `epochs` unless `lr` is a number."""
     learner = ktnb.text_learner(data, batch_size=batch_size, progress=False)
     rate = learner.lr_find(epochs=epochs).suggestion if lr == "find" else float(lr)
     started = time.perf_counter()
@@ -28,11 +25,28 @@ def stsb(data_dir: Path, epochs: int, lr: str, batch_size: int, schedule: str) -
     seconds = time.perf_counter() - started
     report = learner.evaluate()
     print(report)
-    return {"lr": rate, "epochs": epochs, "batch_size": batch_size, "schedule": schedule, "pearson": report.pearson, "spearman": report.spearman,
-            "train_seconds": seconds}
+    return report, {"lr": rate, "epochs": epochs, "batch_size": batch_size, "schedule": schedule,
+                    "train_seconds": seconds}
 
 
-TASKS = {"stsb": stsb}
+def stsb(data_dir: Path, *run: object) -> dict[str, float]:
+    import pandas as pd
+
+    train = pd.read_csv(data_dir / "stsb" / "train.csv")
+    dev = pd.read_csv(data_dir / "stsb" / "dev.csv")
+    data = ktnb.texts_from_df(train, "sentence1", "score", dev, pair_col="sentence2", task="regression")
+    report, figures = train_and_evaluate(data, *run)
+    return {**figures, "pearson": report.pearson, "spearman": report.spearman}
+
+
+def conll(data_dir: Path, *run: object) -> dict[str, float]:
+    folder = data_dir / "conll2003"
+    data = ktnb.get_task("tagging").load_data(folder / "train.txt", folder / "test.txt")
+    report, figures = train_and_evaluate(data, *run)
+    return {**figures, "entity_f1": report.f1}
+
+
+TASKS = {"stsb": stsb, "conll": conll}
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from . import checks
 from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, model_length_cap, pad_id
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
-from .data import LabelledTexts, TextData, load_texts, read_labelled
+from .data import LabelledTexts, TextData
 from .devices import make_accelerator, resolve_device, resolve_mixed_precision
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
@@ -526,14 +526,14 @@ class Learner:
             return self.val_ds, self.data.val
         if pair_col is None and self.data.train.pairs is not None and not isinstance(data, TextData):
             raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col=")
-        texts, labels = read_labelled(data, text_col, label_col, pair_col=pair_col)
+        texts, labels = self.task.read_labelled(data, text_col, label_col, pair_col)
         part = self.task.labelled(texts, labels, self.class_names, "evaluation data")
         return self._encode(part), part
 
     def _report(self, dataset: EncodedTexts) -> Any:
         outputs = self._outputs(dataset)
         return self.task.report(outputs.logits, dataset.labels, self.class_names, outputs.loss,
-                                self.settings_learnt)
+                                self.settings_learnt, dataset)
 
     def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label",
                  pair_col: str | None = None) -> Any:
@@ -556,7 +556,8 @@ class Learner:
         dataset, part = self._as_encoded(data, text_col, label_col, pair_col)
         logits = self._outputs(dataset).logits
         losses = self.task.example_losses(logits, dataset.labels)
-        predicted = self.task.decode(logits, self.class_names, self.settings_learnt)
+        predicted = [" ".join(p) if isinstance(p, list) else p
+                     for p in self.task.decode(logits, self.class_names, self.settings_learnt, None, dataset)]
         truth = self.task.readable(dataset.labels, self.class_names)
         order = np.argsort(-losses)[:n]
         columns: dict[str, Any] = {"text": [part.texts[i] for i in order]}
@@ -610,7 +611,8 @@ def text_learner(data: Any, model: str | None = None, *, task: str | None = None
     from .models import ensure_pad_token, load_for_task, load_tokenizer, resolve_checkpoint
 
     if not isinstance(data, TextData):
-        data = load_texts(data, text_col, label_col, pair_col=pair_col, task=get_task(task or "classification").name)
+        data = get_task(task or "classification").load_data(data, text_col=text_col, label_col=label_col,
+                                                              pair_col=pair_col)
     elif task is not None and get_task(task).name != data.task:
         raise TrainingError(f"the data was read for {data.task}, not {get_task(task).name}; read it again with "
                             f"task={get_task(task).name!r}")

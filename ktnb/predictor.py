@@ -106,7 +106,7 @@ class Predictor:
             confidence = self.predict_proba(items).max(axis=1)
             return ["text", "label", "probability"], [(t, p, float(c)) for t, p, c in zip(shown, predictions,
                                                                                           confidence)]
-        return ["text", self.task.label_word], list(zip(shown, predictions))
+        return ["text", self.task.label_word], [(t, _readable(p)) for t, p in zip(shown, predictions)]
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights of every layer and head for `text` (an `Attention`, which shows
@@ -171,6 +171,13 @@ class Predictor:
         kind, names = self.task.describe_labels(self.class_names)
         what = f"classes={self.class_names}" if kind == "classes" else f"task={self.task.name}, {kind}={names}"
         return f"Predictor({what}, max_len={self.max_len}, device={self.device})"
+
+
+def _readable(prediction: Any) -> Any:
+    """A prediction as one table cell: entities as "Ann (PER), Paris (LOC)"."""
+    if isinstance(prediction, list):
+        return ", ".join(f"{e.word} ({e.entity})" if hasattr(e, "entity") else str(e) for e in prediction)
+    return prediction
 
 
 def load_predictor(path: str | os.PathLike, device: str | None = None) -> Predictor:

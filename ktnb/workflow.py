@@ -25,8 +25,8 @@ SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
-    "task": (None, "one of: classification, regression (default: classification; regression when the labels are "
-                   "fractional numbers)"),
+    "task": (None, "one of: classification, regression, tagging (default: tagging for a CoNLL file, regression "
+                   "when the labels are fractional numbers, else classification)"),
     "text_col": ("text", "the text column"),
     "label_col": ("label", "the label column"),
     "pair_col": (None, "the column of the second text, for text pairs"),
@@ -176,39 +176,46 @@ class Session:
 def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
     """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads,
     with `max_train` meaning the first training rows whatever the source."""
-    from .data import NAMED_DATASETS, _split_pairs, load_dataset, load_texts, read_labelled, texts_from_array
+    from .data import NAMED_DATASETS, load_dataset
 
     path = source if isinstance(source, (str, os.PathLike)) else None
     if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
         return load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
-    files = {"sep": config["sep"], "encoding": config["encoding"], "pair_col": config["pair_col"]}
-    task = config["task"] or "classification"
-    if config["val"] is not None:
-        texts, labels = read_labelled(source, config["text_col"], config["label_col"], **files)
-        val_texts, val_labels = read_labelled(config["val"], config["text_col"], config["label_col"], **files)
-        texts, pairs = _split_pairs(texts)
-        val_texts, val_pairs = _split_pairs(val_texts)
-        return texts_from_array(texts, labels, val_texts, val_labels, seed=config["seed"],
-                                class_names=config["class_names"], max_train=config["max_train"], pairs=pairs,
-                                val_pairs=val_pairs, task=task, target=config["label_col"])
-    return load_texts(source, config["text_col"], config["label_col"], val_frac=config["val_frac"],
-                      seed=config["seed"], class_names=config["class_names"], max_train=config["max_train"],
-                      task=task, **files)
+    from .tasks import get_task
+
+    task = get_task(config["task"] or "classification")
+    options = {"text_col": config["text_col"], "label_col": config["label_col"], "val_frac": config["val_frac"],
+               "seed": config["seed"], "max_train": config["max_train"], "sep": config["sep"],
+               "encoding": config["encoding"], "pair_col": config["pair_col"]}
+    if config["class_names"] is not None:
+        options["class_names"] = config["class_names"]
+    return task.load_data(source, config["val"], **options)
 
 
 def infer_task(source: Any, config: Mapping[str, Any]) -> str:
-    """The task the data asks for when `task:` is not given: regression when the label column
-    holds numbers with fractions (a score of 3.8), classification otherwise."""
+    """The task the data asks for when `task:` is not given: tagging for a CoNLL file, a table
+    whose text column holds word lists, or a list of (tokens, tags); regression when the label
+    column holds numbers with fractions (a score of 3.8); classification otherwise."""
     import numpy as np
 
     from .data import read_table
+    from .tasks.tagging import looks_like_conll
 
     label_col = config["label_col"]
     frame = None
+    if isinstance(source, (str, os.PathLike)) and looks_like_conll(source):
+        return "tagging"
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         frame = read_table(source, config["sep"], 200, config["encoding"])
     elif hasattr(source, "iloc") and hasattr(source, "columns"):
         frame = source
+    elif isinstance(source, list) and source and all(isinstance(p, (list, tuple)) and len(p) == 2
+                                                      and isinstance(p[0], (list, tuple)) for p in source[:5]):
+        return "tagging"
+    if frame is not None and len(frame):
+        text_col = config["text_col"] if config["text_col"] in frame.columns else "tokens"
+        if text_col in frame.columns and isinstance(frame[text_col].iloc[0], (list, tuple, np.ndarray)):
+            return "tagging"
     if frame is None or label_col not in frame.columns:
         return "classification"
     values = frame[label_col].head(200)

@@ -3,7 +3,7 @@
 >>> get_task("regression").pipeline_task
 'text-classification'
 >>> sorted(TASKS)
-['classification', 'regression']
+['classification', 'regression', 'tagging']
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from .base import Task
 TASKS = {
     "classification": "classification:Classification",
     "regression": "regression:Regression",
+    "tagging": "tagging:Tagging",
 }
 #: other words users (and saved folders of older ktnb versions) use for the same tasks
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
-           "sentiment": "classification"}
+           "sentiment": "classification", "ner": "tagging", "token-classification": "tagging",
+           "token_classification": "tagging"}
 
 _made: dict[str, Task] = {}
 

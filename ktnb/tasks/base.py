@@ -77,6 +77,31 @@ class Task:
         """New labelled data (a test set) encoded against the labels the model was trained on."""
         raise NotImplementedError
 
+    def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
+        """`TextData` for this task from any source its readers take (options as `load_texts`)."""
+        from ..data import _split_pairs, load_texts, read_labelled, texts_from_array
+
+        options["task"] = self.name
+        if val is None:
+            return load_texts(source, **options)
+        cols = {k: options.pop(k) for k in ("text_col", "label_col") if k in options}
+        files = {k: options.get(k) for k in ("sep", "encoding", "pair_col") if k in options}
+        texts, labels = read_labelled(source, cols.get("text_col", "text"), cols.get("label_col", "label"), **files)
+        val_texts, val_labels = read_labelled(val, cols.get("text_col", "text"), cols.get("label_col", "label"),
+                                              **files)
+        (texts, pairs), (val_texts, val_pairs) = _split_pairs(texts), _split_pairs(val_texts)
+        for key in ("sep", "encoding", "pair_col", "val_frac"):
+            options.pop(key, None)
+        return texts_from_array(texts, labels, val_texts, val_labels, pairs=pairs, val_pairs=val_pairs,
+                                target=cols.get("label_col", "label"), **options)
+
+    def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
+                      pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
+        """Inputs and raw labels of new labelled data (a test set)."""
+        from ..data import read_labelled
+
+        return read_labelled(source, text_col, label_col, pair_col=pair_col)
+
     # ---------------------------------------------------------------- model
 
     def num_labels(self, label_names: Sequence[str]) -> int:
@@ -109,7 +134,7 @@ class Task:
     # ---------------------------------------------------------------- outputs
 
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
-               settings: dict[str, Any]) -> Report:
+               settings: dict[str, Any], examples: EncodedTexts | None = None) -> Report:
         raise NotImplementedError
 
     def tune(self, logits: Any, labels: Sequence[Any], settings: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class Classification(SequenceTask):
         return _examples(items, _labels_to_ids(raw_labels, label_names, where))
 
     def report(self, logits: np.ndarray, labels: Sequence[int], label_names: Sequence[str], loss: float | None,
-               settings: dict[str, Any]) -> ClassificationReport:
+               settings: dict[str, Any], examples: Any = None) -> ClassificationReport:
         return ClassificationReport.from_labels(np.asarray(labels), logits.argmax(-1), label_names, loss)
 
     def decode(self, logits: np.ndarray, label_names: Sequence[str], settings: dict[str, Any],

@@ -155,7 +155,7 @@ class Regression(SequenceTask):
         return _examples(items, _numbers(raw_labels, where, label_names[0] if label_names else "value"))
 
     def report(self, logits: np.ndarray, labels: Sequence[float], label_names: Sequence[str], loss: float | None,
-               settings: dict[str, Any]) -> RegressionReport:
+               settings: dict[str, Any], examples: Any = None) -> RegressionReport:
         return RegressionReport(np.asarray(labels, dtype=float), logits[:, 0].astype(float),
                                 label_names[0] if label_names else "value", loss)
 

@@ -1,0 +1,450 @@
+"""Token tagging (named entities): one tag per word, scored on the word's first sub-word token,
+entity-level precision / recall / F1 per type as `seqeval` defines them (strict IOB2), and a
+predictor that finds entity spans, with character offsets, in raw text.
+
+Data: CoNLL column files (word first, tag last; ``-DOCSTART-`` and blank lines separate),
+DataFrames with a tokens and a tags column, or lists of (tokens, tags). IOB1 tags are
+rewritten as IOB2.
+
+>>> to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC"])
+['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import DataError, LabelError
+from .base import Task
+
+# ---------------------------------------------------------------- reading
+
+
+def read_conll(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[list[str]], list[list[str]]]:
+    """Sentences of a CoNLL column file as (words, tags): the first column is the word, the last
+    the tag; blank lines end sentences; ``-DOCSTART-`` lines are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    sentences, tags, words, labels = [], [], [], []
+    for number, line in enumerate(path.read_text(encoding=encoding).splitlines(), 1):
+        columns = line.split()
+        if not columns or columns[0] == "-DOCSTART-":
+            if words:
+                sentences.append(words)
+                tags.append(labels)
+                words, labels = [], []
+            continue
+        if len(columns) < 2:
+            raise DataError(f"{path.name} line {number} has one column ({line.strip()[:40]!r}); a CoNLL file has "
+                            "the word first and its tag last, separated by spaces")
+        words.append(columns[0])
+        labels.append(columns[-1])
+    if words:
+        sentences.append(words)
+        tags.append(labels)
+    if not sentences:
+        raise DataError(f"{path} has no sentences: a CoNLL file has one word and its tag per line")
+    return sentences, tags
+
+
+def looks_like_conll(path: str | os.PathLike) -> bool:
+    """A text file whose first non-blank lines have two or more space-separated columns."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() in (".csv", ".tsv", ".json"):
+        return False
+    lines = [line for line in path.read_text(errors="replace").splitlines()[:50] if line.strip()]
+    return bool(lines) and all(len(line.split()) >= 2 for line in lines[:10])
+
+
+_TAG = re.compile(r"^(O|[BIES]-.+)$")
+
+
+def to_iob2(tags: Sequence[str]) -> list[str]:
+    """IOB1 (I- opens an entity unless it continues one of the same type) as IOB2 (B- opens every
+    entity); IOB2 tags come back unchanged."""
+    out, previous = [], "O"
+    for tag in tags:
+        if tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:]):
+            tag = "B-" + tag[2:]
+        out.append(tag)
+        previous = tag
+    return out
+
+
+def _check_tags(words: list[list[str]], tags: list[list[str]], where: str) -> list[list[str]]:
+    for i, (w, t) in enumerate(zip(words, tags)):
+        if len(w) != len(t):
+            raise DataError(f"{where}: sentence {i + 1} has {len(w)} tokens but {len(t)} tags; give one tag per token")
+        for tag in t:
+            if not isinstance(tag, str) or not _TAG.match(tag):
+                raise LabelError(f"{where}: tag {str(tag)[:30]!r} in sentence {i + 1} is not in the IOB scheme; tags "
+                                 "are O, B-TYPE or I-TYPE (IOB1 or IOB2)")
+    return [to_iob2(t) for t in tags]
+
+
+def _tag_order(tags: list[list[str]]) -> list[str]:
+    """O first, then by entity type, B- before I-."""
+    names = {tag for sentence in tags for tag in sentence} | {"O"}
+    return sorted(names, key=lambda tag: (tag != "O", tag[2:], tag[:2]))
+
+
+def _tagged(source: Any, tokens_col: str, tags_col: str, where: str,
+            encoding: str) -> tuple[list[list[str]], list[list[str]]]:
+    if isinstance(source, (str, os.PathLike)):
+        words, tags = read_conll(source, encoding)
+        where = Path(source).name
+    elif hasattr(source, "iloc") and hasattr(source, "columns"):
+        for col, what in ((tokens_col, "text_col"), (tags_col, "label_col")):
+            if col not in source.columns:
+                raise DataError(f"{where} has no column {col!r} (set {what}); available columns: "
+                                + ", ".join(map(str, source.columns)))
+        words, tags = [list(w) for w in source[tokens_col]], [list(t) for t in source[tags_col]]
+    elif isinstance(source, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in source):
+        words, tags = [list(p[0]) for p in source], [list(p[1]) for p in source]
+    else:
+        raise DataError(f"can't read tagged sentences from a {type(source).__name__}; give a CoNLL file, a DataFrame "
+                        "with token and tag lists, or a list of (tokens, tags)")
+    if not words:
+        raise DataError(f"{where} has no sentences")
+    return [[str(w) for w in s] for s in words], _check_tags(words, tags, where)
+
+
+def tagged_data(source: Any, val: Any = None, *, tokens_col: str = "tokens", tags_col: str = "tags",
+                val_frac: float = 0.1, seed: int = 42, max_train: int | None = None, encoding: str = "utf-8") -> Any:
+    """Tagged sentences as `TextData` (task "tagging"): texts are word lists, labels tag-id lists.
+
+    >>> data = tagged_data([(["Ann", "lives", "in", "Paris"], ["B-PER", "O", "O", "B-LOC"])] * 10)
+    >>> data.class_names
+    ['O', 'B-LOC', 'B-PER']
+    """
+    from .. import checks
+    from ..data import LabelledTexts, TextData
+
+    words, tags = _tagged(source, tokens_col, tags_col, "training data", encoding)
+    if max_train is not None:
+        checks.whole_number("max_train", max_train, error=DataError)
+        words, tags = words[:max_train], tags[:max_train]
+    val_words = val_tags = None
+    if val is not None:
+        val_words, val_tags = _tagged(val, tokens_col, tags_col, "validation data", encoding)
+    names = _tag_order(tags + (val_tags or []))
+    index = {name: i for i, name in enumerate(names)}
+
+    def part(w: list[list[str]], t: list[list[str]]) -> LabelledTexts:
+        return LabelledTexts(w, [[index[tag] for tag in sentence] for sentence in t])
+
+    source_name = str(source) if isinstance(source, (str, os.PathLike)) else "tagged sentences"
+    if val_words is not None:
+        return TextData(part(words, tags), part(val_words, val_tags), names, source_name, task="tagging")
+    if val_frac:
+        order = np.random.default_rng(seed).permutation(len(words))
+        n_val = min(max(int(round(len(words) * val_frac)), 1), len(words) - 1) if len(words) > 1 else 0
+        train, held = sorted(order[n_val:]), sorted(order[:n_val])
+        return TextData(part([words[i] for i in train], [tags[i] for i in train]),
+                        part([words[i] for i in held], [tags[i] for i in held]) if held else None,
+                        names, source_name, task="tagging")
+    return TextData(part(words, tags), None, names, source_name, task="tagging")
+
+
+# ---------------------------------------------------------------- words of raw text
+
+_WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Words and punctuation of raw text, as CoNLL tokenises them, with character offsets."""
+    matches = list(_WORD.finditer(text))
+    return [m.group() for m in matches], [(m.start(), m.end()) for m in matches]
+
+
+def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(type, first word, last word + 1) of every entity in IOB2 tags; an I- that continues
+    nothing opens an entity, as seqeval's default mode reads it."""
+    spans, current = [], None
+    for i, tag in enumerate([*tags, "O"]):
+        kind = tag[2:] if tag != "O" else None
+        continues = current is not None and tag.startswith("I-") and kind == current[0]
+        if current is not None and not continues:
+            spans.append((current[0], current[1], i))
+            current = None
+        if kind is not None and not continues:
+            current = (kind, i)
+    return spans
+
+
+# ---------------------------------------------------------------- report
+
+
+@dataclass
+class TaggingReport:
+    """Entity-level precision, recall and F1 per type and overall (micro), as seqeval computes
+    them in strict IOB2 mode, and the word-level confusion between entity types."""
+
+    true_tags: list[list[str]]
+    predicted_tags: list[list[str]]
+    loss: float | None = None
+
+    def __post_init__(self) -> None:
+        from seqeval.metrics import classification_report
+        from seqeval.scheme import IOB2
+
+        self._scores = classification_report(self.true_tags, self.predicted_tags, mode="strict", scheme=IOB2,
+                                             output_dict=True, zero_division=0)
+
+    @property
+    def types(self) -> list[str]:
+        return sorted(k for k in self._scores if not k.endswith(" avg"))
+
+    def _overall(self, key: str) -> float:
+        return float(self._scores.get("micro avg", {}).get(key, 0.0))
+
+    @property
+    def precision(self) -> float:
+        return self._overall("precision")
+
+    @property
+    def recall(self) -> float:
+        return self._overall("recall")
+
+    @property
+    def f1(self) -> float:
+        return self._overall("f1-score")
+
+    @property
+    def n(self) -> int:
+        return len(self.true_tags)
+
+    def per_type(self) -> dict[str, dict[str, float]]:
+        return {t: {"precision": float(self._scores[t]["precision"]), "recall": float(self._scores[t]["recall"]),
+                    "f1": float(self._scores[t]["f1-score"]), "support": int(self._scores[t]["support"])}
+                for t in self.types}
+
+    def summary(self, prefix: str = "val_") -> dict[str, float]:
+        out = {f"{prefix}f1": self.f1, f"{prefix}precision": self.precision, f"{prefix}recall": self.recall}
+        return {f"{prefix}loss": self.loss, **out} if self.loss is not None else out
+
+    @property
+    def warning(self) -> str | None:
+        entities = sum(len(entity_spans(t)) for t in self.true_tags)
+        found = sum(len(entity_spans(t)) for t in self.predicted_tags)
+        if entities and found == 0:
+            return ("the model may have collapsed: it tags every word O (no entities found); try a higher learning "
+                    "rate or more epochs")
+        return None
+
+    @property
+    def headline(self) -> str:
+        text = f"entity F1 {self.f1:.4f} (precision {self.precision:.4f}, recall {self.recall:.4f}) on {self.n} sentences"
+        return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
+
+    def _rows(self) -> list[tuple[str, float, float, float, int]]:
+        rows = [(t, s["precision"], s["recall"], s["f1"], s["support"]) for t, s in self.per_type().items()]
+        total = sum(r[4] for r in rows)
+        return rows + [("micro avg", self.precision, self.recall, self.f1, total)]
+
+    def __str__(self) -> str:
+        lines = [f"{'':>12}  precision  recall  f1-score  support", ""]
+        lines += [f"{name:>12}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}" for name, p, r, f, s in self._rows()]
+        if self.loss is not None:
+            lines.append(f"{'loss':>12}  {self.loss:.4f}")
+        if self.warning:
+            lines.append(f"warning: {self.warning}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"TaggingReport(f1={self.f1:.4f}, precision={self.precision:.4f}, recall={self.recall:.4f}, n={self.n})"
+
+    def _repr_html_(self) -> str:
+        from ..render.html import metrics_html
+
+        return metrics_html(self.headline, self._rows(), self.warning,
+                            header=("entity type", "precision", "recall", "f1", "support"))
+
+    def type_confusion(self) -> tuple[np.ndarray, list[str]]:
+        """Words counted by (true type, predicted type), "O" for no entity."""
+        names = ["O", *self.types]
+        index = {name: i for i, name in enumerate(names)}
+        cm = np.zeros((len(names), len(names)), dtype=np.int64)
+        for true, pred in zip(self.true_tags, self.predicted_tags):
+            for t, p in zip(true, pred):
+                cm[index.get(t[2:] if t != "O" else "O", 0), index.get(p[2:] if p != "O" else "O", 0)] += 1
+        return cm, names
+
+    def plot_confusion(self) -> Any:
+        from ..render.figures import confusion_figure
+
+        cm, names = self.type_confusion()
+        fig = confusion_figure(cm, names, normalize=True)
+        fig.axes[0].set_title("entity types, per word (row-normalised)")
+        return fig
+
+    def pictures(self) -> dict[str, Any]:
+        return {"confusion": self.plot_confusion()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, **self.summary(""), "per_type": self.per_type()}
+
+
+# ---------------------------------------------------------------- the task
+
+
+@dataclass
+class Entity:
+    """One entity found in a text: its type, its text, and where it is (character offsets)."""
+
+    entity: str
+    word: str
+    start: int
+    end: int
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entity_group": self.entity, "word": self.word, "start": self.start, "end": self.end,
+                "score": self.score}
+
+
+class Tagging(Task):
+    name = "tagging"
+    title = "token tagging (NER)"
+    pipeline_task = "token-classification"
+    auto_model = "AutoModelForTokenClassification"
+    problem_type = None
+    per_token = True
+    metrics = {"val_loss": False, "val_f1": True, "val_precision": True, "val_recall": True}
+    pictures = ("confusion",)
+    picture_titles = {"confusion": "the entity-type confusion"}
+    model_noun = "token tagger"
+    label_word = "entities"
+
+    def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
+        return "tags", ", ".join(label_names)
+
+    def readable(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        return [" ".join(label_names[t] for t in sentence if t >= 0) for sentence in labels]  # -100: not a word
+
+    def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
+        from ..data import LabelledTexts
+
+        tags = _check_tags(items, raw_labels, where)
+        index = {name: i for i, name in enumerate(label_names)}
+        unknown = sorted({t for s in tags for t in s} - set(index))
+        if unknown:
+            raise LabelError(f"tag {unknown[0]!r} in {where} was not seen in training; known tags: "
+                             f"{', '.join(label_names)}")
+        return LabelledTexts(items, [[index[t] for t in s] for s in tags])
+
+    def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
+                      pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
+        if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
+            part = source.val if source.val is not None else source.train
+            return part.texts, [[source.class_names[t] for t in s] for s in part.labels]
+        return _tagged(source, text_col if text_col != "text" else "tokens",
+                       label_col if label_col != "label" else "tags", "evaluation data", "utf-8")
+
+    def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
+        text_col, label_col = options.get("text_col", "text"), options.get("label_col", "label")
+        return tagged_data(source, val, tokens_col=text_col if text_col != "text" else "tokens",
+                           tags_col=label_col if label_col != "label" else "tags",
+                           val_frac=options.get("val_frac", 0.1), seed=options.get("seed", 42),
+                           max_train=options.get("max_train"), encoding=options.get("encoding") or "utf-8")
+
+    # ---------------------------------------------------------------- encoding
+
+    def _encode_words(self, tokenizer: Any, words: Sequence[Sequence[str]], max_len: int,
+                      tags: Sequence[Sequence[int]] | None) -> Any:
+        """Sub-word ids of each sentence; its tag on each word's first piece, -100 elsewhere."""
+        from ..batching import IGNORED_LABEL, EncodedTexts
+
+        enc = tokenizer([list(w) for w in words], is_split_into_words=True, truncation=True, max_length=max_len,
+                        return_attention_mask=False, return_token_type_ids=False)
+        word_ids = [enc.word_ids(i) for i in range(len(words))]
+        labels = None
+        if tags is not None:
+            labels = []
+            for ids, sentence in zip(word_ids, tags):
+                row, previous = [], None
+                for word in ids:
+                    row.append(sentence[word] if word is not None and word != previous else IGNORED_LABEL)
+                    previous = word
+                labels.append(row)
+        return EncodedTexts(enc["input_ids"], labels, None, word_ids)
+
+    def encode(self, tokenizer: Any, part: Any, max_len: int) -> Any:
+        return self._encode_words(tokenizer, part.texts, max_len, part.labels)
+
+    def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> Any:
+        words = [split_words(text)[0] if isinstance(text, str) else list(text) for text in inputs]
+        return self._encode_words(tokenizer, words, max_len, None)
+
+    # ---------------------------------------------------------------- outputs
+
+    @staticmethod
+    def _word_logits(logits: np.ndarray, word_ids: Sequence[int | None]) -> list[np.ndarray]:
+        """The logits of each word's first piece, in word order (words cut by truncation are absent)."""
+        out, previous = [], None
+        for position, word in enumerate(word_ids):
+            if word is not None and word != previous:
+                out.append(logits[position])
+            previous = word
+        return out
+
+    def _word_tags(self, logits: Sequence[np.ndarray], examples: Any, label_names: Sequence[str],
+                   n_words: Sequence[int]) -> list[list[str]]:
+        tags = []
+        for row, count in zip(range(len(logits)), n_words):
+            words = self._word_logits(logits[row], examples.word_ids[row])
+            predicted = [label_names[int(np.argmax(w))] for w in words]
+            tags.append(predicted + ["O"] * (count - len(predicted)))  # words past max_len: untagged
+        return tags
+
+    def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
+               settings: dict[str, Any], examples: Any = None) -> TaggingReport:
+        true = [[label_names[t] for t in sentence if t >= 0] for sentence in labels]
+        predicted = self._word_tags(logits, examples, label_names, [len(t) for t in true])
+        return TaggingReport(true, predicted, loss)
+
+    def decode(self, logits: Any, label_names: Sequence[str], settings: dict[str, Any],
+               inputs: Sequence[Any] | None = None, examples: Any = None) -> list[Any]:
+        """Entities of each input: for raw text, `Entity` spans with character offsets; for word
+        lists (or with no inputs), the tags of the words."""
+        results = []
+        for row in range(len(logits)):
+            words_logits = self._word_logits(logits[row], examples.word_ids[row])
+            tags = [label_names[int(np.argmax(w))] for w in words_logits]
+            text = inputs[row] if inputs is not None else None
+            if not isinstance(text, str):
+                results.append(tags)
+                continue
+            words, offsets = split_words(text)
+            found = []
+            for kind, first, last in entity_spans(tags):
+                start, end = offsets[first][0], offsets[last - 1][1]
+                scores = [_softmax_max(words_logits[i]) for i in range(first, last)]
+                found.append(Entity(kind, text[start:end], start, end, float(np.mean(scores))))
+            results.append(found)
+        return results
+
+    def example_losses(self, logits: Any, labels: Sequence[Any]) -> np.ndarray:
+        losses = []
+        for row, tags in zip(logits, labels):
+            tags = np.asarray(tags)
+            keep = tags >= 0
+            if not keep.any():
+                losses.append(0.0)
+                continue
+            scores = row[keep] - row[keep].max(axis=1, keepdims=True)
+            log_proba = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            losses.append(float(-log_proba[np.arange(keep.sum()), tags[keep]].mean()))
+        return np.asarray(losses)
+
+
+def _softmax_max(logits: np.ndarray) -> float:
+    exp = np.exp(logits - logits.max())
+    return float(exp.max() / exp.sum())

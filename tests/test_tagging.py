@@ -1,0 +1,157 @@
+"""Token tagging (NER) on the tiny model: CoNLL reading, IOB1 -> IOB2, first-sub-word labels,
+entity-level metrics against seqeval, entity spans with character offsets in raw text, the
+transformers token-classification pipeline, and bad input in one line."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import NEUTRAL
+
+import ktnb
+from ktnb.batching import IGNORED_LABEL
+from ktnb.tasks.tagging import TaggingReport, entity_spans, read_conll, split_words, tagged_data, to_iob2
+
+NAMES = ["anna", "paul", "marie"]
+PLACES = ["paris", "london", "rome"]
+
+
+def one_line(kind, call) -> str:
+    with pytest.raises(kind) as caught:
+        call()
+    assert "\n" not in str(caught.value)
+    return str(caught.value)
+
+
+def tagged_sentences(n: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+    """Neutral words with a person ("anna", B-PER) and a place ("new paris", B-LOC I-LOC) dropped in."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = [rng.choice(NEUTRAL) for _ in range(rng.randint(3, 8))]
+        tags = ["O"] * len(words)
+        at = rng.randrange(len(words) + 1)
+        words[at:at] = [rng.choice(NAMES)]
+        tags[at:at] = ["B-PER"]
+        at = rng.randrange(len(words) + 1)
+        words[at:at] = ["new", rng.choice(PLACES)]
+        tags[at:at] = ["B-LOC", "I-LOC"]
+        out.append((words, tags))
+    return out
+
+
+def test_conll_files_are_read_with_docstart_and_blank_lines(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP I-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP I-PER\n"
+                    "Blackburn NNP I-NP I-PER\n")
+    words, tags = read_conll(path)
+    assert words == [["EU", "rejects"], ["Peter", "Blackburn"]]
+    assert tags == [["I-ORG", "O"], ["I-PER", "I-PER"]]
+    data = tagged_data(path, val_frac=0)
+    assert data.task == "tagging" and data.class_names == ["O", "B-ORG", "B-PER", "I-PER"]  # IOB1 read as IOB2
+    assert [[data.class_names[t] for t in s] for s in data.train.labels] == [["B-ORG", "O"], ["B-PER", "I-PER"]]
+    assert to_iob2(["I-PER", "I-LOC", "I-LOC", "B-LOC"]) == ["B-PER", "B-LOC", "I-LOC", "B-LOC"]
+
+
+def test_entity_metrics_agree_with_seqeval_strict_iob2():
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "B-PER"], ["O", "B-LOC", "I-LOC"]]
+    pred = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "O", "I-PER"], ["O", "B-LOC", "I-LOC"]]
+    report = TaggingReport(true, pred, loss=0.2)
+    kw = {"mode": "strict", "scheme": IOB2}
+    assert report.f1 == pytest.approx(f1_score(true, pred, **kw))
+    assert report.precision == pytest.approx(precision_score(true, pred, **kw))
+    assert report.recall == pytest.approx(recall_score(true, pred, **kw))
+    assert report.per_type()["PER"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert set(report.summary()) == {"val_loss", "val_f1", "val_precision", "val_recall"}
+    cm, names = report.type_confusion()
+    assert names == ["O", "LOC", "ORG", "PER"] and cm[names.index("LOC"), names.index("ORG")] == 1
+    assert TaggingReport(true, [["O"] * len(t) for t in true]).warning.startswith("the model may have collapsed")
+    assert entity_spans(["B-PER", "I-PER", "O", "I-LOC", "B-LOC"]) == [("PER", 0, 2), ("LOC", 3, 4), ("LOC", 4, 5)]
+
+
+def test_words_of_raw_text_keep_their_offsets():
+    words, offsets = split_words("Anna's flight to New-York, at 9.30!")
+    assert words == ["Anna's", "flight", "to", "New-York", ",", "at", "9.30", "!"]
+    assert [("Anna's flight to New-York, at 9.30!")[a:b] for a, b in offsets] == words
+
+
+@pytest.fixture(scope="module")
+def tagger(tiny_model_dir):
+    learner = ktnb.text_learner(tagged_sentences(300), str(tiny_model_dir), task="tagging", batch_size=16,
+                                progress=False, seed=0)
+    learner.fit(3e-3, 5)
+    return learner
+
+
+def test_labels_sit_on_each_word_first_piece(tagger):
+    example = tagger.train_ds[0]
+    words = tagger.data.train.texts[0]
+    firsts = [i for i, w in enumerate(tagger.train_ds.word_ids[0]) if w is not None and
+              (i == 0 or tagger.train_ds.word_ids[0][i - 1] != w)]
+    assert len(firsts) == len(words)
+    assert all(example["labels"][i] != IGNORED_LABEL for i in firsts)
+    assert sum(label != IGNORED_LABEL for label in example["labels"]) == len(words)  # specials and later pieces: -100
+
+
+def test_a_tagger_finds_entities_with_offsets_and_round_trips_through_pipeline(tagger, tmp_path):
+    from transformers import pipeline
+
+    report = tagger.evaluate()
+    assert report.f1 > 0.9, report
+    text = "the story of anna is new rome and paul"
+    entities = tagger.predictor().predict(text)
+    assert [(e.entity, e.word) for e in entities] == [("PER", "anna"), ("LOC", "new rome"), ("PER", "paul")]
+    assert all(text[e.start:e.end] == e.word for e in entities)
+    folder = tagger.predictor().save(tmp_path / "ner")
+    loaded = ktnb.load_predictor(folder)
+    assert loaded.task.name == "tagging" and loaded.predict(text) == entities
+    pipe = pipeline("token-classification", model=str(folder), aggregation_strategy="first", device="cpu")
+    found = [(g["entity_group"], g["word"], g["start"], g["end"]) for g in pipe(text)]
+    assert found == [(e.entity, e.word, e.start, e.end) for e in entities]
+    header, rows = loaded.table([text])
+    assert header == ["text", "entities"] and rows[0][1] == "anna (PER), new rome (LOC), paul (PER)"
+
+
+def test_top_losses_and_evaluate_take_tagged_data(tagger):
+    frame = tagger.top_losses(2)
+    assert list(frame.columns) == ["text", "true", "predicted", "loss"]
+    assert isinstance(frame["text"].iloc[0], list)
+    test = pd.DataFrame({"tokens": [w for w, _ in tagged_sentences(30, seed=9)],
+                         "tags": [t for _, t in tagged_sentences(30, seed=9)]})
+    assert tagger.evaluate(test).n == 30
+    with pytest.raises(ktnb.LabelError, match="tag 'B-ORG' in evaluation data was not seen in training"):
+        tagger.evaluate([(["EU", "rejects"], ["B-ORG", "O"])])
+
+
+def test_bad_tagged_data_is_one_line(tmp_path):
+    assert one_line(ktnb.DataError, lambda: tagged_data([(["a", "b"], ["O"])])) == (
+        "training data: sentence 1 has 2 tokens but 1 tags; give one tag per token")
+    assert one_line(ktnb.LabelError, lambda: tagged_data([(["Paris"], ["LOCATION"])])) == (
+        "training data: tag 'LOCATION' in sentence 1 is not in the IOB scheme; tags are O, B-TYPE or I-TYPE "
+        "(IOB1 or IOB2)")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("-DOCSTART- -X- O\n\n")
+    assert one_line(ktnb.DataError, lambda: tagged_data(empty)) == (
+        f"{empty} has no sentences: a CoNLL file has one word and its tag per line")
+
+
+def test_a_cell_infers_tagging_from_a_conll_file(tiny_model_dir, tmp_path):
+    from IPython.testing.globalipapp import get_ipython
+
+    path = tmp_path / "train.conll"
+    path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(*s)) for s in tagged_sentences(200)) + "\n")
+    ip = get_ipython()  # the test session's one shell (started here, or by test_magics)
+    ip.run_line_magic("load_ext", "ktnb")
+    ip.user_ns["tiny"], ip.user_ns["conll"] = str(tiny_model_dir), str(path)
+    ip.run_cell_magic("ktrain", "-o ner -q", 'data: "{conll}"\nmodel: "{tiny}"\nbatch_size: 16\nlr: 3e-3\nepochs: 4\n'
+                                             "predict: the story of anna in new rome")
+    ner = ip.user_ns["ner"]
+    assert ner.learner.task.name == "tagging" and ner.config["show"] == ["report", "confusion"]
+    assert ner.prediction_header == ["text", "entities"] and "anna (PER)" in ner.predictions[0][1]
+    assert np.isfinite(ner.report.f1)
