@@ -5,6 +5,7 @@ figures in ../shared/FACTS.md.
 
     python bench/tasks_quality.py --data-dir ../shared/data --task stsb
     python bench/tasks_quality.py --data-dir ../shared/data --task conll
+    python bench/tasks_quality.py --data-dir ../shared/data --task goemotions --epochs 6
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ def conll(data_dir: Path, *run: object) -> dict[str, float]:
     return {**figures, "entity_f1": report.f1}
 
 
-TASKS = {"stsb": stsb, "conll": conll}
+def goemotions(data_dir: Path, *run: object) -> dict[str, float]:
+    folder = data_dir / "goemotions"
+    data = ktnb.texts_from_csv(folder / "train.csv", "text", "labels", val_path=folder / "dev.csv", task="multilabel")
+    report, figures = train_and_evaluate(data, *run)
+    return {**figures, "threshold": report.threshold, "f1_micro": report.f1_micro, "f1_macro": report.f1_macro}
+
+
+TASKS = {"stsb": stsb, "conll": conll, "goemotions": goemotions}
 
 
 def main() -> None:

@@ -245,6 +245,8 @@ def texts_from_array(
     texts, labels = _drop_missing(texts, labels, source)
     if task == "regression":
         return _regression_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, target)
+    if task == "multilabel":
+        return _multilabel_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, class_names)
     names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
         else _infer_class_names(labels, source)
     ids = _labels_to_ids(labels, names, source)
@@ -310,9 +312,42 @@ def _regression_data(texts: list[Any], labels: list[Any], val_texts: Any, val_la
     return TextData(train, val, [target], source, task="regression")
 
 
+def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_labels: Any, val_pairs: Any,
+                     val_frac: float, seed: int, source: str, class_names: Sequence[str] | None) -> TextData:
+    """Texts with label sets (";"-joined names or lists) as 0/1 rows; a random `val_frac` held out."""
+    from .tasks.multilabel import label_set, multi_hot
+
+    sets = [label_set(v) for v in labels]
+    names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
+        else sorted({name for row in sets for name in row})
+    rows = multi_hot(sets, names, source)
+    if len(names) < 2:
+        raise LabelError(f"{source} has {len(names)} label(s); multi-label classification needs at least two")
+    if val_texts is not None:
+        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
+        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
+        return TextData(_examples(texts, rows), _examples(vt, multi_hot([label_set(v) for v in vl], names,
+                                                                        "validation data")),
+                        names, source, task="multilabel")
+    if val_frac:
+        order = np.random.default_rng(seed).permutation(len(texts))
+        n_val = min(max(int(round(len(texts) * val_frac)), 1), len(texts) - 1)
+        return TextData(_examples(texts, rows, np.sort(order[n_val:])), _examples(texts, rows, np.sort(order[:n_val])),
+                        names, source, task="multilabel")
+    return TextData(_examples(texts, rows), None, names, source, task="multilabel")
+
+
 def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str,
              pair_col: str | None = None) -> tuple[list, list]:
     """The text (or text pair) and label columns of a table; texts are (text, text) tuples with `pair_col`."""
+    if isinstance(label_col, (list, tuple)):  # several 0/1 columns, one per label: rows of the names set to 1
+        missing = [c for c in label_col if c not in df.columns]
+        if missing:
+            raise DataError(f"{where} has no column {missing[0]!r} (set label_col); available columns: "
+                            + ", ".join(map(str, df.columns)))
+        flags = df[list(label_col)].fillna(0).to_numpy()
+        labels = [[str(c) for c, flag in zip(label_col, row) if flag] for row in flags]
+        return _columns(df.assign(_ktnb_labels=labels), text_col, "_ktnb_labels", where, pair_col)[0], labels
     named = [(text_col, "text_col"), (label_col, "label_col")] + ([(pair_col, "pair_col")] if pair_col else [])
     for col, what in named:
         if col not in df.columns:

@@ -105,7 +105,7 @@ class Learner:
     def __init__(self, model: Any, tokenizer: Any, data: TextData, *, max_len: int | None = None,
                  batch_size: int = 32, eval_batch_size: int | None = None, device: str = "auto",
                  mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
-                 weight_decay: float = 0.01, seed: int = 42, monitor: str = "val_loss",
+                 weight_decay: float = 0.01, seed: int = 42, monitor: str | None = None,
                  callbacks: Sequence[Listener] = (), progress: bool = True):
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.grad_accum = checks.whole_number("grad_accum", grad_accum)
@@ -115,7 +115,7 @@ class Learner:
         self.weight_decay = checks.number_at_least("weight_decay", weight_decay, 0)
         self.seed = checks.whole_number("seed", seed, 0)
         self.task = get_task(data.task)
-        self.monitor = _checked_monitor(monitor, self.task)
+        self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task)
         if any(not callable(cb) for cb in callbacks):
             raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")
         self.tokenizer = tokenizer
@@ -180,9 +180,11 @@ class Learner:
         return math.ceil(batches / self.grad_accum)
 
     def auto_epochs(self, max_epochs: int = 10) -> int:
-        """Enough epochs for about `MIN_STEPS` (100) optimizer steps, at least 1: small data
-        needs several passes to learn anything (300 SST-2 rows for 1 epoch stay at chance)."""
-        return max(1, min(max_epochs, math.ceil(MIN_STEPS / self.steps_per_epoch)))
+        """Enough epochs for the task's least number of optimizer steps (`MIN_STEPS`, 100, for most
+        tasks), at least 1: small data needs several passes to learn anything (300 SST-2 rows for 1
+        epoch stay at chance), and multi-label needs many more steps (bench/RESULTS.md)."""
+        steps = self.task.min_steps or MIN_STEPS
+        return max(1, min(max_epochs, math.ceil(steps / self.steps_per_epoch)))
 
     def reset_optimizer(self) -> None:
         """Forget the optimizer's moment estimates (a fresh AdamW on the next fit)."""
@@ -190,10 +192,12 @@ class Learner:
 
     def _snapshot(self) -> dict[str, Any]:
         """Weights and optimizer state, copied to the CPU: a state to come back to."""
-        return {"model": _cpu_state(self.model), "optimizer": _cpu_copy(self._optimizer.state_dict())}
+        return {"model": _cpu_state(self.model), "optimizer": _cpu_copy(self._optimizer.state_dict()),
+                "settings": dict(self.settings_learnt)}
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         self.model.load_state_dict(snapshot["model"])
+        self.settings_learnt = dict(snapshot["settings"])
         self._optimizer.load_state_dict(snapshot["optimizer"])
         self._optimizer.zero_grad(set_to_none=True)
 
@@ -355,7 +359,7 @@ class Learner:
         """One pass over the validation set: its summary metrics (the best weights kept aside
         when they improve) and a warning when the predictions look collapsed."""
         self._emit(listeners, "validate_begin", **fields)
-        report = self._report(self.val_ds)
+        report = self._report(self.val_ds, tune=True)
         summary = report.summary("val_")
         self._emit(listeners, "evaluate", metrics=summary, **fields)
         self._keep_if_best(summary)
@@ -530,8 +534,12 @@ class Learner:
         part = self.task.labelled(texts, labels, self.class_names, "evaluation data")
         return self._encode(part), part
 
-    def _report(self, dataset: EncodedTexts) -> Any:
+    def _report(self, dataset: EncodedTexts, tune: bool = False) -> Any:
+        """The task's report; with `tune`, its decision settings (a multi-label threshold) are first
+        chosen on these outputs, which must be the validation set's."""
         outputs = self._outputs(dataset)
+        if tune:
+            self.settings_learnt.update(self.task.tune(outputs.logits, dataset.labels, self.settings_learnt))
         return self.task.report(outputs.logits, dataset.labels, self.class_names, outputs.loss,
                                 self.settings_learnt, dataset)
 
@@ -578,6 +586,14 @@ class Learner:
         return Predictor(self.model, self.tokenizer, self.class_names, self.max_len,
                          self.eval_batch_size if batch_size is None else batch_size, self.accelerator.device,
                          task=self.task, settings=self.settings_learnt, pairs=self.data.train.pairs is not None)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Fix a multi-label model's decision threshold (instead of tuning it on validation data)."""
+        if "threshold" not in self.task.decision_settings:
+            raise TrainingError(f"a {self.task.title} model has no decision threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+            raise TrainingError(f"threshold must be a number between 0 and 1, got {threshold!r}")
+        self.settings_learnt.update(threshold=float(threshold), threshold_fixed=True)
 
     def settings(self) -> list[tuple[str, Any]]:
         """The run's settings as (name, value) rows, for reports."""

@@ -28,6 +28,12 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
 
 
+def footer_lines(width: int, loss: float | None, warning: str | None) -> list[str]:
+    """The last lines of every report's text: its loss and its warning, when it has them."""
+    return ([f"{'loss':>{width}}  {loss:.4f}"] if loss is not None else []) + \
+        ([f"warning: {warning}"] if warning else [])
+
+
 #: what to try when a model collapses; said with every collapse warning
 COLLAPSE_ADVICE = "try a lower learning rate, more epochs or more data (autofit picks the epochs)"
 
@@ -149,11 +155,7 @@ class ClassificationReport:
             if i == len(self.class_names):
                 lines += ["", f"{'accuracy':>{width}}  {'':>9}  {'':>6}  {self.accuracy:8.4f}  {self.n:7d}"]
             lines.append(f"{name:>{width}}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}")
-        if self.loss is not None:
-            lines.append(f"{'loss':>{width}}  {self.loss:.4f}")
-        if self.warning:
-            lines.append(f"warning: {self.warning}")
-        return "\n".join(lines)
+        return "\n".join(lines + footer_lines(width, self.loss, self.warning))
 
     def __repr__(self) -> str:
         return f"ClassificationReport(accuracy={self.accuracy:.4f}, f1_macro={self.macro['f1']:.4f}, n={self.n})"

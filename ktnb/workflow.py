@@ -25,8 +25,9 @@ SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
-    "task": (None, "one of: classification, regression, tagging (default: tagging for a CoNLL file, regression "
-                   "when the labels are fractional numbers, else classification)"),
+    "task": (None, "one of: classification, multilabel, regression, tagging (default: tagging for a CoNLL file, "
+                   "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
+                   "else classification)"),
     "text_col": ("text", "the text column"),
     "label_col": ("label", "the label column"),
     "pair_col": (None, "the column of the second text, for text pairs"),
@@ -194,7 +195,8 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
 
 def infer_task(source: Any, config: Mapping[str, Any]) -> str:
     """The task the data asks for when `task:` is not given: tagging for a CoNLL file, a table
-    whose text column holds word lists, or a list of (tokens, tags); regression when the label
+    whose text column holds word lists, or a list of (tokens, tags); multilabel when labels are
+    lists or ";"-joined names; regression when the label
     column holds numbers with fractions (a score of 3.8); classification otherwise."""
     import numpy as np
 
@@ -218,6 +220,11 @@ def infer_task(source: Any, config: Mapping[str, Any]) -> str:
             return "tagging"
     if frame is None or label_col not in frame.columns:
         return "classification"
+    from .tasks.multilabel import LABEL_SEPARATOR
+
+    labels = frame[label_col].head(200)
+    if any(isinstance(v, (list, tuple)) or (isinstance(v, str) and LABEL_SEPARATOR in v) for v in labels):
+        return "multilabel"
     values = frame[label_col].head(200)
     if values.dtype.kind == "f":
         finite = values.dropna().to_numpy()

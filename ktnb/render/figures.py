@@ -92,6 +92,23 @@ def scatter_figure(y_true: Sequence[float], y_pred: Sequence[float], target: str
     return fig
 
 
+def bars_figure(names: Sequence[str], values: Sequence[float], supports: Sequence[int], xlabel: str,
+                title: str) -> Figure:
+    """One horizontal bar per name (a value in [0, 1]), its support written beside it."""
+    fig = _figure(6, 1.2 + 0.26 * len(names))
+    ax = fig.add_subplot()
+    positions = np.arange(len(names))
+    ax.barh(positions, values, color="tab:blue")
+    ax.set_yticks(positions, labels=list(names), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    for y, (value, support) in enumerate(zip(values, supports)):
+        ax.text(min(value, 1.0) + 0.01, y, f"n={support}", va="center", fontsize=7, color="tab:gray")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return fig
+
+
 def lr_finder_figure(lrs: Sequence[float], losses: Sequence[float], suggestions: dict[str, float],
                      chosen: str | None = None) -> Figure:
     """Smoothed loss against learning rate (log scale) with the suggestions marked; the one

@@ -3,7 +3,7 @@
 >>> get_task("regression").pipeline_task
 'text-classification'
 >>> sorted(TASKS)
-['classification', 'regression', 'tagging']
+['classification', 'multilabel', 'regression', 'tagging']
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ TASKS = {
     "classification": "classification:Classification",
     "regression": "regression:Regression",
     "tagging": "tagging:Tagging",
+    "multilabel": "multilabel:MultiLabel",
 }
 #: other words users (and saved folders of older ktnb versions) use for the same tasks
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
            "sentiment": "classification", "ner": "tagging", "token-classification": "tagging",
-           "token_classification": "tagging"}
+           "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel"}
 
 _made: dict[str, Task] = {}
 

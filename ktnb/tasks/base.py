@@ -49,6 +49,12 @@ class Task:
     #: the pictures its report draws, the first one shown by default, and what each is called
     pictures: tuple[str, ...] = ()
     picture_titles: dict[str, str] = {}
+    #: the validation metric that picks the best weights unless the user names one
+    default_monitor = "val_loss"
+    #: the fewest optimizer steps `auto_epochs` aims for (None: ktnb's general 100)
+    min_steps: int | None = None
+    #: decision settings tuned on validation data and saved with a predictor (a threshold)
+    decision_settings: tuple[str, ...] = ()
     #: what a trained model of this task is called in messages
     model_noun = "model"
     #: what `predict` takes: single texts, or (text, text) pairs when trained on pairs

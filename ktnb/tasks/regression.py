@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..metrics import footer_lines
 from .base import SequenceTask
 
 
@@ -93,11 +94,7 @@ class RegressionReport:
     def __str__(self) -> str:
         lines = [f"{name:>10}  {value:.4f}" for name, value in self._rows()]
         lines.append(f"{'n':>10}  {self.n}")
-        if self.loss is not None:
-            lines.append(f"{'loss':>10}  {self.loss:.4f}")
-        if self.warning:
-            lines.append(f"warning: {self.warning}")
-        return "\n".join(lines)
+        return "\n".join(lines + footer_lines(10, self.loss, self.warning))
 
     def __repr__(self) -> str:
         return f"RegressionReport(pearson={self.pearson:.4f}, spearman={self.spearman:.4f}, mse={self.mse:.4f}, n={self.n})"

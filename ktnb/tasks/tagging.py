@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import DataError, LabelError
+from ..metrics import footer_lines
 from .base import Task
 
 # ---------------------------------------------------------------- reading
@@ -252,11 +253,7 @@ class TaggingReport:
     def __str__(self) -> str:
         lines = [f"{'':>12}  precision  recall  f1-score  support", ""]
         lines += [f"{name:>12}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}" for name, p, r, f, s in self._rows()]
-        if self.loss is not None:
-            lines.append(f"{'loss':>12}  {self.loss:.4f}")
-        if self.warning:
-            lines.append(f"warning: {self.warning}")
-        return "\n".join(lines)
+        return "\n".join(lines + footer_lines(12, self.loss, self.warning))
 
     def __repr__(self) -> str:
         return f"TaggingReport(f1={self.f1:.4f}, precision={self.precision:.4f}, recall={self.recall:.4f}, n={self.n})"
