@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from . import checks
-from .errors import DataError, LabelError
+from .errors import DataError, KtnbWarning, LabelError
 
 if TYPE_CHECKING:  # pandas and datasets are imported on first use only
     import pandas as pd
@@ -318,16 +318,26 @@ def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_la
     from .tasks.multilabel import label_set, multi_hot
 
     sets = [label_set(v) for v in labels]
+    if val_texts is not None:
+        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
+        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
+        val_sets = [label_set(v) for v in vl]
     names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
         else sorted({name for row in sets for name in row})
+    if class_names is None and val_texts is not None:
+        # rare labels (GoEmotions' "grief") can be missing from a small training sample but still
+        # belong to the label set: keep them, and say that the model cannot learn them from this data
+        unseen = sorted({name for row in val_sets for name in row} - set(names))
+        if unseen:
+            warnings.warn(f"{len(unseen)} label(s) occur only in the validation data, never in {source}: "
+                          f"{', '.join(unseen[:8])}{', …' if len(unseen) > 8 else ''}; the model cannot learn them "
+                          "(use more training rows, or fix the labels)", KtnbWarning, stacklevel=4)
+            names = sorted([*names, *unseen])
     rows = multi_hot(sets, names, source)
     if len(names) < 2:
         raise LabelError(f"{source} has {len(names)} label(s); multi-label classification needs at least two")
     if val_texts is not None:
-        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
-        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
-        return TextData(_examples(texts, rows), _examples(vt, multi_hot([label_set(v) for v in vl], names,
-                                                                        "validation data")),
+        return TextData(_examples(texts, rows), _examples(vt, multi_hot(val_sets, names, "validation data")),
                         names, source, task="multilabel")
     if val_frac:
         order = np.random.default_rng(seed).permutation(len(texts))

@@ -108,6 +108,14 @@ class Predictor:
                                                                                           confidence)]
         return ["text", self.task.label_word], [(t, _readable(p)) for t, p in zip(shown, predictions)]
 
+    def highlight(self, text: str) -> Any:
+        """A tagger's entities in `text`, as a view that a notebook shows highlighted by type."""
+        from .tasks.tagging import EntityView
+
+        if self.task.label_word != "entities" or not isinstance(text, str):
+            raise KtnbError("highlight needs a token tagger (task tagging) and one text")
+        return EntityView(text, self.predict(text))
+
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights of every layer and head for `text` (an `Attention`, which shows
         itself in a notebook); ``view="bertviz"`` hands them to bertviz's head view instead."""

@@ -113,12 +113,37 @@ def _screenshot(page, name: str) -> None:
         shutil.copy(ARTIFACTS / name, SCREENSHOTS / name)
 
 
+def _wait_for_kernel(page, timeout: float = 90) -> None:
+    """Until the notebook's kernel is up. When Lab opened the notebook before it had listed the
+    kernels, it asks which one to start: answer with the notebook's own (Python 3). Any other
+    dialog fails the test with its text."""
+    dialog = page.locator(".jp-Dialog")
+    idle = page.locator("text=Kernel status: Idle")
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if dialog.count():
+            text = " | ".join(dialog.all_inner_texts())
+            if "Select Kernel" not in text:
+                _screenshot(page, "dialog.png")
+                pytest.fail("JupyterLab shows a dialog: " + text)
+            choice = dialog.locator("select")
+            if choice.count():
+                choice.first.select_option(label="Python 3 (ipykernel)")
+            dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+            dialog.wait_for(state="detached", timeout=10_000)
+        elif idle.count():
+            return
+        page.wait_for_timeout(250)
+    _screenshot(page, "kernel.png")
+    pytest.fail(f"the notebook's kernel did not start within {timeout:.0f} s")
+
+
 def _open_and_run_all(browser, base: str, notebook: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     workspace = notebook.split(".")[0].replace("_", "-")  # a fresh layout per notebook, nothing restored
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{notebook}?token={TOKEN}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
-    page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=90_000)  # the kernel is up
+    _wait_for_kernel(page)
     # Run > Run All Cells. Lab can report "Idle" a moment before the kernel's connection takes
     # code (the cells are then walked through but none runs), so check that the first code cell
     # started and ask again if not; nothing has run in that case, so a second request is safe.
@@ -126,9 +151,10 @@ def _open_and_run_all(browser, base: str, notebook: str):
 
     first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
     for _ in range(3):
-        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-        try:
+        _wait_for_kernel(page)
+        try:  # a kernel dialog that opens late blocks the clicks: answered on the next round
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click(timeout=10_000)
+            page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click(timeout=10_000)
             page.wait_for_function("e => /\\[(\\*|\\d+)\\]/.test(e.textContent)",
                                    arg=first_prompt.element_handle(), timeout=20_000)
             return page

@@ -83,9 +83,19 @@ def test_label_columns_of_zeros_and_ones_are_read_as_label_sets():
 def test_an_unknown_label_in_validation_data_is_one_line():
     texts, labels = labelled(40)
     with pytest.raises(ktnb.LabelError) as caught:
-        ktnb.texts_from_array(texts, labels, ["a film"], ["pos;sarcastic"], task="multilabel")
+        ktnb.texts_from_array(texts, labels, ["a film"], ["pos;sarcastic"], task="multilabel",
+                              class_names=["long", "neg", "pos"])
     assert str(caught.value) == ("validation data: row 1 has the label 'sarcastic', which is not among the labels "
                                  "(long, neg, pos); fix the row or add it to class_names")
+
+
+def test_a_label_seen_only_in_validation_data_joins_the_labels_with_a_warning():
+    texts, labels = labelled(40)  # a small training sample can miss a rare label
+    with pytest.warns(ktnb.KtnbWarning, match="1 label.s. occur only in the validation data, never in training "
+                                               "data: sarcastic; the model cannot learn them"):
+        data = ktnb.texts_from_array(texts, labels, ["a film"], ["pos;sarcastic"], task="multilabel")
+    assert data.class_names == ["long", "neg", "pos", "sarcastic"]
+    assert data.val.labels == [[0.0, 0.0, 1.0, 1.0]] and all(row[3] == 0.0 for row in data.train.labels)
 
 
 def test_a_cell_infers_multilabel_from_joined_labels(tiny_model_dir):

@@ -208,3 +208,32 @@ def test_evaluate_runs_in_the_background_and_says_so(panel):
     assert panel.eval_status.value == "evaluating on the validation set…" or not panel.busy
     panel.wait(60)
     assert "accuracy" in panel.report_html.value and panel.eval_status.value == ""
+
+
+def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(tmp_path, tiny_model_dir):
+    from test_tasks import scored_texts
+
+    texts, scores = scored_texts(160, seed=6)
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"first": texts, "second": ["the film"] * len(texts), "score": scores}).to_csv(path, index=False)
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    assert list(panel.task.options) == ["auto", "classification", "regression", "tagging", "multilabel"]
+    assert list(panel.pair_col.options) == ["", "first", "second", "score"]
+    panel.text_col.value, panel.pair_col.value, panel.label_col.value = "first", "second", "score"
+    panel.load_button.click()  # task "auto": fractional scores -> regression
+    learner = panel.learner
+    assert learner.task.name == "regression" and learner.data.train.pairs is not None
+    assert "class counts" not in panel.data_status.value and "value" in panel.data_status.value
+    learner.fit(3e-3, 2)
+    panel.eval_button.click()
+    panel.wait(60)
+    assert "pearson" in panel.report_html.value and panel.confusion.value[:4] == b"\x89PNG"  # the scatter
+    panel.text.value = "a great film"
+    panel.predict_button.click()
+    assert "first text | second text" in panel.predictions.value
+    panel.text.value = "a great film | the film"
+    panel.predict_button.click()
+    assert "ktnb-predictions" in panel.predictions.value and "a great film | the film" in panel.predictions.value
+    panel.task.value = "classification"
+    panel.load_button.click()  # the same columns read as classes: 2 decimals make many classes
+    assert panel.learner.task.name == "classification"

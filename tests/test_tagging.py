@@ -155,3 +155,13 @@ def test_a_cell_infers_tagging_from_a_conll_file(tiny_model_dir, tmp_path):
     assert ner.learner.task.name == "tagging" and ner.config["show"] == ["report", "confusion"]
     assert ner.prediction_header == ["text", "entities"] and "anna (PER)" in ner.predictions[0][1]
     assert np.isfinite(ner.report.f1)
+
+
+def test_the_entity_view_highlights_by_type_and_escapes_the_text(tagger):
+    view = tagger.predictor().highlight("the <b>story</b> of anna is new rome")
+    html = view._repr_html_()
+    assert '<mark class="ktnb-entity" data-type="PER"' in html and "anna" in html
+    assert "&lt;b&gt;story&lt;/b&gt;" in html and "<b>" not in html
+    assert 'class="ktnb-entities-png"' in html and view._repr_png_()[:4] == b"\x89PNG"
+    with pytest.raises(ktnb.KtnbError, match="highlight needs a token tagger"):
+        tagger.predictor().highlight(["two", "texts"])

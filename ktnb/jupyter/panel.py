@@ -150,6 +150,11 @@ class Panel:
                            placeholder="CSV/TSV path, class folder, or sst2")
         self.text_col = W.Combobox(value="text", options=["text"], description="text column", style=WIDE)
         self.label_col = W.Combobox(value="label", options=["label"], description="label column", style=WIDE)
+        from ..tasks import TASKS
+
+        self.task = W.Dropdown(options=["auto", *TASKS], value="auto", description="task", style=WIDE)
+        self.pair_col = W.Combobox(value="", options=[""], description="pair column", style=WIDE,
+                                   placeholder="the second text, for pairs")
         self.model_name = W.Text(value=model or "default", description="model", style=WIDE)
         self.batch_size = W.IntText(value=32, description="batch size", style=WIDE)
         self.max_len = W.IntText(value=0, description="max_len (0=auto)", style=WIDE)
@@ -161,7 +166,8 @@ class Panel:
         self.data_status = W.HTML()
         self.path.observe(self._offer_columns, names="value")
         self.load_button.on_click(self._guard(self.data_status)(self._load))
-        self.data_tab = W.VBox([self.path, W.HBox([self.text_col, self.label_col]),
+        self.data_tab = W.VBox([self.path, W.HBox([self.task, self.pair_col]),
+                                W.HBox([self.text_col, self.label_col]),
                                 W.HBox([self.model_name, self.batch_size]), W.HBox([self.max_len, self.val_frac]),
                                 self.max_train, self.load_button, self.data_status])
         if self.learner is not None:
@@ -183,19 +189,24 @@ class Panel:
         except Exception:  # noqa: BLE001 - a half-typed path; the Load button reports real errors
             return
         self.text_col.options = self.label_col.options = columns
+        self.pair_col.options = ["", *columns]
 
     def _load(self, _: Any = None) -> None:
-        from ..learner import text_classifier
-        from ..workflow import check_config, load_config_data
+        from ..learner import text_learner
+        from ..workflow import check_config, infer_task, load_config_data
 
         source = self._data_source if self._data_source is not None and not self.path.value else self.path.value
         self.data_status.value = "loading…"
         config = check_config({"data": source, "text_col": self.text_col.value, "label_col": self.label_col.value,
-                               "val_frac": self.val_frac.value, "max_train": self.max_train.value or None})
+                               "val_frac": self.val_frac.value, "max_train": self.max_train.value or None,
+                               "task": None if self.task.value == "auto" else self.task.value,
+                               "pair_col": self.pair_col.value or None})
+        if config["task"] is None:
+            config["task"] = infer_task(source, config)
         data = load_config_data(source, config)
         model = None if self.model_name.value in ("", "default") else self.model_name.value
-        self.learner = text_classifier(data, model, batch_size=self.batch_size.value,
-                                       max_len=self.max_len.value or None, progress=False)
+        self.learner = text_learner(data, model, batch_size=self.batch_size.value,
+                                    max_len=self.max_len.value or None, progress=False)
         self._clear_results()
         self.epochs.value = self.learner.auto_epochs()
         self.data_status.value = self._data_summary()
@@ -374,18 +385,24 @@ class Panel:
 
     def _predict(self, _: Any = None) -> None:
         learner = self._needs_learner()
-        texts = [t for t in self.text.value.splitlines() if t.strip()]
+        texts: list[Any] = [t for t in self.text.value.splitlines() if t.strip()]
         if not texts:
             self.predictions.value = "type a text first"
             return
         predictor = learner.predictor()
+        if predictor.pairs:  # one pair per line: "first text | second text"
+            if not all(" | " in t for t in texts):
+                self.predictions.value = "this model reads text pairs: write each line as  first text | second text"
+                return
+            texts = [tuple(part.strip() for part in t.split(" | ", 1)) for t in texts]
         if not hasattr(learner.task, "probabilities"):
             header, rows = predictor.table(texts)
             self.predictions.value = table_html(header, rows, css_class="ktnb-predictions")
             return
         proba = predictor.predict_proba(texts)
         names = learner.class_names
-        rows = [(t, names[p.argmax()], *map(float, p)) for t, p in zip(texts, proba)]
+        rows = [(" | ".join(t) if isinstance(t, tuple) else t, names[p.argmax()], *map(float, p))
+                for t, p in zip(texts, proba)]
         self.predictions.value = table_html(("text", "label", *names), rows, css_class="ktnb-predictions")
 
     def _build_attention_tab(self) -> None:

@@ -109,6 +109,25 @@ def bars_figure(names: Sequence[str], values: Sequence[float], supports: Sequenc
     return fig
 
 
+def entities_figure(text: str, spans: Sequence[tuple[str, int, int]], colours: dict[str, str]) -> Figure:
+    """The text (wrapped at 90 characters), then each entity on its own line, boxed in its type's colour."""
+    import textwrap
+
+    lines = textwrap.wrap(text, 90) or [""]
+    rows = len(lines) + len(spans)
+    fig = _figure(8, 0.4 + 0.32 * rows)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_ylim(rows + 0.2, 0)
+    for row, line in enumerate(lines):
+        ax.text(0, row + 0.7, line, family="monospace", fontsize=10)
+    for row, (kind, start, end) in enumerate(sorted(spans, key=lambda s: s[1]), len(lines)):
+        ax.text(0.02, row + 0.8, f"{kind}", fontsize=9, weight="bold",
+                bbox={"facecolor": colours.get(kind, "#ddd"), "edgecolor": "none", "pad": 2})
+        ax.text(0.12, row + 0.8, text[start:end], family="monospace", fontsize=10)
+    return fig
+
+
 def lr_finder_figure(lrs: Sequence[float], losses: Sequence[float], suggestions: dict[str, float],
                      chosen: str | None = None) -> Figure:
     """Smoothed loss against learning rate (log scale) with the suggestions marked; the one

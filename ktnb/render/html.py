@@ -69,3 +69,29 @@ def metrics_html(caption: str, rows: Sequence[Sequence[Any]], warning: str | Non
                  header: Sequence[str] = ("metric", "value"), css_class: str = "ktnb-report") -> str:
     """Any task's report: a table of rows under a caption, and its warning."""
     return table_html(header, rows, caption, css_class=css_class) + (warning_html(warning) if warning else "")
+
+
+#: background colours of entity types, in order of first appearance (then round again)
+ENTITY_COLOURS = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#e9d5ff", "#fed7aa", "#a5f3fc", "#f5d0fe")
+
+
+def entity_colours(types: Sequence[str]) -> dict[str, str]:
+    ordered = list(dict.fromkeys(types))
+    return {kind: ENTITY_COLOURS[i % len(ENTITY_COLOURS)] for i, kind in enumerate(sorted(ordered))}
+
+
+def entities_html(text: str, spans: Sequence[tuple[str, int, int]], png: str | None = None) -> str:
+    """`text` with each (type, start, end) span highlighted and labelled by type; everything
+    escaped. `png` (base64), when given, is the same picture for viewers that drop styles."""
+    colours = entity_colours([kind for kind, _, _ in spans])
+    parts, at = [], 0
+    for kind, start, end in sorted(spans, key=lambda s: s[1]):
+        parts.append(escape(text[at:start]))
+        parts.append(f'<mark class="ktnb-entity" data-type="{escape(kind)}" style="background:{colours[kind]};'
+                     f'padding:1px 4px;border-radius:4px">{escape(text[start:end])}'
+                     f'<span style="font-size:10px;font-weight:bold;margin-left:4px">{escape(kind)}</span></mark>')
+        at = end
+    parts.append(escape(text[at:]))
+    fallback = f'<img class="ktnb-entities-png" alt="entities" src="data:image/png;base64,{png}" ' \
+               'style="display:none"/>' if png else ""
+    return f'<div class="ktnb-entities" style="font-family:sans-serif;line-height:2">{"".join(parts)}</div>{fallback}'

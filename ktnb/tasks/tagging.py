@@ -307,6 +307,37 @@ class Entity:
                 "score": self.score}
 
 
+@dataclass
+class EntityView:
+    """A text with its entities, shown in a notebook highlighted by type (a PNG inside for viewers
+    that drop styles)."""
+
+    text: str
+    entities: list[Entity]
+
+    def _spans(self) -> list[tuple[str, int, int]]:
+        return [(e.entity, e.start, e.end) for e in self.entities]
+
+    def plot(self) -> Any:
+        from ..render.figures import entities_figure
+        from ..render.html import entity_colours
+
+        return entities_figure(self.text, self._spans(), entity_colours([e.entity for e in self.entities]))
+
+    def _repr_html_(self) -> str:
+        import base64
+
+        from ..render.figures import figure_png
+        from ..render.html import entities_html
+
+        return entities_html(self.text, self._spans(), base64.b64encode(figure_png(self.plot())).decode("ascii"))
+
+    def _repr_png_(self) -> bytes:
+        from ..render.figures import figure_png
+
+        return figure_png(self.plot())
+
+
 class Tagging(Task):
     name = "tagging"
     title = "token tagging (NER)"
