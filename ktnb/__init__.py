@@ -32,6 +32,7 @@ _LAZY = {
     "Callback": "events", "Event": "events", "History": "events",
     "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
     "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
+    "load_learner": "checkpoints", "resume": "checkpoints",
     "Panel": "jupyter.panel",
 }
 

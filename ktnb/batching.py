@@ -148,9 +148,15 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.bucket_factor = bucket_factor
         self.drop_last = drop_last
         self.epoch = 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def skip_next(self, batches: int) -> None:
+        """Leave out the first `batches` of the next epoch's order (a run resumed mid-epoch), so
+        that their rows are never read."""
+        self._skip = batches
 
     def __len__(self) -> int:
         n = len(self.lengths)
@@ -172,7 +178,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if batches:
             longest = max(range(len(batches)), key=lambda b: self.lengths[batches[b]].max())
             batches[0], batches[longest] = batches[longest], batches[0]
-        for batch in batches:
+        skip, self._skip = self._skip, 0
+        for batch in batches[skip:]:
             yield batch.tolist()
 
 

@@ -29,7 +29,15 @@ class _Plateau(Callback):
         self.wait = 0
 
     def on_train_begin(self, event: Event) -> None:
-        self.best, self.wait = None, 0
+        if event.epoch == 0 and event.batch == 0:  # a new run; a resumed one keeps the state it had
+            self.best, self.wait = None, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """How long it has waited, for a checkpoint."""
+        return {"best": self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait = state.get("best"), int(state.get("wait", 0))
 
     def _update(self, event: Event) -> bool:
         """True when this epoch is one too many without improvement."""
@@ -98,6 +106,7 @@ class ProgressState(Callback):
 
     def _reset(self) -> None:
         self.header, self.done, self.total, self.started = "", 0, 0, time.perf_counter()
+        self._first = 0  # where this view started counting (after the batches a resumed run had done)
         self.loss: float | None = None
         self.validating, self.finished, self.message = False, False, None
 
@@ -105,6 +114,8 @@ class ProgressState(Callback):
         self._reset()
         self.header = run_header(event) if event.learner is not None else event.phase
         self.total = event.total_steps if event.phase == "lr_find" else event.batches * event.epochs
+        self.done = 0 if event.phase == "lr_find" else event.epoch * event.batches + event.batch  # a resumed run
+        self._first = self.done
 
     def on_batch_end(self, event: Event) -> None:
         self.done += 1
@@ -122,8 +133,9 @@ class ProgressState(Callback):
     def text(self, now: float | None = None) -> str:
         elapsed = (time.perf_counter() if now is None else now) - self.started
         parts = [f"{self.done}/{self.total} batches", f"{_clock(elapsed)} elapsed"]
-        if self.done and not self.finished:
-            parts.append(f"{_clock(elapsed / self.done * max(self.total - self.done, 0))} left")
+        if self.done > self._first and not self.finished:
+            rate = elapsed / (self.done - self._first)
+            parts.append(f"{_clock(rate * max(self.total - self.done, 0))} left")
         if self.loss is not None:
             parts.append(f"loss {self.loss:.3g}")
         if self.validating:
@@ -149,7 +161,9 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         total = event.total_steps if event.phase == "lr_find" else event.batches * event.epochs
-        self.bar = tqdm(total=total, desc=run_header(event), unit="batch", dynamic_ncols=True, leave=True)
+        done = 0 if event.phase == "lr_find" else event.epoch * event.batches + event.batch  # a resumed run
+        self.bar = tqdm(total=total, initial=done, desc=run_header(event), unit="batch", dynamic_ncols=True,
+                        leave=True)
         self.smooth = None
 
     def on_batch_end(self, event: Event) -> None:

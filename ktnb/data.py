@@ -51,6 +51,9 @@ class TextData:
     source: str = field(default="", repr=False)
     #: the name of the task in `ktnb.tasks` (classification, regression, …)
     task: str = "classification"
+    #: how to read the same data again (a `%%ktrain`-style config naming files or a named set),
+    #: when it came from files: what a checkpointed run needs to resume in a new process
+    origin: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
         """Number of examples per class in `split` ('train' or 'val'); empty for tasks without classes."""

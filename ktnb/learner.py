@@ -14,11 +14,14 @@ optional hangs on the event stream (see `ktnb.events`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
+import os
 import signal
 import threading
 import time
 import warnings
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -82,6 +85,35 @@ def _checked_monitor(monitor: str, task: Task) -> str:
     return monitor
 
 
+@dataclass
+class RunPlan:
+    """What one `fit` (or `autofit`) call was asked to do: enough to carry it on after a crash."""
+
+    lr: float
+    epochs: int
+    schedule: str = "onecycle"
+    warmup: float | None = None
+    restore_best: bool = False
+    #: autofit's rules (monitor, patience, reduce_patience, reduce_factor), None for a plain fit
+    autofit: dict[str, Any] | None = None
+
+
+@dataclass
+class Position:
+    """Where a run is: `epoch` (0-based) is the epoch under way (or next), `batch` the batches of
+    it already trained, `step` the optimizer steps of the run so far. `order` is the batch
+    order's seed counter for that epoch and `losses` the epoch's batch losses so far."""
+
+    run: int
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    order: int = 0
+    losses: list[float] = field(default_factory=list)
+    #: the learner's optimizer steps before this run (history rows count on from there)
+    steps_before: int = 0
+
+
 _REASON_TEXT = {
     "stopped": "training stopped",
     "early_stopping": "early stopping",
@@ -106,7 +138,8 @@ class Learner:
                  batch_size: int = 32, eval_batch_size: int | None = None, device: str = "auto",
                  mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
                  weight_decay: float = 0.01, seed: int = 42, monitor: str | None = None,
-                 callbacks: Sequence[Listener] = (), progress: bool = True):
+                 callbacks: Sequence[Listener] = (), progress: bool = True,
+                 checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None):
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.grad_accum = checks.whole_number("grad_accum", grad_accum)
         self.eval_batch_size = checks.whole_number("eval_batch_size", eval_batch_size) \
@@ -141,6 +174,20 @@ class Learner:
         self.val_ds = self._encode(data.val) if data.val is not None and len(data.val) else None
         self.collate = PadCollator(pad_id(self.tokenizer), multiple=8 if self.device.type == "cuda" else None)
 
+        #: passes each training batch is split into (2, 4, … after running out of GPU memory);
+        #: their gradients add up to the batch's, so results do not change
+        self.micro_batches = 1
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checks.whole_number("checkpoint_every", checkpoint_every) \
+            if checkpoint_every is not None else None
+        if checkpoint_dir is not None and not str(checkpoint_dir).strip():
+            raise TrainingError("checkpoint_dir is an empty path; give a folder, e.g. checkpoint_dir='runs/sst2'")
+        # what rebuilds this learner in a new process (ktnb.load_learner): the settings as given
+        self.build_settings = {"max_len": self.max_len, "batch_size": self.batch_size,
+                               "eval_batch_size": self.eval_batch_size, "device": str(device),
+                               "mixed_precision": mixed_precision, "grad_accum": self.grad_accum,
+                               "clip_grad": self.clip_grad, "weight_decay": self.weight_decay, "seed": self.seed,
+                               "monitor": monitor}
         self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
         self.history = History()
         self.lr_scale = 1.0  # multiplies the schedule; ReduceLROnPlateau lowers it
@@ -152,6 +199,11 @@ class Learner:
         self._optimizer: Any = None
         self._train_model: Any = None
         self._train_dl: Any = None
+        self._sampler: BucketBatchSampler | None = None
+        self.plan: RunPlan | None = None  # the current (or last) run's plan, and where it is
+        self.position: Position | None = None
+        self._rules: list[Any] = []  # autofit's rules, whose state a checkpoint keeps
+        self._resumed_rng: dict[str, Any] | None = None  # a checkpoint's random state, for the next batch
         self.epochs_done = 0
         self.steps_done = 0
 
@@ -166,9 +218,11 @@ class Learner:
         if self._train_model is None:
             if len(self.train_ds) == 0:
                 raise TrainingError("there is no training data")
-            sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
-            loader = DataLoader(self.train_ds, batch_sampler=sampler, collate_fn=self.collate)
-            self._train_model, self._train_dl = self.accelerator.prepare(self.model, loader)
+            self._train_model = self.accelerator.prepare(self.model)
+        if self._train_dl is None:
+            self._sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
+            loader = DataLoader(self.train_ds, batch_sampler=self._sampler, collate_fn=self.collate)
+            self._train_dl = self.accelerator.prepare(loader)
         if self._optimizer is None:
             self._optimizer = self.accelerator.prepare(
                 make_optimizer(self.model, self.weight_decay, self.accelerator.device))
@@ -252,25 +306,64 @@ class Learner:
 
     def _train_batch(self, batch: dict[str, torch.Tensor], lr: float) -> tuple[float, bool]:
         """One forward/backward; an optimizer step when accumulation is complete.
-        Returns the batch loss and whether the optimizer stepped."""
+        Returns the batch loss and whether the optimizer stepped.
+
+        The batch goes through the model in `micro_batches` passes, each loss weighted by its
+        share of the rows, so the gradient is the whole batch's. Out of GPU memory, the rows not
+        yet done are tried again in passes half as big (see `_out_of_memory`)."""
         acc = self.accelerator
+        rows = len(batch["input_ids"])
         with acc.accumulate(self._train_model):
             for group in self._optimizer.param_groups:
                 group["lr"] = lr
-            loss = self._train_model(**batch).loss
-            acc.backward(loss)
+            done, total = 0, 0.0
+            while done < rows:
+                size = -(-rows // self.micro_batches)
+                part = batch if size >= rows else {k: v[done:done + size] for k, v in batch.items()}
+                n = len(part["input_ids"])
+                last = done + n >= rows
+                try:
+                    with contextlib.nullcontext() if last or acc.num_processes == 1 else acc.no_sync(self._train_model):
+                        loss = self._train_model(**part).loss
+                        acc.backward(loss if n == rows else loss * (n / rows))
+                except torch.OutOfMemoryError:
+                    self._out_of_memory(n)
+                    continue
+                total += loss.item() * n / rows
+                done += n
             stepped = acc.sync_gradients
             if stepped and self.clip_grad:
                 acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
             self._optimizer.step()  # accelerate skips these until accumulation is complete
             self._optimizer.zero_grad(set_to_none=True)
-        return loss.item(), stepped
+        return total, stepped
 
-    def _batches(self, cycle: bool = False) -> Iterator[dict[str, torch.Tensor]]:
-        """The training batches of one epoch (or of epoch after epoch, with `cycle`); closing
-        the generator early (a stop) lets accelerate's loader tidy its gradient-accumulation
-        state."""
+    def _out_of_memory(self, rows: int) -> None:
+        """Out of GPU memory with `rows` examples in one pass: free what can be freed and split
+        batches into twice as many passes (the same batch and gradient, but for dropout's random
+        masks; half the memory), saying so; with one example per pass already, stop with what to
+        change."""
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if rows <= 1:
+            raise TrainingError(f"out of GPU memory with one example per pass at max_len {self.max_len}: use a "
+                                f"shorter max_len (e.g. max_len={max(MIN_MAX_LEN, self.max_len // 2)}) or a smaller "
+                                "model") from None
+        self.micro_batches *= 2
+        per_pass = -(-self.batch_size // self.micro_batches)
+        warnings.warn(f"out of GPU memory with {rows} examples per pass: going on with {per_pass} per pass and "
+                      f"{self.micro_batches}x gradient accumulation (still batch_size {self.batch_size} per "
+                      "optimizer step)", KtnbWarning, stacklevel=3)
+
+    def _batches(self, cycle: bool = False, skip: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        """The training batches of one epoch (or of epoch after epoch, with `cycle`), less the
+        first `skip` (a resumed epoch; their rows are never collated); closing the generator
+        early (a stop) lets accelerate's loader tidy its gradient-accumulation state."""
         while True:
+            if skip:  # the batch sampler is the one before sharding: skip every process's share
+                self._sampler.skip_next(skip * self.accelerator.num_processes)
+                skip = 0
             iterator = iter(self._train_dl)
             try:
                 yield from iterator
@@ -292,32 +385,70 @@ class Learner:
         too. Returns the learner's `History`.
         """
         lr, epochs = checks.positive_number("lr", lr), checks.whole_number("epochs", epochs)
-        lr_at = make_schedule(schedule, lr, warmup)
+        make_schedule(schedule, lr, warmup)  # a bad schedule or warmup is refused before anything runs
+        return self._run(RunPlan(lr, epochs, schedule, warmup, restore_best), callbacks)
+
+    def _run(self, plan: RunPlan, callbacks: Sequence[Listener] = (), resume_at: Position | None = None) -> History:
+        """The loop of `fit`, from the start of a new run or (`resume_at`) from where a
+        checkpointed one stopped, its state already restored by `resume`."""
+        lr_at = make_schedule(plan.schedule, plan.lr, plan.warmup)
         self._prepare()
-        # the state to return to if this run breaks before any epoch is validated
-        self._start_state, self.best, self._best_state = self._snapshot(), None, None
+        resumed = resume_at is not None
+        if resume_at is None:
+            # the state to return to if this run breaks before any epoch is validated
+            self._start_state, self.best, self._best_state = self._snapshot(), None, None
+            self.lr_scale = 1.0
+            resume_at = Position(run=self.history.start_run(), steps_before=self.steps_done)
+        elif self._best_state is None:
+            self._start_state = self._snapshot()
+        self.plan, self.position = plan, resume_at
+        if plan.autofit is None:
+            self._rules = []
         self.accelerator.gradient_accumulation_steps = self.grad_accum
         batches = len(self._train_dl)
-        total_steps = epochs * math.ceil(batches / self.grad_accum)
-        listeners = self._start_run(callbacks)
-        run = self.history.start_run()
-        self.lr_scale = 1.0
-        counts = {"phase": "fit", "epochs": epochs, "batches": batches, "total_steps": total_steps}
-        self._emit(listeners, "train_begin", lr=lr_at(0.0), **counts)
+        total_steps = plan.epochs * math.ceil(batches / self.grad_accum)
+        listeners = self._start_run([*self._rules, *self._checkpointer(), *callbacks])
+        run, first_epoch, skip = resume_at.run, resume_at.epoch, resume_at.batch
+        steps_before = resume_at.steps_before
+        counts = {"phase": "fit", "epochs": plan.epochs, "batches": batches, "total_steps": total_steps}
+        self._emit(listeners, "train_begin", lr=lr_at(resume_at.step / total_steps), epoch=first_epoch,
+                   batch=skip, step=resume_at.step, **counts)
 
-        reason, error, epoch, step, lr_now = "finished", None, 0, 0, lr_at(0.0)
+        if self._resumed_rng is not None and skip == 0:  # at an epoch's start: as the unbroken run was
+            from .checkpoints import set_rng_state
+
+            set_rng_state(self._resumed_rng)
+            self._resumed_rng = None
+        reason, error, epoch, step = "finished", None, first_epoch, resume_at.step
+        lr_now = lr_at(step / total_steps) * self.lr_scale
         with self._ctrl_c_stops():
             try:
-                for epoch in range(epochs):
-                    self._emit(listeners, "epoch_begin", epoch=epoch, step=step, **counts)
-                    started, losses = time.perf_counter(), []
+                for epoch in range(first_epoch, plan.epochs):
+                    resuming = epoch == first_epoch and skip > 0
+                    if epoch == first_epoch and resumed:
+                        self._train_dl.set_epoch(resume_at.order)  # the batch order the run had reached
+                    if not resuming:
+                        self._emit(listeners, "epoch_begin", epoch=epoch, step=step, **counts)
+                    # accelerate's loader numbers its passes and seeds the batch order with that number
+                    self.position = Position(run, epoch, skip if resuming else 0, step, self._train_dl.iteration,
+                                             list(resume_at.losses) if resuming else [], steps_before)
+                    started, losses = time.perf_counter(), self.position.losses
                     self._train_model.train()
-                    for index, batch in enumerate(self._batches()):
+                    for index, batch in enumerate(self._batches(skip=skip if resuming else 0),
+                                                  skip if resuming else 0):
+                        if self._resumed_rng is not None:
+                            # the random state of the checkpoint, set once the resumed pass has begun:
+                            # starting a pass draws from it, which the unbroken run did at the epoch's start
+                            from .checkpoints import set_rng_state
+
+                            set_rng_state(self._resumed_rng)
+                            self._resumed_rng = None
                         lr_now = lr_at(step / total_steps) * self.lr_scale
                         loss, stepped = self._train_batch(batch, lr_now)
                         step += stepped
                         losses.append(loss)
-                        self.history.steps.append({"run": run, "step": self.steps_done + step,
+                        self.position.batch, self.position.step = index + 1, step
+                        self.history.steps.append({"run": run, "step": steps_before + step,
                                                    "epoch": self.epochs_done + 1, "batch": index + 1, "loss": loss,
                                                    "lr": lr_now})
                         self._emit(listeners, "batch_end", epoch=epoch, batch=index, step=step, loss=loss,
@@ -334,6 +465,8 @@ class Learner:
                     self.history.epochs.append({"run": run, "epoch": self.epochs_done + 1, **metrics,
                                                 **({"note": note} if note else {})})
                     self.epochs_done += 1
+                    self.position = Position(run, epoch + 1, 0, step, self._train_dl.iteration,
+                                             steps_before=steps_before)
                     self._emit(listeners, "epoch_end", epoch=epoch, step=step, metrics=metrics, message=note,
                                **counts)
                     self._check_stop()
@@ -344,16 +477,24 @@ class Learner:
             except Exception as err:  # noqa: BLE001 - re-raised below, after the weights are safe
                 reason, error = "error", err
             finally:
-                self.steps_done += step
+                self.steps_done = steps_before + step
                 self._optimizer.zero_grad(set_to_none=True)
                 self._stop_requested.clear()
         self.stop_reason = reason
-        message = self._after_fit(reason, restore_best, epoch, lr_now, error)
+        message = self._after_fit(reason, plan.restore_best, epoch, lr_now, error)
         self._start_state = None
         self._emit(listeners, "train_end", epoch=epoch, step=step, reason=reason, message=message, **counts)
         if error is not None:
             raise error
         return self.history
+
+    def _checkpointer(self) -> list[Listener]:
+        """The listener that writes checkpoints, when this learner has a `checkpoint_dir`."""
+        if self.checkpoint_dir is None:
+            return []
+        from .checkpoints import Checkpointer
+
+        return [Checkpointer(self.checkpoint_dir, self.checkpoint_every)]
 
     def _validate(self, listeners: Sequence[Listener], **fields: Any) -> tuple[dict[str, float], str | None]:
         """One pass over the validation set: its summary metrics (the best weights kept aside
@@ -440,8 +581,47 @@ class Learner:
                 or not 0 < reduce_factor <= 1:
             raise TrainingError(f"reduce_factor must be a number in (0, 1], got {reduce_factor!r}")
         self.monitor = monitor = _checked_monitor(monitor or self.monitor, self.task)
-        rules = [ReduceLROnPlateau(monitor, reduce_patience, reduce_factor), EarlyStopping(monitor, patience)]
-        return self.fit(lr, max_epochs, schedule, callbacks=[*rules, *callbacks], restore_best=True)
+        lr = checks.positive_number("lr", lr)
+        make_schedule(schedule, lr)
+        rules = {"monitor": monitor, "patience": patience, "reduce_patience": reduce_patience,
+                 "reduce_factor": reduce_factor}
+        plan = RunPlan(lr, max_epochs, schedule, None, True, rules)
+        self._make_rules(rules)
+        return self._run(plan, callbacks)
+
+    def _make_rules(self, rules: dict[str, Any]) -> list[Any]:
+        """autofit's reduce-on-plateau and early-stopping listeners, which the next run listens
+        to (kept here, so that a checkpoint can record how long each has waited)."""
+        self._rules = [ReduceLROnPlateau(rules["monitor"], rules["reduce_patience"], rules["reduce_factor"]),
+                       EarlyStopping(rules["monitor"], rules["patience"])]
+        return self._rules
+
+    def resume(self, checkpoint_dir: str | os.PathLike | None = None, callbacks: Sequence[Listener] = ()) -> History:
+        """Carry on the run checkpointed in `checkpoint_dir` (by default this learner's own):
+        weights, optimizer, schedule, batch order, random state and history are put back as they
+        were at the checkpoint, and training goes on from that batch to the end of the run (and
+        keeps checkpointing there). The learner must be built for the same data and model; in a
+        new process `ktnb.resume(dir)` does that. A run that had ended only has its state loaded.
+
+        >>> learner.resume("runs/sentiment")                   # doctest: +SKIP
+        """
+        from .checkpoints import ENDED, restore
+
+        folder = checkpoint_dir if checkpoint_dir is not None else self.checkpoint_dir
+        if folder is None:
+            raise TrainingError("resume needs a checkpoint folder: learner.resume('runs/name'), written by a fit "
+                                "with checkpoint_dir=")
+        meta = restore(self, folder)
+        if self.checkpoint_dir is None:
+            self.checkpoint_dir = folder
+        if meta.get("ended") in ENDED:
+            if self.plan.restore_best and self._best_state is not None:
+                self._restore(self._best_state)
+            warnings.warn(f"the run in {folder} had ended ({meta['ended'].replace('_', ' ')}, after epoch "
+                          f"{self.epochs_done}): its weights are loaded and there is nothing left to train",
+                          KtnbWarning, stacklevel=2)
+            return self.history
+        return self._run(self.plan, callbacks, resume_at=self.position)
 
     # ------------------------------------------------------------------ learning-rate finder
 
@@ -626,7 +806,12 @@ def text_learner(data: Any, model: str | None = None, *, task: str | None = None
 
     from .models import ensure_pad_token, load_for_task, load_tokenizer, resolve_checkpoint
 
-    if not isinstance(data, TextData):
+    if isinstance(data, (str, os.PathLike)):  # read as a %%ktrain cell reads it, so a checkpoint can read it again
+        from .workflow import check_config, load_config_data
+
+        data = load_config_data(data, check_config({"data": data, "task": task, "text_col": text_col,
+                                                    "label_col": label_col, "pair_col": pair_col}))
+    elif not isinstance(data, TextData):
         data = get_task(task or "classification").load_data(data, text_col=text_col, label_col=label_col,
                                                               pair_col=pair_col)
     elif task is not None and get_task(task).name != data.task:

@@ -23,6 +23,7 @@ from .errors import KtnbError, ModelError
 from .inference import run_model, softmax
 from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
 from .tasks import Task, get_task
+from .tasks.base import readable_prediction
 
 PREDICTOR_FILE = MANIFEST
 
@@ -106,7 +107,20 @@ class Predictor:
             confidence = self.predict_proba(items).max(axis=1)
             return ["text", "label", "probability"], [(t, p, float(c)) for t, p, c in zip(shown, predictions,
                                                                                           confidence)]
-        return ["text", self.task.label_word], [(t, _readable(p)) for t, p in zip(shown, predictions)]
+        return ["text", self.task.label_word], [(t, readable_prediction(p)) for t, p in zip(shown, predictions)]
+
+    def view(self, inputs: Any) -> PredictionsView:
+        """The predictions for `inputs` as the task shows them (a table of classes and their
+        probabilities, label sets, scores, or texts with their entities highlighted); it shows
+        itself in a notebook, and ``.html`` is the same as text."""
+        items, _ = self._inputs(inputs, "predict")
+        shown = [" | ".join(item) if isinstance(item, tuple) else item for item in items]
+        if not items:
+            return PredictionsView(self.task.predictions_html([], [], np.empty((0, len(self.class_names))),
+                                                              self.class_names))
+        logits, examples = self._outputs(items)
+        predictions = self.task.decode(logits, self.class_names, self.settings, items, examples)
+        return PredictionsView(self.task.predictions_html(shown, predictions, logits, self.class_names))
 
     def highlight(self, text: str) -> Any:
         """A tagger's entities in `text`, as a view that a notebook shows highlighted by type."""
@@ -181,11 +195,14 @@ class Predictor:
         return f"Predictor({what}, max_len={self.max_len}, device={self.device})"
 
 
-def _readable(prediction: Any) -> Any:
-    """A prediction as one table cell: entities as "Ann (PER), Paris (LOC)"."""
-    if isinstance(prediction, list):
-        return ", ".join(f"{e.word} ({e.entity})" if hasattr(e, "entity") else str(e) for e in prediction)
-    return prediction
+class PredictionsView:
+    """A task's predictions as HTML (already escaped by the task's view)."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html
 
 
 def load_predictor(path: str | os.PathLike, device: str | None = None) -> Predictor:

@@ -150,9 +150,10 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(folder: Path, meta: dict[str, Any]) -> None:
-    """Record every file of `folder` (size and SHA-256) in ``ktnb.json`` along with `meta`."""
-    files = {p.name: {"size": p.stat().st_size, "sha256": file_digest(p)}
+def write_manifest(folder: Path, meta: dict[str, Any], digests: bool = True) -> None:
+    """Record every file of `folder` (size and SHA-256; the size only without `digests`) in
+    ``ktnb.json`` along with `meta`."""
+    files = {p.name: {"size": p.stat().st_size, **({"sha256": file_digest(p)} if digests else {})}
              for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     (folder / MANIFEST).write_text(json.dumps({**meta, "files": files}, indent=2), encoding="utf-8")
 
@@ -181,7 +182,7 @@ def verify_manifest(folder: Path) -> dict[str, Any]:
         if not path.is_file():
             raise ModelError(f"{folder} is incomplete: {name} is missing (an interrupted save or copy?); {fix}")
         if not isinstance(expected, dict) or path.stat().st_size != expected.get("size") \
-                or file_digest(path) != expected.get("sha256"):
+                or ("sha256" in expected and file_digest(path) != expected["sha256"]):
             raise ModelError(f"{path} is not the file that was saved with this folder (changed or cut short "
                              f"since); {fix}")
     return meta

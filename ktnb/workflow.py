@@ -53,6 +53,8 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "attention": (None, "a (non-empty) sentence whose attention to show"),
     "predict": (None, "a sentence or a list of (non-empty) sentences to predict for ([first, second] for pairs)"),
     "save": (None, "a folder to save the predictor in"),
+    "checkpoint_dir": (None, "a folder for checkpoints (every epoch; %ktrain resume DIR carries a lost run on)"),
+    "checkpoint_every": (None, "a whole number: also checkpoint every N optimizer steps"),
 }
 
 
@@ -100,7 +102,7 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         _whole(key, config[key])
     if config["epochs"] != "auto":
         _whole("epochs", config["epochs"])
-    for key in ("max_len", "max_train", "early_stopping"):
+    for key in ("max_len", "max_train", "early_stopping", "checkpoint_every"):
         if config[key] is not None:
             _whole(key, config[key])
     _whole("seed", config["seed"], 0)
@@ -119,6 +121,9 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("sep", "encoding", "text_col", "label_col", "pair_col"):
         if config[key] is not None and not (isinstance(config[key], str) and config[key]):
             raise _fail(key, config[key])
+    if config["checkpoint_dir"] is not None and not (isinstance(config["checkpoint_dir"], str)
+                                                     and config["checkpoint_dir"].strip()):
+        raise _fail("checkpoint_dir", config["checkpoint_dir"])
     if config["save"] is not None and not str(config["save"]).strip():
         raise KtnbError("save needs a folder path, e.g. save('my-model'); got an empty path")
     texts = config["attention"]
@@ -181,16 +186,28 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
 
     path = source if isinstance(source, (str, os.PathLike)) else None
     if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
-        return load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
-    from .tasks import get_task
+        data = load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
+    else:
+        from .tasks import get_task
 
-    task = get_task(config["task"] or "classification")
-    options = {"text_col": config["text_col"], "label_col": config["label_col"], "val_frac": config["val_frac"],
-               "seed": config["seed"], "max_train": config["max_train"], "sep": config["sep"],
-               "encoding": config["encoding"], "pair_col": config["pair_col"]}
-    if config["class_names"] is not None:
-        options["class_names"] = config["class_names"]
-    return task.load_data(source, config["val"], **options)
+        task = get_task(config["task"] or "classification")
+        options = {"text_col": config["text_col"], "label_col": config["label_col"], "val_frac": config["val_frac"],
+                   "seed": config["seed"], "max_train": config["max_train"], "sep": config["sep"],
+                   "encoding": config["encoding"], "pair_col": config["pair_col"]}
+        if config["class_names"] is not None:
+            options["class_names"] = config["class_names"]
+        data = task.load_data(source, config["val"], **options)
+    if path is not None and (config["val"] is None or isinstance(config["val"], (str, os.PathLike))):
+        # read from files (or a named set): a new process can read it again to resume a run
+        data.origin = {key: (os.path.abspath(value) if key in ("data", "val") and value is not None
+                             and os.path.exists(value) else value)
+                       for key, value in {"data": str(path), "val": config["val"] and str(config["val"]),
+                                          "task": data.task, **{k: config[k] for k in _DATA_KEYS}}.items()}
+    return data
+
+
+#: the config keys that say how data is read (what `TextData.origin` records)
+_DATA_KEYS = ("text_col", "label_col", "pair_col", "val_frac", "max_train", "class_names", "sep", "encoding", "seed")
 
 
 def infer_task(source: Any, config: Mapping[str, Any]) -> str:
@@ -291,7 +308,7 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     the notebook variable here); `on_step(name, result)` is called after each step so that a
     view can show results as they come: first "session" (the `Session`, as soon as the learner
     exists, so that a caller can keep it whatever happens next), then "lr_find", "fit",
-    "report", "top_losses", "attention", "predict", "save"; or "interrupted" (a one-line
+    "report", "top_losses", "attention", "predict" (the task's view of the predictions), "save"; or "interrupted" (a one-line
     message) when the user interrupted the LR finder or training, after which nothing else
     runs."""
     from .learner import text_learner
@@ -307,7 +324,8 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     learner = text_learner(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
                               batch_size=config["batch_size"], device=config["device"],
                               mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
-                              callbacks=callbacks, progress=progress)
+                              callbacks=callbacks, progress=progress, checkpoint_dir=config["checkpoint_dir"],
+                              checkpoint_every=config["checkpoint_every"])
     session = Session(config, text_data, learner)
     on_step("session", session)
     lr = config["lr"]
@@ -335,9 +353,9 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
         session.attention = learner.attention(config["attention"])
         on_step("attention", session.attention)
     if config["predict"]:
-        header, rows = learner.predictor().table(config["predict"])
-        session.prediction_header, session.predictions = header, rows
-        on_step("predict", (header, rows))
+        predictor = learner.predictor()
+        session.prediction_header, session.predictions = predictor.table(config["predict"])
+        on_step("predict", predictor.view(config["predict"]))
     if config["save"]:
         session.saved_to = str(learner.predictor().save(config["save"]))
         on_step("save", session.saved_to)

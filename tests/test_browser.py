@@ -129,6 +129,7 @@ def _wait_for_kernel(page, timeout: float = 90) -> None:
             choice = dialog.locator("select")
             if choice.count():
                 choice.first.select_option(label="Python 3 (ipykernel)")
+            print("answering JupyterLab's kernel dialog:", text.replace("\n", " "))
             dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
             dialog.wait_for(state="detached", timeout=10_000)
         elif idle.count():
@@ -145,18 +146,18 @@ def _open_and_run_all(browser, base: str, notebook: str):
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
     _wait_for_kernel(page)
     # Run > Run All Cells. Lab can report "Idle" a moment before the kernel's connection takes
-    # code (the cells are then walked through but none runs), so check that the first code cell
-    # started and ask again if not; nothing has run in that case, so a second request is safe.
+    # code (the cells are then walked through but none runs), so check that the last code cell
+    # was queued ([*]) or ran, and ask again if not; nothing has run then, so asking again is safe.
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    last_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").last
     for _ in range(3):
         _wait_for_kernel(page)
         try:  # a kernel dialog that opens late blocks the clicks: answered on the next round
             page.locator(".lm-MenuBar-item", has_text="Run").first.click(timeout=10_000)
             page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click(timeout=10_000)
             page.wait_for_function("e => /\\[(\\*|\\d+)\\]/.test(e.textContent)",
-                                   arg=first_prompt.element_handle(), timeout=20_000)
+                                   arg=last_prompt.element_handle(), timeout=20_000)
             return page
         except PlaywrightTimeout:
             continue
@@ -291,3 +292,27 @@ def _panel_attention(page, tab) -> None:
     assert frame.locator(".ktnb-attention b").count() == 0  # no bold element made from the sentence
     assert frame.locator(".ktnb-attention-png").is_hidden()
     _screenshot(page, "panel-attention.png")
+
+
+def test_tasks_notebook_shows_the_regression_plot_and_the_entity_highlight(lab, browser):
+    page = _open_and_run_all(browser, lab, "05_tasks.ipynb")
+    # the last cell (the Python API on CoNLL) ends with a top_losses table: every cell above has run
+    last = page.locator(".jp-CodeCell").last
+    _wait_or_report(page, last.locator(".jp-OutputArea-output table").first, 480_000)
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                        has_text="Traceback").count() == 0
+    pairs = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="pair_col"))
+    report = pairs.locator("table.ktnb-report")
+    assert "pearson" in report.inner_text()
+    scatter = pairs.locator(".jp-OutputArea-output img").first  # predicted against true scores
+    assert scatter.evaluate("img => img.naturalWidth") > 200 and scatter.is_visible()
+    highlight = page.locator(".jp-OutputArea-output .ktnb-entities").last  # ner.predictor.highlight(...)
+    highlight.scroll_into_view_if_needed()
+    marks = highlight.locator("mark.ktnb-entity")
+    assert marks.count() >= 1, highlight.inner_text()
+    assert marks.first.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    assert page.locator(".ktnb-entities-png").last.is_hidden()  # the PNG is only for viewers without styles
+    _screenshot(page, "tasks-entities.png")
+    report.scroll_into_view_if_needed()
+    _screenshot(page, "tasks-regression.png")
+    page.close()

@@ -9,14 +9,14 @@ import sys
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
+from IPython.testing import globalipapp
 
 from conftest import sentiment_texts
 
 
 @pytest.fixture(scope="module")
 def ip():
-    shell = start_ipython()
+    shell = globalipapp.get_ipython()  # the test session's one shell (started here or by an earlier module)
     shell.run_line_magic("load_ext", "ktnb")
     yield shell
     shell.run_line_magic("unload_ext", "ktnb")
@@ -342,3 +342,19 @@ predict: [[a wonderful story, the film], [a dull mess, the film]]
                                                   "model: '{tiny}'")
     with pytest.raises(UsageError, match="task: 'ner2' is not allowed; expected one of: classification, multilabel, regression, tagging"):
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntask: ner2")
+
+
+def test_the_task_key_overrides_what_the_data_suggests(ip, tiny_model_dir):
+    from conftest import sentiment_texts
+
+    texts, labels = sentiment_texts(200, seed=7)
+    stars = [5 if label == "pos" else 1 for label in labels]  # whole numbers: read as classes unless told
+    ip.user_ns["stars"] = pd.DataFrame({"text": texts, "stars": stars})
+    ip.user_ns["tiny"] = str(tiny_model_dir)
+    body = "data: stars\nlabel_col: stars\nmodel: '{tiny}'\nbatch_size: 16\nlr: 3e-3\nepochs: 2\n"
+    ip.run_cell_magic("ktrain", "-o as_classes -q", body)
+    assert ip.user_ns["as_classes"].learner.class_names == ["1", "5"]
+    ip.run_cell_magic("ktrain", "-o as_scores -q", body + "task: regression\npredict: a wonderful film")
+    session = ip.user_ns["as_scores"]
+    assert session.learner.task.name == "regression" and session.prediction_header == ["text", "value"]
+    assert isinstance(session.predictions[0][1], float) and "pearson" in repr(session)

@@ -237,3 +237,48 @@ def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(t
     panel.task.value = "classification"
     panel.load_button.click()  # the same columns read as classes: 2 decimals make many classes
     assert panel.learner.task.name == "classification"
+
+
+def test_a_conll_file_in_the_panel_tags_entities_and_highlights_them(tmp_path, tiny_model_dir):
+    from test_tagging import tagged_sentences
+
+    path = tmp_path / "train.txt"
+    path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(*s)) for s in tagged_sentences(200, seed=2)))
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    panel.batch_size.value = 16
+    panel.load_button.click()  # task "auto": a CoNLL file -> tagging
+    learner = panel.learner
+    assert learner.task.name == "tagging", panel.data_status.value
+    assert "B-PER" in panel.data_status.value and "entities" in panel.data_status.value
+    learner.fit(3e-3, 3)
+    panel.eval_button.click()
+    panel.wait(60)
+    assert "PER" in panel.report_html.value and "f1" in panel.report_html.value
+    assert panel.confusion.value[:4] == b"\x89PNG" and panel.confusion.layout.display == ""  # the type confusion
+    panel.text.value = "the story of anna in new rome\n<b>paul</b> was in new london"
+    panel.predict_button.click()
+    shown = panel.predictions.value
+    assert shown.count('class="ktnb-entities"') == 2 and '<mark class="ktnb-entity" data-type="PER"' in shown
+    assert "&lt;b&gt;" in shown and "<b>" not in shown  # the typed text stays text
+    panel.sentence.value = "anna lives in new rome"
+    panel.attention_button.click()
+    assert "ktnb-attention-frame" in panel.attention_view.value
+
+
+def test_joined_labels_in_the_panel_train_a_multi_label_model(tmp_path, tiny_model_dir):
+    from test_multilabel import labelled
+
+    texts, labels = labelled(240, seed=3)
+    path = tmp_path / "tags.csv"
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    panel.load_button.click()  # task "auto": ";"-joined labels -> multilabel
+    assert panel.learner.task.name == "multilabel" and "long" in panel.data_status.value
+    panel.learner.fit(3e-3, 3)
+    panel.eval_button.click()
+    panel.wait(60)
+    assert "f1_micro" in panel.report_html.value or "micro" in panel.report_html.value
+    assert panel.confusion.value[:4] == b"\x89PNG"  # the per-label bars
+    panel.text.value = "a wonderful film"
+    panel.predict_button.click()
+    assert "most likely" in panel.predictions.value and "ktnb-predictions" in panel.predictions.value

@@ -21,12 +21,6 @@ def show(obj: Any) -> None:
         display(obj)
 
 
-def predictions_html(table: tuple[Sequence[str], Sequence[Sequence[Any]]]) -> HTML:
-    """A predictor's (header, rows) table."""
-    header, rows = table
-    return HTML(table_html(header, rows, css_class="ktnb-predictions"))
-
-
 def frame_html(frame: Any, css_class: str = "ktnb-frame") -> HTML:
     """A DataFrame as a ktnb table: the index as its named first column, full texts wrapped
     (pandas' own view cuts them at 50 characters)."""

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable
 
@@ -26,10 +27,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..errors import KtnbError
-from .display import frame_html, predictions_html, show, show_warning
+from .display import frame_html, show, show_warning
 
-COMMANDS = ("lr_find", "fit", "autofit", "evaluate", "predict", "attention", "top_losses", "history", "save",
-            "panel", "show")
+COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "attention", "top_losses", "history",
+            "save", "panel", "show")
 
 
 def _unquote(arg: str) -> str:
@@ -87,7 +88,8 @@ class KtnbMagics(Magics):
     @argument("-q", "--quiet", action="store_true", help="show no progress")
     @argument("command", nargs="?", default=None,
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
-                   "autofit LR [MAX_EPOCHS]; lr_find [EPOCHS]; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
+                   "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
+                   "lr_find [EPOCHS]; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
                    "top_losses [N]; history; save DIR; panel; show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
@@ -196,7 +198,7 @@ class KtnbMagics(Magics):
             elif name == "interrupted":
                 show_warning(result)
             elif name == "predict":
-                show(predictions_html(result))
+                show(result)
             elif name == "save":
                 print(f"saved the predictor to {result}")
 
@@ -223,6 +225,9 @@ class KtnbMagics(Magics):
         handler: Callable[[Any, list[str]], Any] | None = getattr(self, f"_cmd_{command}", None)
         if command not in COMMANDS or handler is None:
             raise UsageError(f"unknown %ktrain command {command!r}; choose one of: {', '.join(COMMANDS)}")
+        self._line_args = args
+        if command == "resume":  # the one step that needs no session: in a new kernel it rebuilds one
+            return handler(self.sessions.get(args.session or self.last or ""), rest)
         return handler(self._session(args.session), rest)
 
     @staticmethod
@@ -260,6 +265,32 @@ class KtnbMagics(Magics):
         lr = self._lr(session, rest[0], session.learner.auto_epochs())
         session.learner.autofit(lr, self._number(rest[1], "MAX_EPOCHS", int) if len(rest) > 1 else 20)
 
+    def _cmd_resume(self, session: Any, rest: list[str]) -> None:
+        """``%ktrain resume DIR``: carry on the run checkpointed in DIR, on the session that trained
+        it when there is one, else (a new kernel) on a learner rebuilt from the checkpoint, stored
+        as a new session (``-s NAME``, default clf)."""
+        from ..checkpoints import load_learner
+        from ..workflow import Session
+        from .progress import NotebookProgress
+
+        args = self._line_args
+        if len(rest) != 1:
+            raise UsageError("usage: %ktrain resume DIR   (the checkpoint_dir of the run)")
+        name = args.session or self.last
+        if session is None or session.learner.checkpoint_dir is None or \
+                os.path.realpath(session.learner.checkpoint_dir) != os.path.realpath(rest[0]):
+            learner = load_learner(rest[0])
+            session = Session({"checkpoint_dir": rest[0]}, learner.data, learner)
+            name = args.session or "clf"
+            self.sessions[name], self.last = session, name
+            if self.shell is not None:
+                self.shell.user_ns[name] = session
+        session.learner.resume(rest[0], callbacks=[] if args.quiet else [NotebookProgress()])
+        if session.learner.val_ds is not None:
+            session.report = session.learner.evaluate()
+            show(session.report)
+        print(f"{name}: {session!r}")
+
     def _cmd_evaluate(self, session: Any, rest: list[str]) -> None:
         session.report = session.learner.evaluate(self._namespace_value(rest[0]) if rest else None)
         show(session.report)
@@ -271,7 +302,7 @@ class KtnbMagics(Magics):
             raise UsageError('usage: %ktrain predict "some text" ["more text" ...]')
         if any(not text.strip() for text in rest):
             raise UsageError("predict needs text: one of the texts is empty")
-        show(predictions_html(session.learner.predictor().table(rest)))
+        show(session.learner.predictor().view(rest))
 
     def _cmd_attention(self, session: Any, rest: list[str]) -> None:
         if not rest:

@@ -113,6 +113,7 @@ class Panel:
         for button in (self.lr_button, self.start_button, self.eval_button, self.predict_button,
                        self.attention_button):
             button.disabled = busy or not ready
+        self.resume_button.disabled = busy or not self._has_checkpoint()
         self.load_button.disabled = busy
         self.stop_button.disabled = not (busy and self._training)
 
@@ -138,6 +139,12 @@ class Panel:
 
     _training = False  # whether the background work can be stopped (training and the LR finder)
 
+    def _has_checkpoint(self) -> bool:
+        import os
+
+        folder = getattr(self.learner, "checkpoint_dir", None)
+        return folder is not None and os.path.isfile(os.path.join(os.path.expanduser(str(folder)), "ktnb.json"))
+
     def wait(self, timeout: float | None = None) -> None:
         """Block until background work (training, lr_find, evaluation) ends; for scripts and tests."""
         if self.thread is not None:
@@ -161,6 +168,8 @@ class Panel:
         self.val_frac = W.BoundedFloatText(value=0.1, min=0.0, max=0.9, step=0.05, description="val fraction",
                                             style=WIDE)
         self.max_train = W.IntText(value=0, description="max rows (0=all)", style=WIDE)
+        self.checkpoint_dir = W.Text(value="", description="checkpoint folder", style=WIDE,
+                                     placeholder="none; e.g. runs/sst2 (survives a lost runtime)")
         self.load_button = W.Button(description="Load data and model", button_style="primary", icon="upload",
                                     layout=W.Layout(width="auto"))
         self.data_status = W.HTML()
@@ -169,7 +178,7 @@ class Panel:
         self.data_tab = W.VBox([self.path, W.HBox([self.task, self.pair_col]),
                                 W.HBox([self.text_col, self.label_col]),
                                 W.HBox([self.model_name, self.batch_size]), W.HBox([self.max_len, self.val_frac]),
-                                self.max_train, self.load_button, self.data_status])
+                                W.HBox([self.max_train, self.checkpoint_dir]), self.load_button, self.data_status])
         if self.learner is not None:
             self.data_status.value = self._data_summary()
         elif isinstance(data, str):
@@ -206,7 +215,8 @@ class Panel:
         data = load_config_data(source, config)
         model = None if self.model_name.value in ("", "default") else self.model_name.value
         self.learner = text_learner(data, model, batch_size=self.batch_size.value,
-                                    max_len=self.max_len.value or None, progress=False)
+                                    max_len=self.max_len.value or None, progress=False,
+                                    checkpoint_dir=self.checkpoint_dir.value.strip() or None)
         self._clear_results()
         self.epochs.value = self.learner.auto_epochs()
         self.data_status.value = self._data_summary()
@@ -295,6 +305,8 @@ class Panel:
         self.schedule = W.Dropdown(options=list(SCHEDULES), value="onecycle", description="schedule", style=WIDE)
         self.start_button = W.Button(description="Start", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.resume_button = W.Button(description="Resume", icon="repeat", disabled=True,
+                                      tooltip="carry on the run saved in the checkpoint folder")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="batches")
         self.progress_text = W.HTML()
         self.train_status = W.HTML()
@@ -302,9 +314,10 @@ class Panel:
         self.epoch_table = W.HTML()
         self.start_button.on_click(self._guard(self.train_status)(self._start))
         self.stop_button.on_click(self._stop)
+        self.resume_button.on_click(self._guard(self.train_status)(self._resume))
         self.epochs.observe(self._guard(self.lr_status)(self._epochs_changed), names="value")
         self.train_tab = W.VBox([W.HBox([self.epochs, self.schedule]), self.lr,
-                                 W.HBox([self.start_button, self.stop_button]),
+                                 W.HBox([self.start_button, self.stop_button, self.resume_button]),
                                  W.HBox([self.progress, self.progress_text]), self.train_status,
                                  self.live_plot, self.epoch_table])
 
@@ -316,6 +329,14 @@ class Panel:
         self.train_status.value = f"training: lr {lr:.2e}, {epochs} epoch(s), {schedule}"
         self._run_in_thread(lambda: learner.fit(lr, epochs, schedule, callbacks=[self._on_event]),
                             lambda history: None, self.train_status, training=True)
+
+    def _resume(self, _: Any = None) -> None:
+        learner = self._needs_learner()
+        self.events, self.state, self.notes = [], ProgressState(), []
+        self._last_draw = 0.0
+        self.train_status.value = f"resuming the run in {escape(str(learner.checkpoint_dir))}…"
+        self._run_in_thread(lambda: learner.resume(callbacks=[self._on_event]), lambda history: None,
+                            self.train_status, training=True)
 
     def _stop(self, _: Any = None) -> None:
         if self.learner is not None:
@@ -395,15 +416,7 @@ class Panel:
                 self.predictions.value = "this model reads text pairs: write each line as  first text | second text"
                 return
             texts = [tuple(part.strip() for part in t.split(" | ", 1)) for t in texts]
-        if not hasattr(learner.task, "probabilities"):
-            header, rows = predictor.table(texts)
-            self.predictions.value = table_html(header, rows, css_class="ktnb-predictions")
-            return
-        proba = predictor.predict_proba(texts)
-        names = learner.class_names
-        rows = [(" | ".join(t) if isinstance(t, tuple) else t, names[p.argmax()], *map(float, p))
-                for t, p in zip(texts, proba)]
-        self.predictions.value = table_html(("text", "label", *names), rows, css_class="ktnb-predictions")
+        self.predictions.value = predictor.view(texts).html  # the task's own view of its predictions
 
     def _build_attention_tab(self) -> None:
         self.sentence = W.Text(placeholder="a sentence", description="sentence", layout=W.Layout(width="90%"))

@@ -36,7 +36,7 @@ def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: st
 
     parts = [f'<table class="{css_class}" style="{TABLE_STYLE}">']
     if caption:
-        parts.append(f'<caption style="text-align:left;font-weight:bold">{escape(caption)}</caption>')
+        parts.append(f'<caption style="text-align:left;font-weight:bold;white-space:nowrap">{escape(caption)}</caption>')
     parts.append("<thead><tr>" + "".join(cell(h, "th", i) for i, h in enumerate(header)) + "</tr></thead><tbody>")
     for row in rows:
         parts.append("<tr>" + "".join(cell(v, "td", i) for i, v in enumerate(row)) + "</tr>")

@@ -156,8 +156,25 @@ class Task:
         """The loss of each example, for `top_losses`."""
         raise NotImplementedError
 
+    def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: Any,
+                         label_names: Sequence[str]) -> str:
+        """What the Predict views (the panel's tab, ``%ktrain predict``, a cell's ``predict:``)
+        show for these inputs (`shown`: each input as text): by default a table of input and
+        prediction."""
+        from ..render.html import table_html
+
+        return table_html(("text", self.label_word), [(t, readable_prediction(p)) for t, p in zip(shown, predictions)],
+                          css_class="ktnb-predictions")
+
     def __repr__(self) -> str:
         return f"<task {self.name}>"
+
+
+def readable_prediction(prediction: Any) -> Any:
+    """A prediction as one table cell: entities as "Ann (PER), Paris (LOC)", label sets joined."""
+    if isinstance(prediction, list):
+        return ", ".join(f"{e.word} ({e.entity})" if hasattr(e, "entity") else str(e) for e in prediction)
+    return prediction
 
 
 def encode_sequences(tokenizer: Any, texts: Sequence[str], max_len: int, pairs: Sequence[str] | None = None,

@@ -37,6 +37,14 @@ class Classification(SequenceTask):
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits)
 
+    def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: np.ndarray,
+                         label_names: Sequence[str]) -> str:
+        """Each text, its class, and the probability of every class."""
+        from ..render.html import table_html
+
+        rows = [(t, p, *map(float, proba)) for t, p, proba in zip(shown, predictions, self.probabilities(logits))]
+        return table_html(("text", "label", *label_names), rows, css_class="ktnb-predictions")
+
     def example_losses(self, logits: np.ndarray, labels: Sequence[int]) -> np.ndarray:
         proba = softmax(logits)
         labels = np.asarray(labels)

@@ -226,6 +226,19 @@ class MultiLabel(SequenceTask):
         chosen = sigmoid(logits) >= settings.get("threshold", 0.5)
         return [[label_names[i] for i in np.flatnonzero(row)] for row in chosen]
 
+    def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: np.ndarray,
+                         label_names: Sequence[str]) -> str:
+        """Each text, the labels above the threshold, and the most likely labels with their
+        probabilities (the chosen ones and the nearest misses)."""
+        from ..render.html import table_html
+
+        rows = []
+        for text, chosen, proba in zip(shown, predictions, sigmoid(logits)):
+            top = np.argsort(-proba)[:max(3, len(chosen))]
+            rows.append((text, ", ".join(chosen) or "(none)",
+                         ", ".join(f"{label_names[i]} {proba[i]:.2f}" for i in top)))
+        return table_html(("text", "labels", "most likely"), rows, css_class="ktnb-predictions")
+
     def example_losses(self, logits: np.ndarray, labels: Sequence[Any]) -> np.ndarray:
         y = np.asarray(labels, dtype=float)
         p = np.clip(sigmoid(logits), 1e-7, 1 - 1e-7)

@@ -459,6 +459,15 @@ class Tagging(Task):
             results.append(found)
         return results
 
+    def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: Any,
+                         label_names: Sequence[str]) -> str:
+        """Each text with its entities highlighted by type."""
+        from ..render.html import entities_html
+
+        views = [entities_html(text, [(e.entity, e.start, e.end) for e in found])
+                 for text, found in zip(shown, predictions)]
+        return '<div class="ktnb-predictions">' + "".join(views) + "</div>"
+
     def example_losses(self, logits: Any, labels: Sequence[Any]) -> np.ndarray:
         losses = []
         for row, tags in zip(logits, labels):

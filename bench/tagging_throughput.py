@@ -1,0 +1,167 @@
+"""Token-classification (NER) training speed of ktnb next to the Hugging Face Trainer, at equal F1.
+
+CoNLL-2003 train (2,500 sentences) -> test (750), the default MiniLM, the same batch size, max
+length (ktnb's automatic choice), learning rate, schedule (linear, 10% warm-up), weight decay,
+gradient clipping and fused AdamW for every contender; each starts from the same weights. Timed:
+the training epochs only. F1: each trained model on the test set through the same code (the
+tag of each word's first sub-word, entity-level F1 by seqeval, strict IOB2).
+
+    python bench/tagging_throughput.py --data-dir ../shared/data
+
+ktnb runs at its defaults (bf16 autocast on a CPU with native bf16). The Trainer is set up as
+its token-classification example does (`is_split_into_words`, labels on first sub-words,
+`DataCollatorForTokenClassification`), once with its default settings (random batches, fp32)
+and once at its best setting on this CPU (`train_sampling_strategy="group_by_length"`, bf16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import ktnb
+from ktnb.batching import IGNORED_LABEL
+from ktnb.devices import resolve_mixed_precision
+from ktnb.inference import run_model
+from ktnb.models import load_for_task, load_tokenizer, resolve_checkpoint
+
+TAGGING = ktnb.get_task("tagging")
+
+
+def fresh_model(checkpoint, tags, seed):
+    torch.manual_seed(seed)
+    return load_for_task(checkpoint, TAGGING, tags)
+
+
+def test_f1(model, tokenizer, data, max_len) -> float:
+    examples = TAGGING.encode(tokenizer, data.val, max_len)
+    outputs = run_model(model, examples, tokenizer.pad_token_id, 64, per_token=True, device="cpu")
+    return TAGGING.report(outputs.logits, examples.labels, data.class_names, outputs.loss, {}, examples).f1
+
+
+def run_ktnb(args, data, checkpoint, max_len, precision="auto"):
+    train_only = ktnb.TextData(data.train, None, data.class_names, task="tagging")  # no per-epoch evaluation
+    learner = ktnb.text_learner(train_only, checkpoint, batch_size=args.batch_size, max_len=max_len, seed=args.seed,
+                                progress=False, device="cpu", mixed_precision=precision)
+    started = time.perf_counter()
+    learner.fit(args.lr, args.epochs, "linear", warmup=0.1)
+    return time.perf_counter() - started, learner.model
+
+
+def trainer_dataset(tokenizer, data, max_len):
+    """The Trainer's own recipe: words tokenised with is_split_into_words, each word's tag on its
+    first sub-word and -100 on the rest."""
+    import datasets
+
+    enc = tokenizer(data.train.texts, is_split_into_words=True, truncation=True, max_length=max_len)
+    labels = []
+    for i, tags in enumerate(data.train.labels):
+        row, previous = [], None
+        for word in enc.word_ids(i):
+            row.append(tags[word] if word is not None and word != previous else IGNORED_LABEL)
+            previous = word
+        labels.append(row)
+    return datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                                       "labels": labels})
+
+
+def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy, bf16=False):
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
+
+    train = trainer_dataset(tokenizer, data, max_len)
+    model = fresh_model(checkpoint, data.class_names, args.seed)
+    with tempfile.TemporaryDirectory() as out:
+        targs = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
+            learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
+            max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
+            logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+            train_sampling_strategy=strategy, bf16=bf16,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=train,
+                          data_collator=DataCollatorForTokenClassification(tokenizer))
+        started = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - started
+    return seconds, model
+
+
+def warm_up(checkpoint, tags, max_len, batch_size) -> None:
+    """One forward/backward at every padded length, fp32 and bf16, so no contender pays the CPU
+    kernels' first-use cost for a shape."""
+    model = fresh_model(checkpoint, tags, 0)
+    for bf16 in (False, True):
+        for width in range(2, max_len + 1):
+            ids = torch.randint(1000, 2000, (batch_size, width))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids),
+                             labels=torch.zeros_like(ids)).loss
+            loss.backward()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("KTNB_DATA_DIR", "../shared/data")))
+    parser.add_argument("--model", default=None, help="hub name or folder (default: the offline MiniLM)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds, alternating the order; best time kept")
+    parser.add_argument("--only", help="run only the contenders whose name contains this")
+    args = parser.parse_args()
+
+    folder = args.data_dir / "conll2003"
+    data = TAGGING.load_data(folder / "train.txt", folder / "test.txt")
+    checkpoint = resolve_checkpoint(args.model)
+    tokenizer = load_tokenizer(checkpoint)
+    probe = ktnb.text_learner(data, checkpoint, progress=False, device="cpu")
+    max_len = probe.max_len
+    precision = resolve_mixed_precision("auto", torch.device("cpu"), probe.model)
+    del probe
+    warm_up(checkpoint, data.class_names, max_len, args.batch_size)
+
+    ktnb_name = f"ktnb fit, default ({'fp32' if precision == 'no' else precision})"
+    trainer_default = "HF Trainer, default (random batches, fp32)"
+    trainer_best = "HF Trainer, best (group_by_length, bf16)"
+    contenders = {
+        ktnb_name: lambda: run_ktnb(args, data, checkpoint, max_len),
+        trainer_default: lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "random"),
+        trainer_best: lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "group_by_length", bf16=True),
+    }
+    if args.only:
+        contenders = {name: run for name, run in contenders.items() if args.only.lower() in name.lower()}
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    f1: dict[str, float] = {}
+    for round_ in range(args.repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            seconds, model = contenders[name]()
+            times[name].append(seconds)
+            f1.setdefault(name, test_f1(model, tokenizer, data, max_len))
+            print(f"round {round_ + 1}: {name}: {seconds:.1f} s, test F1 {f1[name]:.4f}", flush=True)
+
+    n = len(data.train) * args.epochs
+    best = {name: min(ts) for name, ts in times.items()}
+    print(f"\nCoNLL-2003 {len(data.train)} training sentences, {args.epochs} epoch(s), batch {args.batch_size}, "
+          f"max_len {max_len}, lr {args.lr}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"best of {args.repeats} rounds (order alternated)")
+    print("| run | train s (each round) | sentences/s | ktnb speed-up | test entity F1 |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        rate = n / best[name]
+        ratio = best[name] / best[ktnb_name] if ktnb_name in best else float("nan")
+        print(f"| {name} | {' / '.join(f'{t:.1f}' for t in times[name])} | {rate:.1f} | {ratio:.2f}x | {f1[name]:.4f} |")
+    for rival in (trainer_best, trainer_default):
+        if rival in best and ktnb_name in best:
+            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x "
+                  f"(F1 {f1[ktnb_name]:.4f} vs {f1[rival]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
