@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -32,6 +31,7 @@ from ktnb.batching import encode_texts
 from ktnb.devices import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
+from rivals import alternating_rounds, pick, train_with_trainer
 
 
 def dev_accuracy(model, tokenizer, dev, max_len) -> float:
@@ -56,26 +56,13 @@ def run_ktnb(args, data, checkpoint, max_len, precision="auto"):
 
 def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy, bf16=False):
     import datasets
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers import DataCollatorWithPadding
 
     enc = tokenizer(data.train.texts, truncation=True, max_length=max_len)
     train = datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                                         "labels": data.train.labels})
     model = fresh_model(checkpoint, data.class_names, args.seed)
-    with tempfile.TemporaryDirectory() as out:
-        targs = TrainingArguments(
-            output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
-            learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
-            max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
-            logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
-            train_sampling_strategy=strategy, bf16=bf16,
-        )
-        trainer = Trainer(model=model, args=targs, train_dataset=train,
-                          data_collator=DataCollatorWithPadding(tokenizer))
-        started = time.perf_counter()
-        trainer.train()
-        seconds = time.perf_counter() - started
-    return seconds, model
+    return train_with_trainer(args, model, train, DataCollatorWithPadding(tokenizer), strategy, bf16), model
 
 
 def run_plain(args, data, checkpoint, max_len):
@@ -152,7 +139,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2, help="rounds, alternating the order; best time kept")
-    parser.add_argument("--only", help="run only the contenders whose name contains this (e.g. ktnb)")
+    parser.add_argument("--only", help="run only the contenders whose name contains one of these |-separated "
+                                       "parts (e.g. 'ktnb fit, default|Trainer, best')")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -177,22 +165,16 @@ def main() -> None:
                                                                   "group_by_length"),
         f"plain PyTorch loop (pad to {max_len}, fp32)": lambda: run_plain(args, data, checkpoint, max_len),
     }
-    if args.only:
-        contenders = {name: run for name, run in contenders.items() if args.only.lower() in name.lower()}
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    accuracy: dict[str, float] = {}
+    contenders = pick(contenders, args.only)
     names = list(contenders)
-    for round_ in range(args.repeats):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            seconds, model = contenders[name]()
-            times[name].append(seconds)
-            accuracy.setdefault(name, dev_accuracy(model, tokenizer, data.val, max_len))
-            print(f"round {round_ + 1}: {name}: {seconds:.1f} s", flush=True)
+    times, accuracy = alternating_rounds(contenders, args.repeats,
+                                         lambda name, model: dev_accuracy(model, tokenizer, data.val, max_len))
     finder = ktnb.text_classifier(data, checkpoint, batch_size=args.batch_size, max_len=max_len, seed=args.seed,
                                   progress=False, device="cpu")
     lr_result = finder.lr_find(epochs=args.epochs)
 
     best = {name: min(ts) for name, ts in times.items()}
+    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
     ktnb_rate = n / best.get(ktnb_name, float("nan"))
     print(f"\nSST-2 first {len(data.train)} rows, {args.epochs} epoch(s), batch {args.batch_size}, max_len {max_len}, "
           f"lr {args.lr}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
@@ -205,7 +187,8 @@ def main() -> None:
         print(f"| {name} | {rounds} | {rate:.1f} | {ktnb_rate / rate:.2f}x | {accuracy[name]:.4f} |")
     for rival in (trainer_best, trainer_default):
         if rival in best and ktnb_name in best:
-            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x")
+            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
+                  f"{median[rival] / median[ktnb_name]:.2f}x (median rounds)")
     if ktnb_name in accuracy and "ktnb fit, fp32" in accuracy:
         print(f"dev accuracy, ktnb default vs fp32: {accuracy[ktnb_name]:.4f} vs {accuracy['ktnb fit, fp32']:.4f} "
               f"({accuracy[ktnb_name] - accuracy['ktnb fit, fp32']:+.4f})")

@@ -16,6 +16,7 @@ killed while writing one leaves the previous checkpoint. It is also a Hugging Fa
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
@@ -69,14 +70,18 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     if learner.plan is None or learner.position is None:
         raise TrainingError("there is no run to checkpoint yet: call fit first")
     best = learner._best_state
+    # at the end of the epoch that just became the best, the best state is the current one: keep it once
+    best_is_current = best is not None and learner.position.batch == 0 and \
+        learner.best["epoch"] == learner.epochs_done
     meta = {
         "kind": KIND, "ktnb_version": __version__,
         # what load_predictor reads: a checkpoint folder is also a predictor of its current weights
         "task": learner.task.name, "pipeline": learner.task.pipeline_task, "class_names": learner.class_names,
-        "max_len": learner.max_len, "settings": learner.settings_learnt, "pairs": learner.data.train.pairs is not None,
+        "max_len": learner.predictor().max_len, "settings": learner.settings_learnt, "pairs": learner.data.train.pairs is not None,
         # what carries the run on
         "plan": vars(learner.plan).copy(), "position": vars(learner.position).copy(), "ended": None,
-        "best": learner.best, "lr_scale": learner.lr_scale, "monitor": learner.monitor,
+        "best": learner.best, "best_is_current": best_is_current, "lr_scale": learner.lr_scale,
+        "monitor": learner.monitor,
         "epochs_done": learner.epochs_done,
         "micro_batches": learner.micro_batches, "checkpoint_every": learner.checkpoint_every,
         "rules": [rule.state_dict() for rule in learner._rules],
@@ -88,12 +93,13 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     with atomic_folder(folder) as tmp:
         learner.model.config.save_pretrained(tmp)
         save_model(learner.model, str(tmp / WEIGHTS), metadata={"format": "pt"})
-        if best is not None:
+        kept_apart = best is not None and not best_is_current
+        if kept_apart:
             save_file(best["model"], str(tmp / BEST_WEIGHTS), metadata={"format": "pt"})
         with quiet_transformers():
             learner.tokenizer.save_pretrained(tmp)
         torch.save({"optimizer": learner._optimizer.state_dict(),
-                    "best_optimizer": best["optimizer"] if best is not None else None,
+                    "best_optimizer": best["optimizer"] if kept_apart else None,
                     "best_settings": best["settings"] if best is not None else None,
                     "rng": _rng_state()}, tmp / TRAINING_STATE)
         # sizes only: a checkpoint is rewritten often, and the atomic swap already keeps it whole
@@ -106,8 +112,6 @@ def mark_ended(folder: str | os.PathLike, reason: str) -> None:
     path = Path(folder).expanduser() / MANIFEST
     meta = read_json(path, "checkpoint it again")
     meta["ended"] = reason
-    import json
-
     write_text_atomic(path, json.dumps(meta, indent=2))
 
 
@@ -137,9 +141,10 @@ def restore(learner: Any, folder: str | os.PathLike) -> dict[str, Any]:
         raise ModelError(f"the checkpoint in {path} is for {meta['task']} with labels {meta['class_names'][:6]}, "
                          f"but this learner is for {learner.task.name} with {learner.class_names[:6]}; resume it "
                          "with the data it was trained on")
-    if meta["max_len"] != learner.max_len:
-        raise ModelError(f"the checkpoint in {path} was trained with max_len {meta['max_len']}, this learner has "
-                         f"{learner.max_len}; build it with max_len={meta['max_len']}")
+    trained_at = meta["learner"]["max_len"]
+    if trained_at != learner.max_len:
+        raise ModelError(f"the checkpoint in {path} was trained with max_len {trained_at}, this learner has "
+                         f"{learner.max_len}; build it with max_len={trained_at}")
     learner._prepare()
     try:
         load_model(learner.model, str(path / WEIGHTS), strict=True)
@@ -148,8 +153,13 @@ def restore(learner: Any, folder: str | os.PathLike) -> dict[str, Any]:
         best_weights = load_file(str(path / BEST_WEIGHTS)) if (path / BEST_WEIGHTS).is_file() else None
     except (RuntimeError, KeyError, ValueError, OSError) as err:
         raise ModelError(f"could not restore the checkpoint in {path}: {str(err).splitlines()[0]}") from None
-    learner._best_state = None if best_weights is None else {
-        "model": best_weights, "optimizer": state["best_optimizer"], "settings": dict(state["best_settings"] or {})}
+    if meta.get("best_is_current"):
+        learner._best_state = learner._snapshot()
+        learner._best_state["settings"] = dict(state["best_settings"] or {})
+    else:
+        learner._best_state = None if best_weights is None else {
+            "model": best_weights, "optimizer": state["best_optimizer"],
+            "settings": dict(state["best_settings"] or {})}
     learner.best = meta["best"]
     learner.settings_learnt = dict(meta["settings"] or {})
     learner.lr_scale = float(meta["lr_scale"])

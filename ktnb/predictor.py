@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from . import checks
-from .batching import EncodedTexts, pad_id
+from .batching import EncodedTexts, model_length_cap, pad_id
 from .errors import KtnbError, ModelError
 from .inference import run_model, softmax
 from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
@@ -54,8 +54,10 @@ class Predictor:
         id2label = getattr(model.config, "id2label", {}) or {}
         self.class_names = list(class_names) if class_names is not None else \
             [id2label[i] for i in range(len(id2label))]
+        # by default the longest input the model reads (as transformers.pipeline does), not the
+        # length training was cut at: a long text is read whole, and labels match the pipeline's
         self.max_len = checks.whole_number("max_len", max_len, 2) if max_len is not None else \
-            min(getattr(tokenizer, "model_max_length", 512), 512)
+            model_length_cap(tokenizer, model.config)
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.settings = dict(settings or {})

@@ -217,9 +217,8 @@ def test_panel_tabs_start_live_progress_and_stop(lab, browser):
         """() => [...document.querySelectorAll('.widget-hprogress .progress-bar')]
                  .some(bar => parseFloat(bar.style.width) > 0)""", timeout=120_000)
     expect(page.locator('button.widget-button[title="Start"]')).to_be_disabled()
-    page.wait_for_function(  # the live loss plot has drawn
-        """() => [...document.querySelectorAll('.widget-image')].some(img => img.naturalWidth > 200
-                 && img.offsetParent !== null)""", timeout=120_000)
+    # the live loss curve: SVG drawn by the browser from the points the kernel appends
+    page.locator(".ktnb-live-curve polyline").first.wait_for(timeout=120_000)
     if os.environ.get("KTNB_UPDATE_SCREENSHOTS") == "1":
         page.wait_for_timeout(5000)  # a few dozen batches on the curve, for the README picture
     _screenshot(page, "panel-training.png")
@@ -229,6 +228,9 @@ def test_panel_tabs_start_live_progress_and_stop(lab, browser):
     assert 0 < width < 100  # stopped part-way through the 20 epochs
     expect(page.locator('button.widget-button[title="Start"]')).to_be_enabled(timeout=30_000)
     expect(page.locator('button.widget-button[title="Stop"]')).to_be_disabled()
+    page.wait_for_function(  # once training ended, the full picture that stays (a PNG)
+        """() => [...document.querySelectorAll('.widget-image')].some(img => img.naturalWidth > 200
+                 && img.offsetParent !== null)""", timeout=60_000)
     _screenshot(page, "panel-stopped.png")
     _panel_lr_finder(page, tabs[1])
     _panel_evaluate(page, tabs[3])

@@ -57,12 +57,18 @@ def test_data_tab_error_shows_in_the_panel(tmp_path):
 
 def test_start_trains_in_the_background_with_live_updates(panel):
     panel.lr.value, panel.epochs.value = 3e-3, 4
+    curves = []
+    panel.live_curve.observe(lambda change: curves.append(change["new"]), names="value")
     panel.start_button.click()
     assert panel.thread.is_alive() and panel.start_button.disabled and not panel.stop_button.disabled
     panel.wait(120)
     assert panel.progress.value == panel.progress.max == 4 * len(panel.learner._train_dl)
     assert panel.epoch_table.value.count("<tr>") == 1 + 4
-    assert panel.live_plot.value[:4] == b"\x89PNG"
+    # while it trained: the curve as SVG text, growing; at the end the picture that stays, as a PNG
+    drawn = [c for c in curves if "<polyline" in c]
+    assert drawn and drawn[-1].count("<circle") == 4 and len(drawn[-1]) > len(drawn[0])
+    assert panel.live_plot.value[:4] == b"\x89PNG" and panel.live_plot.layout.display == ""
+    assert panel.live_curve.layout.display == "none"
     assert [e.name for e in panel.events].count("epoch_end") == 4
     assert not panel.start_button.disabled and panel.stop_button.disabled
     panel.eval_button.click()

@@ -36,12 +36,14 @@ def test_batched_length_sorted_prediction_keeps_input_order(trained):
 def test_save_load_and_pipeline_give_the_same_predictions(trained, tmp_path):
     from transformers import pipeline
 
-    texts = ["a dull and tedious film", "the actors were great", "the ending was a mess"]
+    # the last text is longer than training's max_len: the predictor reads it whole, as the pipeline does
+    texts = ["a dull and tedious film", "the actors were great", "the ending was a mess",
+             "the film was " * 30 + "great"]
     predictor = trained.predictor()
     folder = predictor.save(tmp_path / "sentiment")
     assert (folder / "model.safetensors").is_file() and (folder / "ktnb.json").is_file()
     loaded = ktnb.load_predictor(folder)
-    assert loaded.class_names == ["neg", "pos"] and loaded.max_len == trained.max_len
+    assert loaded.class_names == ["neg", "pos"] and loaded.max_len == predictor.max_len == 128 > trained.max_len
     assert np.allclose(loaded.predict_proba(texts), predictor.predict_proba(texts), atol=1e-5)
     pipe = pipeline("text-classification", model=str(folder), device="cpu")
     out = pipe(texts)

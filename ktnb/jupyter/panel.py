@@ -118,8 +118,9 @@ class Panel:
         self.stop_button.disabled = not (busy and self._training)
 
     def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML,
-                       training: bool = False) -> None:
-        """Run `work` in the background; its result goes to `on_success`, an error to `status`."""
+                       training: bool = False, after: Callable[[], None] | None = None) -> None:
+        """Run `work` in the background; its result goes to `on_success`, an error to `status`;
+        `after` runs either way, before the buttons come back."""
 
         def body() -> None:
             try:
@@ -129,8 +130,12 @@ class Panel:
             else:
                 on_success(result)
             finally:
-                self.busy = self._training = False
-                self._sync()
+                try:
+                    if after is not None:
+                        after()
+                finally:
+                    self.busy = self._training = False
+                    self._sync()
 
         self.busy, self._training = True, training
         self.thread = threading.Thread(target=body, name="ktnb-panel", daemon=True)
@@ -231,6 +236,7 @@ class Panel:
         self.suggestions.options, self.suggestions.layout.display = [], "none"
         self.progress.value, self.progress_text.value, self.train_status.value = 0, "", ""
         _hide(self.live_plot)
+        self.live_curve.value = ""
         self.epoch_table.value = ""
         self.report_html.value, self.eval_status.value = "", ""
         _hide(self.confusion)
@@ -310,7 +316,8 @@ class Panel:
         self.progress = W.IntProgress(value=0, min=0, max=1, description="batches")
         self.progress_text = W.HTML()
         self.train_status = W.HTML()
-        self.live_plot = _image()
+        self.live_curve = W.HTML()  # drawn by the browser from appended points while training runs
+        self.live_plot = _image()  # the full matplotlib picture, drawn once training ends
         self.epoch_table = W.HTML()
         self.start_button.on_click(self._guard(self.train_status)(self._start))
         self.stop_button.on_click(self._stop)
@@ -319,24 +326,29 @@ class Panel:
         self.train_tab = W.VBox([W.HBox([self.epochs, self.schedule]), self.lr,
                                  W.HBox([self.start_button, self.stop_button, self.resume_button]),
                                  W.HBox([self.progress, self.progress_text]), self.train_status,
-                                 self.live_plot, self.epoch_table])
+                                 self.live_curve, self.live_plot, self.epoch_table])
+
+    def _new_views(self) -> None:
+        """Fresh progress, notes and live curve for a run (the epoch table keeps every run)."""
+        from ..render.live import LiveCurve
+
+        self.events, self.state, self.notes, self.curve = [], ProgressState(), [], LiveCurve()
+        self._last_draw = 0.0
 
     def _start(self, _: Any = None) -> None:
         learner = self._needs_learner()
         lr, epochs, schedule = self.lr.value, self.epochs.value, self.schedule.value
-        self.events, self.state, self.notes = [], ProgressState(), []
-        self._last_draw = 0.0
+        self._new_views()
         self.train_status.value = f"training: lr {lr:.2e}, {epochs} epoch(s), {schedule}"
         self._run_in_thread(lambda: learner.fit(lr, epochs, schedule, callbacks=[self._on_event]),
-                            lambda history: None, self.train_status, training=True)
+                            lambda history: None, self.train_status, training=True, after=self._show_history)
 
     def _resume(self, _: Any = None) -> None:
         learner = self._needs_learner()
-        self.events, self.state, self.notes = [], ProgressState(), []
-        self._last_draw = 0.0
+        self._new_views()
         self.train_status.value = f"resuming the run in {escape(str(learner.checkpoint_dir))}…"
         self._run_in_thread(lambda: learner.resume(callbacks=[self._on_event]), lambda history: None,
-                            self.train_status, training=True)
+                            self.train_status, training=True, after=self._show_history)
 
     def _stop(self, _: Any = None) -> None:
         if self.learner is not None:
@@ -344,19 +356,25 @@ class Panel:
             self.train_status.value = "stopping at the end of this batch…"
 
     def _on_event(self, event: Any) -> None:
-        """The training thread's events, turned into widget state."""
+        """The training thread's events, turned into widget state. This runs in the training
+        thread, so it does little: numbers and short strings; the live curve is SVG text that the
+        browser draws (bench/ui_overhead.py measures what it costs)."""
         self.events.append(event)
         self.state(event)
         if event.name == "train_begin":
-            self.progress.max, self.progress.value = max(self.state.total, 1), 0
+            self.progress.max, self.progress.value = max(self.state.total, 1), self.state.done
+            _hide(self.live_plot)
+            self.live_curve.layout.display = ""
         elif event.name == "batch_end":
             self.progress.value = self.state.done
+            self.curve.add(event.learner.steps_done + event.step, event.loss)
             self._draw()
         elif event.name == "validate_begin":
             self.progress_text.value = escape(self.state.text())
         elif event.name == "epoch_end":
             if event.message:
                 self.notes.append(event.message)
+            self.curve.add_epoch(event.learner.steps_done + event.step, event.metrics.get("val_loss"))
             self.epoch_table.value = epochs_html(self.learner.history.epochs) + \
                 "".join(warning_html(note) for note in dict.fromkeys(self.notes))
             self._draw(force=True)
@@ -365,15 +383,21 @@ class Panel:
             message = event.message or f"training {event.reason}"
             self.train_status.value = warning_html(message) if event.message else escape(message)
 
-    def _draw(self, force: bool = False) -> None:
-        """The progress line every time; the loss curve at most twice a second."""
-        self.progress_text.value = escape(self.state.text())
-        now = time.perf_counter()
-        if not force and now - self._last_draw < 0.5:
-            return
-        self._last_draw = now
+    def _show_history(self) -> None:
+        """The full matplotlib picture of the history, in place of the live curve: drawn once the
+        fit has returned (off the training), as a PNG that stays when the notebook is reopened."""
         if self.learner is not None and self.learner.history.steps:
             _show_figure(self.live_plot, self.learner.history.plot())
+            self.live_curve.layout.display = "none"
+
+    def _draw(self, force: bool = False) -> None:
+        """The progress line and the live curve, at most four times a second."""
+        now = time.perf_counter()
+        if not force and now - self._last_draw < 0.25:
+            return
+        self._last_draw = now
+        self.progress_text.value = escape(self.state.text())
+        self.live_curve.value = self.curve.svg()
 
     # ------------------------------------------------------------------ Evaluate, Predict, Attention
 

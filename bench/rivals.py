@@ -1,0 +1,54 @@
+"""What the side-by-side benchmarks share: the Hugging Face Trainer set up like ktnb (same
+schedule, warm-up, weight decay, clipping, seed; no evaluation, saving or logging), the rounds
+that alternate the contenders' order, and picking contenders by name."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Any, Callable
+
+
+def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strategy: str, bf16: bool) -> float:
+    """Seconds of `Trainer.train()` for `model` on `train` (a datasets.Dataset of encoded rows):
+    `strategy` is its train_sampling_strategy ("random", its default, or "group_by_length")."""
+    from transformers import Trainer, TrainingArguments
+
+    with tempfile.TemporaryDirectory() as out:
+        targs = TrainingArguments(
+            output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
+            learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
+            max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
+            logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+            train_sampling_strategy=strategy, bf16=bf16,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=train, data_collator=collator)
+        started = time.perf_counter()
+        trainer.train()
+        return time.perf_counter() - started
+
+
+def pick(contenders: dict[str, Callable], only: str | None) -> dict[str, Callable]:
+    """The contenders whose name contains one of the "|"-separated parts of `only` (all without)."""
+    if not only:
+        return contenders
+    words = [w.strip().lower() for w in only.split("|") if w.strip()]
+    return {name: run for name, run in contenders.items() if any(w in name.lower() for w in words)}
+
+
+def alternating_rounds(contenders: dict[str, Callable[[], tuple[float, Any]]], repeats: int,
+                       judge: Callable[[str, Any], float]) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Run every contender `repeats` times, the order reversed every other round (so that none
+    always runs first or last); each returns (seconds, model). `judge(name, model)` scores the
+    first model of each. Returns the times per contender and the scores."""
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    scores: dict[str, float] = {}
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            seconds, model = contenders[name]()
+            times[name].append(seconds)
+            if name not in scores:
+                scores[name] = judge(name, model)
+            print(f"round {round_ + 1}: {name}: {seconds:.1f} s, score {scores[name]:.4f}", flush=True)
+    return times, scores
