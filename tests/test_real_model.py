@@ -50,7 +50,7 @@ def test_minilm_regression_on_stsb_pairs_reaches_pearson_082(minilm, tmp_path):
     pair = ("A man is playing the cello.", "A man seated is playing the cello.")
     saved = ktnb.load_predictor(learner.predictor().save(tmp_path / "stsb"))
     # the learner's model runs under accelerate's bf16 autocast, the loaded one in fp32
-    assert saved.predict(pair) == pytest.approx(learner.predictor().predict(pair), abs=0.02)
+    assert saved.predict(pair) == pytest.approx(learner.predictor().predict(pair), abs=0.05)
     assert saved.predict(pair) > saved.predict(("A man is playing the cello.", "A woman is slicing onions."))
 
 
