@@ -1,6 +1,6 @@
 """What the side-by-side benchmarks share: the Hugging Face Trainer set up like ktnb (same
-schedule, warm-up, weight decay, clipping, seed; no evaluation, saving or logging), the rounds
-that alternate the contenders' order, and picking contenders by name."""
+schedule, warm-up, weight decay, clipping, seed; no evaluation, saving or logging), the kernels'
+warm-up, the rounds that alternate the contenders' order, and picking contenders by name."""
 
 from __future__ import annotations
 
@@ -26,6 +26,20 @@ def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strateg
         started = time.perf_counter()
         trainer.train()
         return time.perf_counter() - started
+
+
+def warm_up(model: Any, max_len: int, batch_size: int, labels_for: Callable[[Any], Any]) -> None:
+    """One forward/backward of `model` at every padded length, in fp32 and bf16, so that no
+    contender pays the CPU kernels' first-use cost for a shape (whoever ran first would otherwise
+    be slowed). `labels_for(ids)` gives the labels for a batch of token ids."""
+    import torch
+
+    for bf16 in (False, True):
+        for width in range(2, max_len + 1):
+            ids = torch.randint(1000, 2000, (batch_size, width))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels_for(ids)).loss
+            loss.backward()
 
 
 def pick(contenders: dict[str, Callable], only: str | None) -> dict[str, Callable]:

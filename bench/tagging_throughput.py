@@ -28,7 +28,7 @@ from ktnb.batching import IGNORED_LABEL
 from ktnb.devices import resolve_mixed_precision
 from ktnb.inference import run_model
 from ktnb.models import load_for_task, load_tokenizer, resolve_checkpoint
-from rivals import alternating_rounds, pick, train_with_trainer
+from rivals import alternating_rounds, pick, train_with_trainer, warm_up
 
 TAGGING = ktnb.get_task("tagging")
 
@@ -78,19 +78,6 @@ def run_trainer(args, data, checkpoint, tokenizer, max_len, strategy, bf16=False
     return train_with_trainer(args, model, train, DataCollatorForTokenClassification(tokenizer), strategy, bf16), model
 
 
-def warm_up(checkpoint, tags, max_len, batch_size) -> None:
-    """One forward/backward at every padded length, fp32 and bf16, so no contender pays the CPU
-    kernels' first-use cost for a shape."""
-    model = fresh_model(checkpoint, tags, 0)
-    for bf16 in (False, True):
-        for width in range(2, max_len + 1):
-            ids = torch.randint(1000, 2000, (batch_size, width))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids),
-                             labels=torch.zeros_like(ids)).loss
-            loss.backward()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("KTNB_DATA_DIR", "../shared/data")))
@@ -111,7 +98,7 @@ def main() -> None:
     max_len = probe.max_len
     precision = resolve_mixed_precision("auto", torch.device("cpu"), probe.model)
     del probe
-    warm_up(checkpoint, data.class_names, max_len, args.batch_size)
+    warm_up(fresh_model(checkpoint, data.class_names, 0), max_len, args.batch_size, torch.zeros_like)
 
     ktnb_name = f"ktnb fit, default ({'fp32' if precision == 'no' else precision})"
     trainer_default = "HF Trainer, default (random batches, fp32)"

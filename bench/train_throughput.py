@@ -31,7 +31,7 @@ from ktnb.batching import encode_texts
 from ktnb.devices import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
-from rivals import alternating_rounds, pick, train_with_trainer
+from rivals import alternating_rounds, pick, train_with_trainer, warm_up
 
 
 def dev_accuracy(model, tokenizer, dev, max_len) -> float:
@@ -96,19 +96,6 @@ def run_plain(args, data, checkpoint, max_len):
     return time.perf_counter() - started, model
 
 
-def warm_up(checkpoint, class_names, max_len, batch_size) -> None:
-    """One forward/backward at every padded length, in fp32 and bf16, so that no contender pays
-    the CPU kernels' first-use cost for a shape (whoever ran first would otherwise be slowed)."""
-    model = fresh_model(checkpoint, class_names, 0)
-    for bf16 in (False, True):
-        for width in range(2, max_len + 1):
-            ids = torch.randint(1000, 2000, (batch_size, width))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids),
-                             labels=torch.zeros(batch_size, dtype=torch.long)).loss
-            loss.backward()
-
-
 def padding_share(data, tokenizer, max_len, batch_size, seed) -> dict[str, float]:
     """The share of token positions that are padding, per batching scheme (one epoch)."""
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -150,7 +137,8 @@ def main() -> None:
     probe = ktnb.text_classifier(data, checkpoint, progress=False, device="cpu")
     max_len = probe.max_len  # one max length for every contender
     n = len(data.train) * args.epochs
-    warm_up(checkpoint, data.class_names, max_len, args.batch_size)
+    warm_up(fresh_model(checkpoint, data.class_names, 0), max_len, args.batch_size,
+            lambda ids: torch.zeros(len(ids), dtype=torch.long))
 
     precision = resolve_mixed_precision("auto", torch.device("cpu"), probe.model)
     ktnb_name = f"ktnb fit, default ({'fp32' if precision == 'no' else precision})"
