@@ -814,6 +814,29 @@ class Learner:
                 f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
 
 
+# options of the data readers (texts_from_csv, texts_from_df, texts_from_array), not of a learner
+READER_OPTIONS = ("max_train", "val_frac", "val_path", "val_df", "val_texts", "val_labels", "class_names", "sep",
+                  "encoding")
+
+
+def _check_learner_settings(settings: dict[str, Any]) -> None:
+    """A setting a Learner does not take is a one-line error naming the ones it does."""
+    import difflib
+    import inspect
+
+    known = [name for name in inspect.signature(Learner.__init__).parameters
+             if name not in ("self", "model", "tokenizer", "data")]
+    for name in settings:
+        if name in known:
+            continue
+        if name in READER_OPTIONS:
+            raise TrainingError(f"{name} is an option of the data readers, not of the learner: read the data with "
+                                f"it first (e.g. data = ktnb.texts_from_csv(path, {name}=...)) and pass that data")
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise TrainingError(f"text_learner has no setting {name!r}; {hint}it takes {', '.join(known)}")
+
+
 def text_learner(data: Any, model: str | None = None, *, task: str | None = None, text_col: str = "text",
                  label_col: str = "label", pair_col: str | None = None, seed: int = 42,
                  **learner_kwargs: Any) -> Learner:
@@ -829,6 +852,7 @@ def text_learner(data: Any, model: str | None = None, *, task: str | None = None
 
     from .models import ensure_pad_token, load_for_task, load_tokenizer, resolve_checkpoint
 
+    _check_learner_settings(learner_kwargs)  # before the data and the model are read, which takes a while
     if isinstance(data, (str, os.PathLike)):  # read as a %%ktrain cell reads it, so a checkpoint can read it again
         from .workflow import check_config, load_config_data
 
