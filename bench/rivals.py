@@ -1,6 +1,7 @@
 """What the side-by-side benchmarks share: the Hugging Face Trainer set up like ktnb (same
 schedule, warm-up, weight decay, clipping, seed; no evaluation, saving or logging), the kernels'
-warm-up, the rounds that alternate the contenders' order, and picking contenders by name."""
+warm-up, the rounds that alternate the contenders' order, picking contenders by name, and the
+table of their times."""
 
 from __future__ import annotations
 
@@ -66,3 +67,23 @@ def alternating_rounds(contenders: dict[str, Callable[[], tuple[float, Any]]], r
                 scores[name] = judge(name, model)
             print(f"round {round_ + 1}: {name}: {seconds:.1f} s, score {scores[name]:.4f}", flush=True)
     return times, scores
+
+
+def print_rounds_table(times: dict[str, list[float]], scores: dict[str, float], rows: int, ktnb_name: str,
+                       rivals: tuple[str, ...], unit: str, score_name: str) -> None:
+    """The Markdown table of every contender's rounds (`rows` examples trained per round), its
+    speed by its best round, ktnb's speed-up over it and its score; then ktnb's ratio to each of
+    `rivals` by best and by median round."""
+    best = {name: min(ts) for name, ts in times.items()}
+    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+    print(f"| run | train s (each round) | {unit}/s | ktnb speed-up | {score_name} |")
+    print("|---|---:|---:|---:|---:|")
+    for name, rounds in times.items():
+        ratio = best[name] / best[ktnb_name] if ktnb_name in best else float("nan")
+        print(f"| {name} | {' / '.join(f'{t:.1f}' for t in rounds)} | {rows / best[name]:.1f} | {ratio:.2f}x | "
+              f"{scores[name]:.4f} |")
+    for rival in rivals:
+        if rival in best and ktnb_name in best:
+            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
+                  f"{median[rival] / median[ktnb_name]:.2f}x (median rounds); {score_name} "
+                  f"{scores[ktnb_name]:.4f} vs {scores[rival]:.4f}")

@@ -28,7 +28,7 @@ from ktnb.batching import IGNORED_LABEL
 from ktnb.devices import resolve_mixed_precision
 from ktnb.inference import run_model
 from ktnb.models import load_for_task, load_tokenizer, resolve_checkpoint
-from rivals import alternating_rounds, pick, train_with_trainer, warm_up
+from rivals import alternating_rounds, pick, print_rounds_table, train_with_trainer, warm_up
 
 TAGGING = ktnb.get_task("tagging")
 
@@ -109,26 +109,13 @@ def main() -> None:
         trainer_best: lambda: run_trainer(args, data, checkpoint, tokenizer, max_len, "group_by_length", bf16=True),
     }
     contenders = pick(contenders, args.only)
-    names = list(contenders)
     times, f1 = alternating_rounds(contenders, args.repeats, lambda name, model: test_f1(model, tokenizer, data, max_len))
 
-    n = len(data.train) * args.epochs
-    best = {name: min(ts) for name, ts in times.items()}
-    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
     print(f"\nCoNLL-2003 {len(data.train)} training sentences, {args.epochs} epoch(s), batch {args.batch_size}, "
           f"max_len {max_len}, lr {args.lr}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"best of {args.repeats} rounds (order alternated)")
-    print("| run | train s (each round) | sentences/s | ktnb speed-up | test entity F1 |")
-    print("|---|---:|---:|---:|---:|")
-    for name in names:
-        rate = n / best[name]
-        ratio = best[name] / best[ktnb_name] if ktnb_name in best else float("nan")
-        print(f"| {name} | {' / '.join(f'{t:.1f}' for t in times[name])} | {rate:.1f} | {ratio:.2f}x | {f1[name]:.4f} |")
-    for rival in (trainer_best, trainer_default):
-        if rival in best and ktnb_name in best:
-            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
-                  f"{median[rival] / median[ktnb_name]:.2f}x (median rounds); F1 {f1[ktnb_name]:.4f} vs {f1[rival]:.4f}")
-
+    print_rounds_table(times, f1, len(data.train) * args.epochs, ktnb_name, (trainer_best, trainer_default),
+                       "sentences", "test entity F1")
 
 if __name__ == "__main__":
     main()

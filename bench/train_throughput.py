@@ -31,7 +31,7 @@ from ktnb.batching import encode_texts
 from ktnb.devices import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
-from rivals import alternating_rounds, pick, train_with_trainer, warm_up
+from rivals import alternating_rounds, pick, print_rounds_table, train_with_trainer, warm_up
 
 
 def dev_accuracy(model, tokenizer, dev, max_len) -> float:
@@ -154,35 +154,22 @@ def main() -> None:
         f"plain PyTorch loop (pad to {max_len}, fp32)": lambda: run_plain(args, data, checkpoint, max_len),
     }
     contenders = pick(contenders, args.only)
-    names = list(contenders)
     times, accuracy = alternating_rounds(contenders, args.repeats,
                                          lambda name, model: dev_accuracy(model, tokenizer, data.val, max_len))
     finder = ktnb.text_classifier(data, checkpoint, batch_size=args.batch_size, max_len=max_len, seed=args.seed,
                                   progress=False, device="cpu")
     lr_result = finder.lr_find(epochs=args.epochs)
 
-    best = {name: min(ts) for name, ts in times.items()}
-    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
-    ktnb_rate = n / best.get(ktnb_name, float("nan"))
     print(f"\nSST-2 first {len(data.train)} rows, {args.epochs} epoch(s), batch {args.batch_size}, max_len {max_len}, "
           f"lr {args.lr}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"best of {args.repeats} rounds (order alternated)")
-    print("| run | train s (each round) | samples/s | ktnb speed-up | dev accuracy |")
-    print("|---|---:|---:|---:|---:|")
-    for name in names:
-        rate = n / best[name]
-        rounds = " / ".join(f"{t:.1f}" for t in times[name])
-        print(f"| {name} | {rounds} | {rate:.1f} | {ktnb_rate / rate:.2f}x | {accuracy[name]:.4f} |")
-    for rival in (trainer_best, trainer_default):
-        if rival in best and ktnb_name in best:
-            print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
-                  f"{median[rival] / median[ktnb_name]:.2f}x (median rounds)")
+    print_rounds_table(times, accuracy, n, ktnb_name, (trainer_best, trainer_default), "samples", "dev accuracy")
     if ktnb_name in accuracy and "ktnb fit, fp32" in accuracy:
         print(f"dev accuracy, ktnb default vs fp32: {accuracy[ktnb_name]:.4f} vs {accuracy['ktnb fit, fp32']:.4f} "
               f"({accuracy[ktnb_name] - accuracy['ktnb fit, fp32']:+.4f})")
     print("\npadding share of token positions: " + ", ".join(
         f"{k} {v:.1%}" for k, v in padding_share(data, tokenizer, max_len, args.batch_size, args.seed).items()))
-    epoch_seconds = best.get(ktnb_name, float("nan")) / args.epochs
+    epoch_seconds = min(times.get(ktnb_name, [float("nan")])) / args.epochs
     print(f"lr_find: {lr_result.seconds:.1f} s over {len(lr_result.lrs)} batches = "
           f"{lr_result.seconds / epoch_seconds:.2f} of one ktnb epoch ({math.ceil(len(data.train) / args.batch_size)} "
           f"batches); suggestion {lr_result.suggestion:.1e}")

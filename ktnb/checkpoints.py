@@ -65,6 +65,7 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     from safetensors.torch import save_file, save_model
 
     from . import __version__
+    from .batching import model_length_cap
     from .models import quiet_transformers
 
     if learner.plan is None or learner.position is None:
@@ -77,7 +78,8 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
         "kind": KIND, "ktnb_version": __version__,
         # what load_predictor reads: a checkpoint folder is also a predictor of its current weights
         "task": learner.task.name, "pipeline": learner.task.pipeline_task, "class_names": learner.class_names,
-        "max_len": learner.predictor().max_len, "settings": learner.settings_learnt, "pairs": learner.data.train.pairs is not None,
+        "max_len": model_length_cap(learner.tokenizer, learner.model.config), "settings": learner.settings_learnt,
+        "pairs": learner.data.train.pairs is not None,
         # what carries the run on
         "plan": vars(learner.plan).copy(), "position": vars(learner.position).copy(), "ended": None,
         "best": learner.best, "best_is_current": best_is_current, "lr_scale": learner.lr_scale,
