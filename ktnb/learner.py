@@ -814,9 +814,10 @@ class Learner:
                 f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
 
 
-# options of the data readers (texts_from_csv, texts_from_df, texts_from_array), not of a learner
-READER_OPTIONS = ("max_train", "val_frac", "val_path", "val_df", "val_texts", "val_labels", "class_names", "sep",
-                  "encoding")
+# options of the data readers, not of a learner, with a reader that takes each
+READER_OPTIONS = {"max_train": "texts_from_csv", "val_frac": "texts_from_csv", "val_path": "texts_from_csv",
+                  "class_names": "texts_from_csv", "sep": "texts_from_csv", "encoding": "texts_from_csv",
+                  "val_df": "texts_from_df", "val_texts": "texts_from_array", "val_labels": "texts_from_array"}
 
 
 def _check_learner_settings(settings: dict[str, Any]) -> None:
@@ -831,7 +832,8 @@ def _check_learner_settings(settings: dict[str, Any]) -> None:
             continue
         if name in READER_OPTIONS:
             raise TrainingError(f"{name} is an option of the data readers, not of the learner: read the data with "
-                                f"it first (e.g. data = ktnb.texts_from_csv(path, {name}=...)) and pass that data")
+                                f"it first (e.g. data = ktnb.{READER_OPTIONS[name]}(..., {name}=...)) and pass that "
+                                "data")
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
         raise TrainingError(f"text_learner has no setting {name!r}; {hint}it takes {', '.join(known)}")

@@ -143,7 +143,7 @@ def test_max_train_from_label_sorted_data_says_why_there_is_one_class():
                              "val_f1_macro"),
     ({"callbacks": ["print"]}, "callbacks must be callables taking an Event (or ktnb.Callback objects)"),
     ({"max_train": 500}, "max_train is an option of the data readers, not of the learner: read the data with it first "
-                         "(e.g. data = ktnb.texts_from_csv(path, max_train=...)) and pass that data"),
+                         "(e.g. data = ktnb.texts_from_csv(..., max_train=...)) and pass that data"),
     ({"batchsize": 8}, "text_learner has no setting 'batchsize'; did you mean 'batch_size'? it takes max_len, "
                        "batch_size, eval_batch_size, device, mixed_precision, grad_accum, clip_grad, weight_decay, "
                        "seed, monitor, callbacks, progress, checkpoint_dir, checkpoint_every"),
