@@ -10,7 +10,8 @@ import time
 from typing import Any, Callable
 
 
-def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strategy: str, bf16: bool) -> float:
+def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strategy: str, bf16: bool,
+                       seed: int) -> float:
     """Seconds of `Trainer.train()` for `model` on `train` (a datasets.Dataset of encoded rows):
     `strategy` is its train_sampling_strategy ("random", its default, or "group_by_length")."""
     from transformers import Trainer, TrainingArguments
@@ -19,7 +20,7 @@ def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strateg
         targs = TrainingArguments(
             output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=args.epochs,
             learning_rate=args.lr, lr_scheduler_type="linear", warmup_steps=0.1, weight_decay=0.01,
-            max_grad_norm=1.0, seed=args.seed, use_cpu=True, report_to="none", save_strategy="no",
+            max_grad_norm=1.0, seed=seed, use_cpu=True, report_to="none", save_strategy="no",
             logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
             train_sampling_strategy=strategy, bf16=bf16,
         )
@@ -51,29 +52,36 @@ def pick(contenders: dict[str, Callable], only: str | None) -> dict[str, Callabl
     return {name: run for name, run in contenders.items() if any(w in name.lower() for w in words)}
 
 
-def alternating_rounds(contenders: dict[str, Callable[[], tuple[float, Any]]], repeats: int,
-                       judge: Callable[[str, Any], float]) -> tuple[dict[str, list[float]], dict[str, float]]:
+def alternating_rounds(contenders: dict[str, Callable[[int], tuple[float, Any]]], repeats: int,
+                       judge: Callable[[str, Any], float], first_seed: int = 0) \
+        -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Run every contender `repeats` times, the order reversed every other round (so that none
-    always runs first or last); each returns (seconds, model). `judge(name, model)` scores the
-    first model of each. Returns the times per contender and the scores."""
+    always runs first or last); each takes the round's seed (`first_seed`, then one more per
+    round, the same for every contender) and returns (seconds, model), which `judge(name, model)`
+    scores. Returns the times and the scores of each contender's rounds: one seed's score says
+    little when seeds move it by a point or two."""
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
-    scores: dict[str, float] = {}
+    scores: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(repeats):
+        seed = first_seed + round_
         for name in names if round_ % 2 == 0 else names[::-1]:
-            seconds, model = contenders[name]()
+            seconds, model = contenders[name](seed)
             times[name].append(seconds)
-            if name not in scores:
-                scores[name] = judge(name, model)
-            print(f"round {round_ + 1}: {name}: {seconds:.1f} s, score {scores[name]:.4f}", flush=True)
+            scores[name].append(judge(name, model))
+            print(f"round {round_ + 1} (seed {seed}): {name}: {seconds:.1f} s, score {scores[name][-1]:.4f}", flush=True)
     return times, scores
 
 
-def print_rounds_table(times: dict[str, list[float]], scores: dict[str, float], rows: int, ktnb_name: str,
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def print_rounds_table(times: dict[str, list[float]], scores: dict[str, list[float]], rows: int, ktnb_name: str,
                        rivals: tuple[str, ...], unit: str, score_name: str) -> None:
     """The Markdown table of every contender's rounds (`rows` examples trained per round), its
-    speed by its best round, ktnb's speed-up over it and its score; then ktnb's ratio to each of
-    `rivals` by best and by median round."""
+    speed by its best round, ktnb's speed-up over it and its score over the rounds (mean, and
+    the lowest and highest); then ktnb's ratio to each of `rivals` by best and by median round."""
     best = {name: min(ts) for name, ts in times.items()}
     median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
     print(f"| run | train s (each round) | {unit}/s | ktnb speed-up | {score_name} |")
@@ -81,9 +89,9 @@ def print_rounds_table(times: dict[str, list[float]], scores: dict[str, float], 
     for name, rounds in times.items():
         ratio = best[name] / best[ktnb_name] if ktnb_name in best else float("nan")
         print(f"| {name} | {' / '.join(f'{t:.1f}' for t in rounds)} | {rows / best[name]:.1f} | {ratio:.2f}x | "
-              f"{scores[name]:.4f} |")
+              f"{mean(scores[name]):.4f} ({min(scores[name]):.4f}-{max(scores[name]):.4f}) |")
     for rival in rivals:
         if rival in best and ktnb_name in best:
             print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
                   f"{median[rival] / median[ktnb_name]:.2f}x (median rounds); {score_name} "
-                  f"{scores[ktnb_name]:.4f} vs {scores[rival]:.4f}")
+                  f"(mean of the rounds) {mean(scores[ktnb_name]):.4f} vs {mean(scores[rival]):.4f}")

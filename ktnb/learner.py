@@ -33,6 +33,8 @@ from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .data import LabelledTexts, TextData
 from .devices import make_accelerator, resolve_device, resolve_mixed_precision
+from .dropout import use_cheap_dropout
+from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
 from .inference import Outputs, run_model
@@ -219,6 +221,8 @@ class Learner:
             if len(self.train_ds) == 0:
                 raise TrainingError("there is no training data")
             self._train_model = self.accelerator.prepare(self.model)
+            keep_embedding_grad(self.model, self.accelerator.device, self.accelerator.num_processes)
+            use_cheap_dropout(self.model, self.accelerator.device)
         if self._train_dl is None:
             self._sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
             loader = DataLoader(self.train_ds, batch_sampler=self._sampler, collate_fn=self.collate)

@@ -75,3 +75,27 @@ def test_minilm_tags_conll_entities_with_f1_078(minilm, tmp_path):
     entities = ktnb.load_predictor(learner.predictor().save(tmp_path / "ner")).predict(text)
     assert ("PER", "John Smith") in [(e.entity, e.word) for e in entities]
     assert ("LOC", "London") in [(e.entity, e.word) for e in entities]
+
+
+def test_minilm_multilabel_goemotions_beats_the_constant_and_frozen_baselines(minilm, tmp_path):
+    """GoEmotions with the multi-label defaults for 3 epochs (bench/tasks_quality.py runs the 6 of
+    `auto_epochs` for the issue's figure, 0.52 / 0.35): naive fine-tuning predicts "neutral" for
+    everything (micro-F1 0.30, macro-F1 0.06 even after 6 epochs); 3 epochs here reached 0.51 / 0.22
+    (macro-F1 moves most from one machine's bf16 kernels to another's, hence its lower bound)."""
+    from conftest import SHARED_DATA
+
+    folder = SHARED_DATA / "goemotions"
+    if not (folder / "train.csv").is_file():
+        pytest.skip("../shared/data/goemotions is not here")
+    data = ktnb.texts_from_csv(folder / "train.csv", "text", "labels", val_path=folder / "dev.csv", task="multilabel")
+    learner = ktnb.text_learner(data, batch_size=16, progress=False)
+    learner.fit_onecycle(learner.lr_find(epochs=3).suggestion, 3)
+    report = learner.evaluate()
+    print(report)
+    assert report.f1_micro >= 0.45 and report.f1_macro >= 0.15
+    texts = data.val.texts[:40]
+    predictions = learner.predictor().predict(texts)
+    assert sum(labels != ["neutral"] for labels in predictions) >= 10  # not one label for everything
+    saved = ktnb.load_predictor(learner.predictor().save(tmp_path / "goemotions"))
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=learner.mixed_precision == "bf16"):
+        assert saved.predict(texts) == predictions  # the tuned threshold travels with the folder
