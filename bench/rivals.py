@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from statistics import mean
 from typing import Any, Callable
 
 
@@ -71,10 +72,6 @@ def alternating_rounds(contenders: dict[str, Callable[[int], tuple[float, Any]]]
             scores[name].append(judge(name, model))
             print(f"round {round_ + 1} (seed {seed}): {name}: {seconds:.1f} s, score {scores[name][-1]:.4f}", flush=True)
     return times, scores
-
-
-def mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def print_rounds_table(times: dict[str, list[float]], scores: dict[str, list[float]], rows: int, ktnb_name: str,

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+from statistics import mean
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from ktnb.batching import encode_texts
 from ktnb.devices import resolve_mixed_precision
 from ktnb.models import load_classifier, load_tokenizer, resolve_checkpoint
 from ktnb.predictor import logits_for_ids
-from rivals import alternating_rounds, mean, pick, print_rounds_table, train_with_trainer, warm_up
+from rivals import alternating_rounds, pick, print_rounds_table, train_with_trainer, warm_up
 
 
 def dev_accuracy(model, tokenizer, dev, max_len) -> float:
