@@ -3,8 +3,9 @@
 PyTorch's CPU dropout draws one Bernoulli sample per element, about 10 ns each on the 2-core
 machines ktnb is measured on: 13% of a MiniLM training step goes on the 20 dropout masks it
 draws (14 through `torch.nn.Dropout` modules, which this replaces; the attention kernel draws
-the other 6 inside `scaled_dot_product_attention`). Here the mask comes from 64-bit random words cut into four 16-bit numbers, each kept
-when it is at or above the rate's share of the 16-bit range (1.2 ns per element). The rate is
+the other 6 inside `scaled_dot_product_attention`). Here the mask comes from 64-bit random
+words cut into four 16-bit numbers, each kept when it is at or above the rate's share of the
+16-bit range (1.2 ns per element). The rate is
 the model's own to 1/65,536 (0.1 is applied as 0.100006) and the kept values are scaled by the
 inverse of that rate's keep share, so every activation's expectation is unchanged, exactly as
 in `torch.nn.Dropout`; only the random numbers differ, drawn from the same seeded generator.

@@ -4,9 +4,9 @@ A dense embedding backward builds a new zero tensor the size of the whole vocabu
 (MiniLM: 30,522 x 384, 47 MB) at every step, and the allocator hands that much memory straight
 back to the system when the step ends, so the next step pays a page fault for every 4 kB of
 it again: 18-26 ms of a 150-200 ms MiniLM step on a 2-core CPU, for a batch that touches a few
-hundred rows. Here the embedding's backward is made sparse (the rows the batch used, as PyTorch's own
-``nn.Embedding(sparse=True)`` gives), and autograd adds those rows into a dense gradient buffer
-that lives as long as the model. The optimizer and the gradient clipping see the same dense
+hundred rows. Here the embedding's backward is made sparse (the rows the batch used, as
+PyTorch's own ``nn.Embedding(sparse=True)`` gives), and autograd adds those rows into a dense
+gradient buffer that lives as long as the model. The optimizer and the gradient clipping see the same dense
 gradient as before (the same values, rows summed in another order), so the training recipe
 is unchanged: AdamW still moves every row by its moments.
 
