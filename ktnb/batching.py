@@ -58,15 +58,18 @@ class EncodedTexts(Dataset):
     """Encoded examples for the loop: token ids (with the segment ids of a text pair, where the
     model uses them) and optional labels, which a task makes ints (a class), floats (a score, or
     a 0/1 row of labels) or a list per token (tags, -100 where no tag is scored). `word_ids`
-    (tagging) maps each token back to its word and is not fed to the model. Items are dicts
-    for `PadCollator`."""
+    (tagging) maps each token back to its word, and `word_labels` holds every word's tag, even
+    of words that lost their tokens (cut at `max_len`, or with none); neither is fed to the
+    model. Items are dicts for `PadCollator`."""
 
     def __init__(self, input_ids: list[list[int]], labels: Sequence[Any] | None = None,
-                 token_type_ids: list[list[int]] | None = None, word_ids: list[list[int | None]] | None = None):
+                 token_type_ids: list[list[int]] | None = None, word_ids: list[list[int | None]] | None = None,
+                 word_labels: list[list[int]] | None = None):
         self.input_ids = input_ids
         self.labels = list(labels) if labels is not None else None
         self.token_type_ids = token_type_ids
         self.word_ids = word_ids
+        self.word_labels = word_labels
         self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
 
     def __len__(self) -> int:

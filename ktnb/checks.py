@@ -25,6 +25,17 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def plain(value: Any) -> Any:
+    """A numpy number (``np.float32(0.3)``, ``np.int64(5)``, as arrays and DataFrames hand them
+    out) as the Python number it is, so every check below takes it as a number; anything else
+    comes back as it is.
+
+    >>> plain(np.float32(0.5)), plain(np.int64(3)), plain("3")
+    (0.5, 3, '3')
+    """
+    return value.item() if isinstance(value, (np.number, np.bool_)) else value
+
+
 def whole_number(name: str, value: Any, minimum: int = 1, maximum: int | None = None, *,
                  error: type[KtnbError] = TrainingError) -> int:
     """`value` as an int in [minimum, maximum]; bools, floats and strings are refused."""
@@ -39,8 +50,7 @@ def whole_number(name: str, value: Any, minimum: int = 1, maximum: int | None = 
 
 def positive_number(name: str, value: Any, *, error: type[KtnbError] = TrainingError) -> float:
     """A finite number above zero (an int or float, not a string)."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise error(f"{name} must be a positive number, got {_shown(value)}")
     return float(value)
@@ -48,10 +58,18 @@ def positive_number(name: str, value: Any, *, error: type[KtnbError] = TrainingE
 
 def number_at_least(name: str, value: Any, minimum: float, *, error: type[KtnbError] = TrainingError) -> float:
     """A finite number >= `minimum`."""
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
         raise error(f"{name} must be a number of at least {minimum:g}, got {_shown(value)}")
+    return float(value)
+
+
+def number_between(name: str, value: Any, low: float, high: float, *,
+                   error: type[KtnbError] = TrainingError) -> float:
+    """A finite number strictly between `low` and `high` (a Python or numpy number, not a string)."""
+    value = plain(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
+        raise error(f"{name} must be a number between {low:g} and {high:g}, got {_shown(value)}")
     return float(value)
 
 

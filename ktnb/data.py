@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,66 @@ def label_key(value: Any, where: str = "the data") -> str:
     return str(value)
 
 
+#: a number written with a decimal comma ("4,5"), as some locales write them
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+
+
+def _as_number(value: Any) -> float | None:
+    """A label that is a number, or a numeric string ("0.5"), as a float; None for anything else."""
+    value = _plain(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _decimal_comma_error(where: str, what: str, value: str) -> LabelError:
+    return LabelError(f"{where}: the {what} {value!r} has a decimal comma; write it with a decimal point "
+                      f"({value.strip().replace(',', '.')}), or read a file of decimal commas with "
+                      "pandas.read_csv(..., decimal=',') and pass the DataFrame")
+
+
+def fractional_numbers(labels: Sequence[Any]) -> bool:
+    """True when every label is a number (or a numeric string) and some have a fraction: a score
+    column (regression), not class names. A number with a decimal comma ("4,5") counts as one.
+
+    >>> fractional_numbers([1, 2.5, "3"]), fractional_numbers([1, 2, 3]), fractional_numbers([0.5, "4,5"])
+    (True, False, True)
+    """
+    fraction = False
+    for raw in labels:
+        if _is_missing(_plain(raw)):
+            continue
+        if isinstance(raw, str) and _DECIMAL_COMMA.match(raw):
+            fraction = True
+            continue
+        number = _as_number(raw)
+        if number is None:
+            return False
+        fraction = fraction or (math.isfinite(number) and not number.is_integer())
+    return fraction
+
+
+def _refuse_scores_as_classes(labels: Sequence[Any], where: str) -> None:
+    """Class labels that are all numbers, some with a fraction or a decimal comma, are a score
+    column read with the wrong task: a classifier would silently learn one class per score
+    value. Named classes, and whole numbers (class ids), pass."""
+    if not fractional_numbers(labels):
+        return
+    comma = next((v for v in labels if isinstance(v, str) and _DECIMAL_COMMA.match(v)), None)
+    if comma is not None:
+        raise _decimal_comma_error(where, "label", comma)
+    example = next(v for v in labels if math.isfinite(_as_number(v) or 0) and not (_as_number(v) or 0).is_integer())
+    distinct = len({label_key(v) for v in labels})
+    raise LabelError(f"{where}: the labels are numbers with fractions (e.g. {_plain(example)!r}), which a classifier "
+                     f"would read as {distinct} separate classes; pass task='regression' to predict a number, or "
+                     "class_names=[...] to keep them as classes")
+
+
 def _integer_sort_key(name: str) -> tuple[int, int | str]:
     return (0, int(name)) if name.lstrip("-").isdigit() else (1, name)
 
@@ -189,25 +250,45 @@ def _zip_pairs(texts: list[Any], pairs: Sequence[Any] | None, where: str) -> lis
     return list(zip(texts, pairs))
 
 
-def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str) -> tuple[list[str], list[Any]]:
-    """Rows whose text or label is missing or blank are dropped with one warning."""
+def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str,
+                  labels_required: bool = True) -> tuple[list[str], list[Any]]:
+    """Rows whose text or label is missing or blank are dropped with one warning. With
+    `labels_required` False (multi-label, where an empty label set is a text with none of the
+    labels) only a missing text drops a row."""
     kept_texts, kept_labels, dropped = [], [], 0
     for text, label in zip(texts, labels):
         parts = text if isinstance(text, tuple) else (text,)  # a text pair is kept or dropped whole
-        if any(_is_missing(p) or not str(p).strip() for p in parts) or _is_missing(label) or \
-                (isinstance(label, str) and not label.strip()):
+        if any(_is_missing(p) or not str(p).strip() for p in parts) or labels_required and (
+                _is_missing(_plain(label)) or (isinstance(label, str) and not label.strip())):
             dropped += 1
             continue
         kept_texts.append(tuple(str(p) for p in parts) if isinstance(text, tuple) else str(text))
         kept_labels.append(label)
     if dropped:
-        warnings.warn(f"{where}: dropped {dropped} row(s) with an empty text or an empty or missing label", stacklevel=3)
+        what = "an empty text or an empty or missing label" if labels_required else "an empty text"
+        warnings.warn(f"{where}: dropped {dropped} row(s) with {what}", stacklevel=3)
     if not kept_texts:
         raise DataError(f"{where} has no rows with both a text and a label")
     return kept_texts, kept_labels
 
 
 # ---------------------------------------------------------------- readers
+
+#: the tasks these readers read: a text (or text pair) with one label, number or label set;
+#: other tasks (tagging) have their own reader, which `load_texts` hands them to
+TEXT_TASKS = ("classification", "regression", "multilabel")
+
+
+def _text_task(task: Any, reader: str) -> str:
+    """`task` as its registry name (an alias or any case; a misspelling is refused, never read as
+    the default), checked to be one this reader reads."""
+    from .tasks import task_name
+
+    name = task_name(task)
+    if name not in TEXT_TASKS:
+        raise DataError(f"{reader} reads one label per text (tasks {', '.join(TEXT_TASKS)}); read data for task "
+                        f"{name!r} with ktnb.load_texts(source, task={name!r})")
+    return name
 
 
 def texts_from_array(
@@ -233,8 +314,13 @@ def texts_from_array(
     `max_train` keeps only the first rows of the training data (before any hold-out), as every
     reader does. With `pairs` (and `val_pairs`), each example is the pair (texts[i], pairs[i]).
     ``task="regression"`` reads the labels as numbers (the `target`, e.g. "score") and holds out
-    a random `val_frac`.
+    a random `val_frac`. ``task="multilabel"`` reads each label as a set of names (see
+    `ktnb.tasks.multilabel.label_set`); a text with no labels (an empty string or list, a missing
+    value) is kept, as an example of none of them. `task` is a registry name or alias, in any
+    case; a misspelt one is refused. Without `class_names`, class labels that are all numbers,
+    some with fractions, are refused as a score column read with the wrong task.
     """
+    task = _text_task(task, "texts_from_array")
     texts, labels = _as_list(texts, "texts", source), _as_list(labels, "labels", source)
     if len(texts) != len(labels):
         raise DataError(f"{source}: {len(texts)} texts but {len(labels)} labels; they must be the same length")
@@ -245,11 +331,13 @@ def texts_from_array(
     if len(texts) == 0:
         raise DataError(f"{source} is empty: no texts were given")
     checks.number_at_least("val_frac", val_frac, 0, error=DataError)
-    texts, labels = _drop_missing(texts, labels, source)
+    texts, labels = _drop_missing(texts, labels, source, labels_required=task != "multilabel")
     if task == "regression":
         return _regression_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, target)
     if task == "multilabel":
         return _multilabel_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, class_names)
+    if class_names is None:
+        _refuse_scores_as_classes(labels, source)
     names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
         else _infer_class_names(labels, source)
     ids = _labels_to_ids(labels, names, source)
@@ -280,19 +368,28 @@ def texts_from_array(
     return TextData(train, val, names, source)
 
 
+#: the largest regression target taken: beyond it the squared error of a float32 (or bf16) model
+#: is infinite from the first step (sqrt of float32's 3.4e38 is 1.8e19)
+MAX_TARGET = 1e18
+
+
 def _numbers(labels: Sequence[Any], where: str, target: str) -> list[float]:
+    """Regression targets as floats; a name, a decimal comma, or a number too large for a float32
+    model to learn (`MAX_TARGET`) is one line naming the value."""
     values = []
     for raw in labels:
-        value = _plain(raw)
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                value = None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(raw, str) and _DECIMAL_COMMA.match(raw):
+            raise _decimal_comma_error(where, target, raw)
+        value = _as_number(raw)
+        if value is None or not math.isfinite(value):
             raise LabelError(f"{where}: the {target} {str(raw)[:40]!r} is not a number; a regression target must be "
                              "numeric (task: regression), or use task: classification for named classes")
-        values.append(float(value))
+        if abs(value) > MAX_TARGET:
+            scale = 10.0 ** math.floor(math.log10(abs(value)))
+            raise LabelError(f"{where}: the {target} {value:g} is too large to learn: a model computes in float32, "
+                             f"where targets beyond ±{MAX_TARGET:g} overflow the loss; rescale them (e.g. divide by "
+                             f"{scale:g})")
+        values.append(value)
     return values
 
 
@@ -317,14 +414,20 @@ def _regression_data(texts: list[Any], labels: list[Any], val_texts: Any, val_la
 
 def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_labels: Any, val_pairs: Any,
                      val_frac: float, seed: int, source: str, class_names: Sequence[str] | None) -> TextData:
-    """Texts with label sets (";"-joined names or lists) as 0/1 rows; a random `val_frac` held out."""
-    from .tasks.multilabel import label_set, multi_hot
+    """Texts with label sets (";"-joined names or lists) as 0/1 rows; a random `val_frac` held out.
 
-    sets = [label_set(v) for v in labels]
+    One rule for a text with no labels, however it is written (an empty string or list, a
+    missing value, a row of 0/1 columns that are all 0): it is kept, as an example of none of
+    the labels (most texts are, in data such as toxic-comment flags). A text that is missing
+    drops its row."""
+    from .tasks.multilabel import label_sets, multi_hot
+
+    sets = label_sets(labels, source)
     if val_texts is not None:
         val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
-        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
-        val_sets = [label_set(v) for v in vl]
+        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data",
+                               labels_required=False)
+        val_sets = label_sets(vl, "validation data")
     names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
         else sorted({name for row in sets for name in row})
     if class_names is None and val_texts is not None:
@@ -336,9 +439,13 @@ def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_la
                           f"{', '.join(unseen[:8])}{', …' if len(unseen) > 8 else ''}; the model cannot learn them "
                           "(use more training rows, or fix the labels)", KtnbWarning, stacklevel=4)
             names = sorted([*names, *unseen])
-    rows = multi_hot(sets, names, source)
+    if not names:
+        raise LabelError(f"{source} has no labels at all: every text's label set is empty; give each text's labels "
+                         "as ';'-joined names (joy;love) or a list, or name 0/1 columns with label_col=[...]")
     if len(names) < 2:
-        raise LabelError(f"{source} has {len(names)} label(s); multi-label classification needs at least two")
+        raise LabelError(f"{source} has only one label ({names[0]!r}); multi-label classification needs at least two "
+                         "(for one yes/no label per text, use task='classification')")
+    rows = multi_hot(sets, names, source)
     if val_texts is not None:
         return TextData(_examples(texts, rows), _examples(vt, multi_hot(val_sets, names, "validation data")),
                         names, source, task="multilabel")
@@ -350,16 +457,46 @@ def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_la
     return TextData(_examples(texts, rows), None, names, source, task="multilabel")
 
 
+def _flag(value: Any) -> int | None:
+    """A 0/1 label cell as 0 or 1: a number 0 or 1, True/False, or the text "0"/"1" (as CSV
+    files and string columns hold them); a missing cell is 0 (a text with no labels is kept, as
+    in every other form). None for anything else."""
+    value = _plain(value)
+    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return 0
+    number = float(value) if isinstance(value, bool) else _as_number(value)
+    return int(number) if number in (0.0, 1.0) else None
+
+
+def _flag_columns(df: pd.DataFrame, label_col: Sequence[str], where: str) -> list[list[str]]:
+    """Each row's labels from 0/1 columns, one per label: the names of the columns holding 1.
+    Any other value (2, -1, 0.5, "no") is refused by column and row: read as "present", it
+    would give every row every label."""
+    rows: list[list[str]] = [[] for _ in range(len(df))]
+    for col in label_col:
+        for number, raw in enumerate(df[col].tolist(), 1):
+            flag = _flag(raw)
+            if flag is None:
+                raise LabelError(f"{where}: label column {col!r} holds {_plain(raw)!r} (row {number}); a 0/1 label "
+                                 "column holds only 0 and 1 (or True/False): 1 where the text has that label")
+            if flag:
+                rows[number - 1].append(str(col))
+    return rows
+
+
 def _columns(df: pd.DataFrame, text_col: str, label_col: str, where: str,
              pair_col: str | None = None) -> tuple[list, list]:
     """The text (or text pair) and label columns of a table; texts are (text, text) tuples with `pair_col`."""
     if isinstance(label_col, (list, tuple)):  # several 0/1 columns, one per label: rows of the names set to 1
+        label_col = checks.unique_names("label_col", label_col, error=DataError)
         missing = [c for c in label_col if c not in df.columns]
         if missing:
             raise DataError(f"{where} has no column {missing[0]!r} (set label_col); available columns: "
                             + ", ".join(map(str, df.columns)))
-        flags = df[list(label_col)].fillna(0).to_numpy()
-        labels = [[str(c) for c, flag in zip(label_col, row) if flag] for row in flags]
+        twice = next((c for c in label_col if int((df.columns == c).sum()) > 1), None)
+        if twice is not None:
+            raise DataError(f"{where} has more than one column named {twice!r}; rename them so that each is unique")
+        labels = _flag_columns(df, label_col, where)
         return _columns(df.assign(_ktnb_labels=labels), text_col, "_ktnb_labels", where, pair_col)[0], labels
     named = [(text_col, "text_col"), (label_col, "label_col")] + ([(pair_col, "pair_col")] if pair_col else [])
     for col, what in named:
@@ -395,7 +532,12 @@ def texts_from_df(
     task: str = "classification",
 ) -> TextData:
     """Labelled text from a pandas DataFrame (and optionally a validation DataFrame); with
-    `pair_col`, text pairs from two columns."""
+    `pair_col`, text pairs from two columns. For ``task="multilabel"``, `label_col` may name
+    several 0/1 columns, one per label."""
+    task = _text_task(task, "texts_from_df")
+    if isinstance(label_col, (list, tuple)) and task != "multilabel":
+        raise DataError(f"label_col names several columns ({', '.join(map(str, label_col))}): 0/1 columns, one per "
+                        f"label, are read by task='multilabel', not {task}; name one label column")
     if len(df) == 0:
         raise DataError(f"{source} is empty: it has no rows")
     texts, labels = _columns(df, text_col, label_col, source, pair_col)
@@ -486,10 +628,28 @@ def texts_from_csv(
     `max_train` reads only the first rows; `val_path` gives a validation file, else `val_frac`
     of the rows are held out, stratified by label.
     """
+    task = _text_task(task, "texts_from_csv")
     df = read_table(path, sep, max_train, encoding)
-    val_df = read_table(val_path, sep, encoding=encoding) if val_path is not None else None
+    _refuse_conll(path, df, text_col, task)
+    val_df = None
+    if val_path is not None:
+        val_df = read_table(val_path, sep, encoding=encoding)
+        _refuse_conll(val_path, val_df, text_col, task)
     return texts_from_df(df, text_col, label_col, val_df, val_frac=val_frac, seed=seed, class_names=class_names,
                          source=Path(path).name, pair_col=pair_col, task=task)
+
+
+def _refuse_conll(path: str | os.PathLike, df: pd.DataFrame, text_col: str, task: str = "this task") -> None:
+    """A CoNLL tagging file read as a table has one column named after its first line ("movie O");
+    say what the file is rather than that a column is missing."""
+    from .tasks.tagging import looks_like_conll
+
+    if text_col not in df.columns and looks_like_conll(path):
+        need = {"regression": "a text column and a numeric label column",
+                "multilabel": "a text column and a column of label sets (or 0/1 columns)"}.get(task,
+                                                                                         "a text and a label column")
+        raise DataError(f"{Path(path).name} is a CoNLL tagging file (a word and its tag per line), which task "
+                        f"'tagging' reads; {task} needs a table with {need}")
 
 
 _UNLABELLED_FOLDERS = {"unsup"}  # aclImdb keeps its unlabelled reviews in train/unsup
@@ -628,9 +788,16 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
     The options mean the same for every source: `max_train` keeps the first training rows
     (before `val_frac` is held out), `class_names` fixes the classes and their order; `sep` and
     `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
-    reads numeric labels."""
+    reads numeric labels. A task with its own reader (tagging: CoNLL files, token lists) is
+    handed to it; a misspelt task is refused."""
+    from .tasks import get_task, task_name
+
+    task = task_name(task)
     if isinstance(source, TextData):
         return source
+    if task not in TEXT_TASKS:  # tagged sentences: the task reads them itself
+        return get_task(task).load_data(source, text_col=text_col, label_col=label_col, val_frac=val_frac, seed=seed,
+                                        max_train=max_train, encoding=encoding)
     common = {"val_frac": val_frac, "seed": seed, "max_train": max_train}
     table = {"pair_col": pair_col, "task": task}
     if isinstance(source, (str, os.PathLike)):
@@ -654,14 +821,18 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
 
 
 def read_labelled(source: Any, text_col: str = "text", label_col: str = "label", *, sep: str | None = None,
-                  encoding: str = "utf-8", pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
+                  encoding: str = "utf-8", pair_col: str | None = None,
+                  labels_required: bool = True) -> tuple[list[Any], list[Any]]:
     """Texts (or (text, text) pairs, with `pair_col`) and raw labels (names, ids or numbers, not
     yet encoded) from any source `load_texts` reads; for data judged against an existing
-    model, such as a test set."""
+    model, such as a test set. With `labels_required` False (multi-label), a row with no label
+    is kept, as a text with none of the labels."""
     if isinstance(source, TextData):
         part = source.val if source.val is not None else source.train
         texts = list(zip(part.texts, part.pairs)) if part.pairs is not None else part.texts
-        labels = [source.class_names[i] for i in part.labels] if source.task == "classification" else part.labels
+        labels = [source.class_names[i] for i in part.labels] if source.task == "classification" else \
+            [[n for n, flag in zip(source.class_names, row) if flag] for row in part.labels] \
+            if source.task == "multilabel" else part.labels  # 0/1 rows back to label names
     elif isinstance(source, (tuple, list)) and len(source) == 2:
         texts, labels = _as_list(source[0], "texts", "evaluation data"), _as_list(source[1], "labels",
                                                                                    "evaluation data")
@@ -669,8 +840,9 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
             raise DataError(f"evaluation data: {len(texts)} texts but {len(labels)} labels; they must be the same "
                             "length")
     elif isinstance(source, (str, os.PathLike)):
-        texts, labels = _columns(read_table(source, sep, encoding=encoding), text_col, label_col, Path(source).name,
-                                 pair_col)
+        table = read_table(source, sep, encoding=encoding)
+        _refuse_conll(source, table, text_col)
+        texts, labels = _columns(table, text_col, label_col, Path(source).name, pair_col)
     elif hasattr(source, "iloc"):
         texts, labels = _columns(source, text_col, label_col, "DataFrame", pair_col)
     elif hasattr(source, "column_names") and not isinstance(source, dict):
@@ -680,7 +852,7 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
                         "a DataFrame, a datasets.Dataset, or (texts, labels)")
     if len(texts) == 0:
         raise DataError("the evaluation data is empty")
-    return _drop_missing(texts, labels, "evaluation data")
+    return _drop_missing(texts, labels, "evaluation data", labels_required)
 
 
 # ---------------------------------------------------------------- named data sets

@@ -149,6 +149,12 @@ class Learner:
         self.clip_grad = checks.number_at_least("clip_grad", clip_grad, 0)
         self.weight_decay = checks.number_at_least("weight_decay", weight_decay, 0)
         self.seed = checks.whole_number("seed", seed, 0)
+        if checkpoint_dir is not None:  # refused now, not after the first epoch has trained
+            if isinstance(checkpoint_dir, (str, os.PathLike)) and not str(checkpoint_dir).strip():
+                raise TrainingError("checkpoint_dir is an empty path; give a folder, e.g. checkpoint_dir='runs/sst2'")
+            from .checkpoints import check_checkpoint_dir
+
+            check_checkpoint_dir(checkpoint_dir)
         self.task = get_task(data.task)
         self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task)
         if any(not callable(cb) for cb in callbacks):
@@ -173,7 +179,7 @@ class Learner:
                                 f"limit), got {max_len!r}")
         self.max_len = int(max_len)
         self.train_ds = self._encode(data.train)
-        self.val_ds = self._encode(data.val) if data.val is not None and len(data.val) else None
+        self.val_ds = self._encode_for_evaluation(data.val) if data.val is not None and len(data.val) else None
         self.collate = PadCollator(pad_id(self.tokenizer), multiple=8 if self.device.type == "cuda" else None)
 
         #: passes each training batch is split into (2, 4, … after running out of GPU memory);
@@ -182,8 +188,6 @@ class Learner:
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checks.whole_number("checkpoint_every", checkpoint_every) \
             if checkpoint_every is not None else None
-        if checkpoint_dir is not None and not str(checkpoint_dir).strip():
-            raise TrainingError("checkpoint_dir is an empty path; give a folder, e.g. checkpoint_dir='runs/sst2'")
         # what rebuilds this learner in a new process (ktnb.load_learner): the settings as given
         self.build_settings = {"max_len": self.max_len, "batch_size": self.batch_size,
                                "eval_batch_size": self.eval_batch_size, "device": str(device),
@@ -192,6 +196,9 @@ class Learner:
                                "monitor": monitor}
         self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
         self.history = History()
+        #: this learner's run, recorded in its checkpoints: it overwrites no other run's checkpoint,
+        #: and takes no other run's state on resume (a learner that resumes a run takes its identity)
+        self.run_id = self._new_run_id()
         self.lr_scale = 1.0  # multiplies the schedule; ReduceLROnPlateau lowers it
         self.stop_reason: str | None = None
         self.best: dict[str, Any] | None = None  # this run's best epoch: {"epoch", "value", "monitor"}
@@ -211,8 +218,25 @@ class Learner:
 
     # ------------------------------------------------------------------ set-up
 
+    def _new_run_id(self) -> str:
+        """A new run identity, the same in every process of a distributed run (the main one's)."""
+        import uuid
+
+        run_id = [uuid.uuid4().hex]
+        if self.accelerator.num_processes > 1:
+            from accelerate.utils import broadcast_object_list
+
+            broadcast_object_list(run_id)
+        return run_id[0]
+
     def _encode(self, part: LabelledTexts) -> EncodedTexts:
         return self.task.encode(self.tokenizer, part, self.max_len)
+
+    def _encode_for_evaluation(self, part: LabelledTexts) -> EncodedTexts:
+        """Labelled data to score, cut where the task says: at `max_len`, or (a tagger, whose every
+        word is scored) at the model's limit, as its predictor reads text."""
+        cap = model_length_cap(self.tokenizer, self.model.config)
+        return self.task.encode(self.tokenizer, part, self.task.evaluation_length(self.max_len, cap))
 
     def _prepare(self) -> None:
         """Model and training batches are handed to accelerate once, on first use; the
@@ -417,6 +441,10 @@ class Learner:
         """The loop of `fit`, from the start of a new run or (`resume_at`) from where a
         checkpointed one stopped, its state already restored by `resume`."""
         lr_at = make_schedule(plan.schedule, plan.lr, plan.warmup)
+        if self.checkpoint_dir is not None:  # before training: not another run's checkpoint, nor a predictor
+            from .checkpoints import check_checkpoint_dir
+
+            check_checkpoint_dir(self.checkpoint_dir, self.run_id)
         self._prepare()
         resumed = resume_at is not None
         if resume_at is None:
@@ -603,6 +631,7 @@ class Learner:
         max_epochs = checks.whole_number("max_epochs", max_epochs)
         patience = checks.whole_number("patience", patience)
         reduce_patience = checks.whole_number("reduce_patience", reduce_patience)
+        reduce_factor = checks.plain(reduce_factor)  # np.float32(0.5) is a number too
         if isinstance(reduce_factor, bool) or not isinstance(reduce_factor, (int, float)) \
                 or not 0 < reduce_factor <= 1:
             raise TrainingError(f"reduce_factor must be a number in (0, 1], got {reduce_factor!r}")
@@ -734,11 +763,10 @@ class Learner:
             if self.val_ds is None:
                 raise TrainingError("there is no validation data; pass data to evaluate, e.g. evaluate(test_df)")
             return self.val_ds, self.data.val
-        if pair_col is None and self.data.train.pairs is not None and not isinstance(data, TextData):
-            raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col=")
         texts, labels = self.task.read_labelled(data, text_col, label_col, pair_col)
+        _check_pairs(texts, self.data.train.pairs is not None, from_table=not isinstance(data, (tuple, list)))
         part = self.task.labelled(texts, labels, self.class_names, "evaluation data")
-        return self._encode(part), part
+        return self._encode_for_evaluation(part), part
 
     def _report(self, dataset: EncodedTexts, tune: bool = False) -> Any:
         """The task's report; with `tune`, its decision settings (a multi-label threshold) are first
@@ -798,9 +826,8 @@ class Learner:
         """Fix a multi-label model's decision threshold (instead of tuning it on validation data)."""
         if "threshold" not in self.task.decision_settings:
             raise TrainingError(f"a {self.task.title} model has no decision threshold")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
-            raise TrainingError(f"threshold must be a number between 0 and 1, got {threshold!r}")
-        self.settings_learnt.update(threshold=float(threshold), threshold_fixed=True)
+        threshold = checks.number_between("threshold", threshold, 0, 1)  # a numpy number is a number
+        self.settings_learnt.update(threshold=threshold, threshold_fixed=True)
 
     def settings(self) -> list[tuple[str, Any]]:
         """The run's settings as (name, value) rows, for reports."""
@@ -843,6 +870,27 @@ def _check_learner_settings(settings: dict[str, Any]) -> None:
         raise TrainingError(f"text_learner has no setting {name!r}; {hint}it takes {', '.join(known)}")
 
 
+def _check_pairs(texts: Sequence[Any], trained_on_pairs: bool, from_table: bool) -> None:
+    """Evaluation inputs must be what the model was trained on: all (text, text) tuples for a
+    pair model (from `pair_col`, or given as tuples), all single texts otherwise."""
+    pairs = [isinstance(t, tuple) for t in texts]
+    if any(pairs) and not all(pairs):
+        raise TrainingError(f"evaluation data: item {pairs.index(not pairs[0])} is "
+                            f"{'a single text' if pairs[0] else 'a (text, text) pair'} among "
+                            f"{'pairs' if pairs[0] else 'single texts'}; give one kind")
+    wrong = next((i for i, t in enumerate(texts) if isinstance(t, tuple) and len(t) != 2), None)
+    if wrong is not None:
+        raise TrainingError(f"evaluation data: item {wrong} is a tuple of {len(texts[wrong])} texts; a pair is "
+                            "(text, text)")
+    if trained_on_pairs and texts and not pairs[0]:
+        raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col="
+                            if from_table else "this model was trained on text pairs: give the texts as (text, text) "
+                            "tuples")
+    if not trained_on_pairs and texts and pairs[0]:
+        raise TrainingError("this model was trained on single texts, not text pairs; evaluate it on single texts "
+                            "(without pair_col)")
+
+
 def text_learner(data: Any, model: str | None = None, *, task: str | None = None, text_col: str = "text",
                  label_col: str = "label", pair_col: str | None = None, seed: int = 42,
                  **learner_kwargs: Any) -> Learner:
@@ -867,6 +915,9 @@ def text_learner(data: Any, model: str | None = None, *, task: str | None = None
     elif not isinstance(data, TextData):
         data = get_task(task or "classification").load_data(data, text_col=text_col, label_col=label_col,
                                                               pair_col=pair_col)
+        if data.origin is None:  # no file to read again, but a resume given the object reads these columns
+            data.origin = {"data": None, "val": None, "task": data.task, "text_col": text_col,
+                           "label_col": label_col, "pair_col": pair_col}
     elif task is not None and get_task(task).name != data.task:
         raise TrainingError(f"the data was read for {data.task}, not {get_task(task).name}; read it again with "
                             f"task={get_task(task).name!r}")

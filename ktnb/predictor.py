@@ -66,7 +66,14 @@ class Predictor:
     def _inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
         """The inputs as a list (and whether one was given alone): texts, or (text, text) pairs
         for a model trained on pairs."""
+        own = self.task.split_inputs(inputs, what)
+        if own is not None:  # the task reads more than texts (a tagger: pre-split words)
+            return own
         if not self.pairs:
+            if _is_pair(inputs) or (isinstance(inputs, list) and any(_is_pair(item) for item in inputs)):
+                # read as two texts, a pair would silently give two predictions
+                raise KtnbError(f"{what}: this model was trained on single texts, not text pairs; give a text or a "
+                                "list of texts")
             return checks.texts(inputs, what)
         single = isinstance(inputs, tuple)
         items = [inputs] if single else list(inputs) if isinstance(inputs, list) else None
@@ -103,7 +110,7 @@ class Predictor:
         """Predictions as a table for views: (header, rows), with each class prediction's
         probability where the task has one."""
         items, _ = self._inputs(inputs, "predict")
-        shown = [" | ".join(item) if isinstance(item, tuple) else item for item in items]
+        shown = [self.task.shown(item) for item in items]
         predictions = self.predict(items)
         if hasattr(self.task, "probabilities") and items:
             confidence = self.predict_proba(items).max(axis=1)
@@ -116,7 +123,7 @@ class Predictor:
         probabilities, label sets, scores, or texts with their entities highlighted); it shows
         itself in a notebook, and ``.html`` is the same as text."""
         items, _ = self._inputs(inputs, "predict")
-        shown = [" | ".join(item) if isinstance(item, tuple) else item for item in items]
+        shown = [self.task.shown(item) for item in items]
         if not items:
             return PredictionsView(self.task.predictions_html([], [], np.empty((0, len(self.class_names))),
                                                               self.class_names))
@@ -195,6 +202,11 @@ class Predictor:
         kind, names = self.task.describe_labels(self.class_names)
         what = f"classes={self.class_names}" if kind == "classes" else f"task={self.task.name}, {kind}={names}"
         return f"Predictor({what}, max_len={self.max_len}, device={self.device})"
+
+
+def _is_pair(value: Any) -> bool:
+    """A (text, text) tuple, as a model trained on pairs takes them."""
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(t, str) for t in value)
 
 
 class PredictionsView:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from .checks import plain
 from .errors import TrainingError
 
 Schedule = Callable[[float], float]
@@ -48,6 +49,7 @@ def make_schedule(name: str, lr: float, warmup: float | None = None) -> Schedule
     own warm-up)."""
     if lr <= 0 or not math.isfinite(lr):
         raise TrainingError(f"lr must be a positive number, got {lr}")
+    warmup = plain(warmup)
     if warmup is not None and (isinstance(warmup, bool) or not isinstance(warmup, (int, float))
                                or not 0 <= warmup < 1):
         raise TrainingError(f"warmup is the fraction of training spent warming up, in [0, 1), got {warmup!r}")

@@ -67,9 +67,26 @@ def _is_ktnb_folder(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def check_save_target(path: Any) -> Path:
+#: what a ktnb folder holds, by the `kind` its ktnb.json records (a saved predictor records none)
+_KIND_NAMES = {"": "a saved predictor", "ktnb-checkpoint": "a training checkpoint (a run ktnb.resume carries on)"}
+
+
+def saved_kind(folder: Path) -> str | None:
+    """The `kind` a ktnb folder's ktnb.json records ("" for a saved predictor, which records
+    none); None when the folder has no readable one."""
+    try:
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    kind = meta.get("kind", "") if isinstance(meta, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def check_save_target(path: Any, kind: str = "") -> Path:
     """The folder to save into, refused (one line) when it can't or shouldn't be replaced: no
-    path, an existing file, the working directory, or a folder of other files."""
+    path, an existing file, the working directory, a folder of other files, or a folder ktnb
+    saved as another `kind` (a predictor's save never replaces a training checkpoint, nor a
+    checkpoint a predictor)."""
     if path is None or str(path).strip() == "":
         raise ModelError("save needs a folder path, e.g. save('my-model'); got an empty path")
     target = Path(path).expanduser()
@@ -81,14 +98,19 @@ def check_save_target(path: Any) -> Path:
     if target.is_dir() and any(target.iterdir()) and not _is_ktnb_folder(target):
         raise ModelError(f"cannot save into {target}: it holds other files and is not a folder ktnb saved; "
                          "choose a new folder, or empty it first")
+    found = saved_kind(target) if _is_ktnb_folder(target) else None
+    if found is not None and found != kind:
+        raise ModelError(f"cannot save into {target}: it holds {_KIND_NAMES.get(found, 'another kind of ktnb folder')}, "
+                         "which this save would replace; choose another folder, or delete that one first")
     return target
 
 
 @contextlib.contextmanager
-def atomic_folder(path: Any) -> Iterator[Path]:
+def atomic_folder(path: Any, kind: str = "") -> Iterator[Path]:
     """Yield an empty folder to write into; on success it replaces `path` in one step. On an
-    error the target is untouched and the partial folder removed."""
-    target = check_save_target(path)
+    error the target is untouched and the partial folder removed. `kind`: what is saved (see
+    `check_save_target`)."""
+    target = check_save_target(path, kind)
     tmp = partial_dir(target)
     try:
         if tmp.exists():  # left behind by a save that was killed
@@ -169,10 +191,11 @@ def read_json(path: Path, what: str) -> dict[str, Any]:
     return value
 
 
-def verify_manifest(folder: Path) -> dict[str, Any]:
+def verify_manifest(folder: Path, fix: str | None = None) -> dict[str, Any]:
     """The metadata in ``folder/ktnb.json`` after checking that every file it lists is there,
-    whole and unchanged. Folders saved before manifests existed pass with their metadata."""
-    fix = "save the predictor again, or delete ktnb.json to load the folder as a plain Hugging Face model"
+    whole and unchanged. Folders saved before manifests existed pass with their metadata.
+    `fix`: what the message tells the user to do (by default, what suits a saved predictor)."""
+    fix = fix or "save the predictor again, or delete ktnb.json to load the folder as a plain Hugging Face model"
     meta = read_json(folder / MANIFEST, fix)
     files = meta.get("files", {})
     if not isinstance(files, dict):

@@ -25,11 +25,12 @@ SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
-    "task": (None, "one of: classification, multilabel, regression, tagging (default: tagging for a CoNLL file, "
+    "task": (None, "one of: classification, multilabel, regression, tagging, in any case, or an alias such as ner "
+                   "(default: tagging for a CoNLL file, "
                    "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
                    "else classification)"),
     "text_col": ("text", "the text column"),
-    "label_col": ("label", "the label column"),
+    "label_col": ("label", "the label column, or a list of 0/1 columns, one per label (multi-label)"),
     "pair_col": (None, "the column of the second text, for text pairs"),
     "val_frac": (0.1, "a fraction between 0 and 1"),
     "max_train": (None, "a whole number: use only the first N training rows"),
@@ -88,7 +89,7 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise KtnbError(f"unknown key {unknown[0]!r}{hint}; allowed keys: {', '.join(CONFIG_KEYS)}")
     config = {key: default for key, (default, _) in CONFIG_KEYS.items()}
-    config.update(raw)
+    config.update({key: checks.plain(value) for key, value in raw.items()})  # {n} may be a numpy number
     for key in ("lr", "val_frac"):  # YAML 1.1 reads 5e-5 (no dot) as a string
         config[key] = _number_or_same(config[key])
     if config["data"] is None:
@@ -113,12 +114,17 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     if config["class_names"] is not None:
         config["class_names"] = checks.unique_names("class_names", config["class_names"])
     if config["task"] is not None:
-        from .tasks import TASKS, get_task
+        from .tasks import task_name
 
-        if str(config["task"]).strip().lower() not in TASKS:
-            raise _fail("task", config["task"])
-        config["task"] = get_task(config["task"]).name
+        config["task"] = task_name(config["task"])  # aliases (ner) and any case; a misspelling is refused
+    label_col = config["label_col"]
+    if isinstance(label_col, (list, tuple)):  # several 0/1 columns, one per label (multi-label)
+        if not label_col or not all(isinstance(c, str) and c for c in label_col):
+            raise _fail("label_col", label_col)
+        config["label_col"] = checks.unique_names("label_col", label_col)
     for key in ("sep", "encoding", "text_col", "label_col", "pair_col"):
+        if key == "label_col" and isinstance(config[key], list):
+            continue
         if config[key] is not None and not (isinstance(config[key], str) and config[key]):
             raise _fail(key, config[key])
     if config["checkpoint_dir"] is not None and not (isinstance(config["checkpoint_dir"], str)
@@ -221,6 +227,8 @@ def infer_task(source: Any, config: Mapping[str, Any]) -> str:
     from .tasks.tagging import looks_like_conll
 
     label_col = config["label_col"]
+    if isinstance(label_col, (list, tuple)):  # several 0/1 columns, one per label
+        return "multilabel"
     frame = None
     if isinstance(source, (str, os.PathLike)) and looks_like_conll(source):
         return "tagging"
@@ -231,23 +239,30 @@ def infer_task(source: Any, config: Mapping[str, Any]) -> str:
     elif isinstance(source, list) and source and all(isinstance(p, (list, tuple)) and len(p) == 2
                                                       and isinstance(p[0], (list, tuple)) for p in source[:5]):
         return "tagging"
+    elif isinstance(source, (list, tuple)) and len(source) == 2 and hasattr(source[1], "__len__") \
+            and not isinstance(source[1], str):  # (texts, labels): read the labels as a column would be
+        return _task_of_labels(list(source[1])[:200])
     if frame is not None and len(frame):
         text_col = config["text_col"] if config["text_col"] in frame.columns else "tokens"
         if text_col in frame.columns and isinstance(frame[text_col].iloc[0], (list, tuple, np.ndarray)):
             return "tagging"
     if frame is None or label_col not in frame.columns:
         return "classification"
+    return _task_of_labels(frame[label_col].head(200).tolist())
+
+
+def _task_of_labels(labels: list[Any]) -> str:
+    """multilabel for lists or ";"-joined names; regression when every label is a number (or a
+    numeric string, or one with a decimal comma, which the reader then refuses by value) and
+    some have fractions; classification otherwise."""
+    import numpy as np
+
+    from .data import fractional_numbers
     from .tasks.multilabel import LABEL_SEPARATOR
 
-    labels = frame[label_col].head(200)
-    if any(isinstance(v, (list, tuple)) or (isinstance(v, str) and LABEL_SEPARATOR in v) for v in labels):
+    if any(isinstance(v, (list, tuple, np.ndarray)) or (isinstance(v, str) and LABEL_SEPARATOR in v) for v in labels):
         return "multilabel"
-    values = frame[label_col].head(200)
-    if values.dtype.kind == "f":
-        finite = values.dropna().to_numpy()
-        if len(finite) and not np.all(np.equal(np.mod(finite, 1), 0)):
-            return "regression"
-    return "classification"
+    return "regression" if fractional_numbers(labels) else "classification"
 
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]\w*)\}\}|\{([A-Za-z_]\w*)\}")

@@ -27,6 +27,15 @@ NEUTRAL = ["the", "film", "story", "a", "is", "was", "plot", "actors", "and", "i
            "movie", "of", "with", "ending", "scenes", "music", "director"]
 
 
+def one_line(error_type: type[BaseException], call) -> str:
+    """The message of the error `call()` raises, asserted to be one line."""
+    with pytest.raises(error_type) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message, message
+    return message
+
+
 def sentiment_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     """Sentences of 3 to 20 neutral words with one sentiment word; labels 'neg'/'pos'."""
     rng = random.Random(seed)

@@ -15,15 +15,7 @@ import torch
 
 import ktnb
 
-from conftest import sentiment_texts
-
-
-def one_line(error_type, call) -> str:
-    with pytest.raises(error_type) as info:
-        call()
-    message = str(info.value)
-    assert "\n" not in message, message
-    return message
+from conftest import one_line, sentiment_texts
 
 
 # ---------------------------------------------------------------- divergence

@@ -340,7 +340,8 @@ predict: [[a wonderful story, the film], [a dull mess, the film]]
                                          "lr_find, top_losses, attention, scatter"):
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntext_col: a\nlabel_col: score\nshow: [confusion]\n"
                                                   "model: '{tiny}'")
-    with pytest.raises(UsageError, match="task: 'ner2' is not allowed; expected one of: classification, multilabel, regression, tagging"):
+    with pytest.raises(UsageError, match=r"unknown task 'ner2' \(did you mean 'ner'\?\); choose one of: classification, "
+                                         "multilabel, regression, tagging$"):
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntask: ner2")
 
 

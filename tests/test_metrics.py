@@ -49,3 +49,13 @@ def test_confusion_matrix_figure_is_a_png_with_counts():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["neg", "pos"]
     image = Image.open(io.BytesIO(figure_png(fig)))
     assert image.format == "PNG" and image.size == (int(fig.get_figwidth() * 100), int(fig.get_figheight() * 100))
+
+
+def test_html_tables_show_numpy_numbers_as_numbers():
+    import numpy as np
+
+    from ktnb.render.html import table_html
+
+    html = table_html(["score", "note"], [[np.float32(0.3), "<b>"], [np.int64(3), "x"]])
+    assert ">0.3000</td>" in html and ">3</td>" in html and "0.30000001" not in html
+    assert "&lt;b&gt;" in html and html.count("text-align:right") == 3  # the header and both numbers

@@ -241,8 +241,10 @@ def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(t
     panel.predict_button.click()
     assert "ktnb-predictions" in panel.predictions.value and "a great film | the film" in panel.predictions.value
     panel.task.value = "classification"
-    panel.load_button.click()  # the same columns read as classes: 2 decimals make many classes
-    assert panel.learner.task.name == "classification"
+    panel.load_button.click()  # the same columns read as classes would be one class per score: refused
+    assert "the labels are numbers with fractions" in panel.data_status.value
+    assert "pass task=&#x27;regression&#x27; to predict a number" in panel.data_status.value
+    assert panel.learner is learner
 
 
 def test_a_conll_file_in_the_panel_tags_entities_and_highlights_them(tmp_path, tiny_model_dir):
@@ -288,3 +290,17 @@ def test_joined_labels_in_the_panel_train_a_multi_label_model(tmp_path, tiny_mod
     panel.text.value = "a wonderful film"
     panel.predict_button.click()
     assert "most likely" in panel.predictions.value and "ktnb-predictions" in panel.predictions.value
+
+
+def test_the_panel_opens_tagging_data_whose_first_sentence_is_long(tmp_path, tiny_model_dir):
+    """A first sentence of more than 120 words once ended in AttributeError ('list' … 'rstrip')."""
+    from test_tagging import tagged_sentences
+
+    sentences = tagged_sentences(40, seed=4)
+    long_words = ["word"] * 130
+    frame = pd.DataFrame({"tokens": [long_words] + [w for w, _ in sentences],
+                          "tags": [["O"] * 130] + [t for _, t in sentences]})
+    panel = Panel(data=frame, model=str(tiny_model_dir))
+    panel.load_button.click()
+    assert panel.learner is not None and panel.learner.task.name == "tagging", panel.data_status.value
+    assert "word word word" in panel.data_status.value and "…" in panel.data_status.value

@@ -134,7 +134,7 @@ def test_bad_tagged_data_is_one_line(tmp_path):
         "training data: sentence 1 has 2 tokens but 1 tags; give one tag per token")
     assert one_line(ktnb.LabelError, lambda: tagged_data([(["Paris"], ["LOCATION"])])) == (
         "training data: tag 'LOCATION' in sentence 1 is not in the IOB scheme; tags are O, B-TYPE or I-TYPE "
-        "(IOB1 or IOB2)")
+        "(IOB1 or IOB2; IOBES and BILOU are read too)")
     empty = tmp_path / "empty.txt"
     empty.write_text("-DOCSTART- -X- O\n\n")
     assert one_line(ktnb.DataError, lambda: tagged_data(empty)) == (
@@ -165,3 +165,114 @@ def test_the_entity_view_highlights_by_type_and_escapes_the_text(tagger):
     assert 'class="ktnb-entities-png"' in html and view._repr_png_()[:4] == b"\x89PNG"
     with pytest.raises(ktnb.KtnbError, match="highlight needs a token tagger"):
         tagger.predictor().highlight(["two", "texts"])
+
+
+# ---------------------------------------------------------------- issue 16: word units, offsets, readers
+
+
+def test_raw_text_is_cut_into_the_words_tagged_data_has():
+    """A CoNLL sentence's words joined by spaces come back as those words (the predictor once split
+    "C." and "U.S." at their full stops, and tagged '. Harris lbw' as a person)."""
+    conll = [["C.", "Harris", "lbw", "b", "M.", "Bevan", "st", "Murray", "0"],
+             ["AL-AIN", ",", "United", "Arab", "Emirates", "1996-12-06"],
+             ["the", "U.S.", "team", "(", "Stuer-Lauridsen", ")", "won", "1/2", "."],
+             ["O'Neill", "'s", "side", ":", "Corp.", "said", "\"", "no", "\"", "!"]]
+    for words in conll:
+        text = " ".join(words)
+        found, offsets = split_words(text)
+        assert found == words
+        assert [text[a:b] for a, b in offsets] == words
+    assert split_words("I met John Smith, who lives in Paris.")[0] == [
+        "I", "met", "John", "Smith", ",", "who", "lives", "in", "Paris", "."]
+    assert split_words("(in the U.S.)")[0] == ["(", "in", "the", "U.S.", ")"]
+
+
+def test_invisible_characters_shift_no_span(tagger):
+    """A zero-width space or a lone combining accent before an entity once shifted every later
+    entity by one word ('lives' and 'in' came back tagged)."""
+    plain = "the story of anna is new rome and paul"
+    expected = [(e.entity, e.word) for e in tagger.predictor().predict(plain)]
+    for prefix in ("\u200b", "\u0301", "\u200b \u200b", " \u0301 "):
+        text = prefix + plain
+        entities = tagger.predictor().predict(text)
+        assert [(e.entity, e.word) for e in entities] == expected, prefix.encode("unicode_escape")
+        assert all(text[e.start:e.end] == e.word for e in entities)
+    text = "the story of \u200banna\u200b is new rome"
+    entities = tagger.predictor().predict(text)
+    assert [(e.entity, text[e.start:e.end]) for e in entities] == [("PER", "anna"), ("LOC", "new rome")]
+
+
+def test_predict_takes_pre_split_words_and_agrees_with_raw_text(tagger):
+    words = ["the", "story", "of", "anna", "is", "new", "rome"]
+    predictor = tagger.predictor()
+    tags = predictor.predict([words])[0]
+    assert tags == ["O", "O", "O", "B-PER", "O", "B-LOC", "I-LOC"]
+    assert predictor.predict([words, " ".join(words)])[0] == tags  # a list may mix both
+    entities = predictor.predict(" ".join(words))
+    assert [(e.entity, e.word) for e in entities] == [("PER", "anna"), ("LOC", "new rome")]
+    html = predictor.view([words]).html
+    assert "anna" in html and "PER" in html
+    assert one_line(ktnb.KtnbError, lambda: predictor.predict([["anna", None]])) == (
+        "predict: token 2 of sentence 1 is None; every token must be a word: text with no spaces (give each word as "
+        "text)")
+
+
+def test_report_scores_every_word_even_past_max_len_and_with_no_tokens(tiny_model_dir):
+    """The report's F1 is the predictor's: a word with no token (a zero-width space) and words past
+    the training max_len are scored as the predictor tags them, not dropped or shifted."""
+    sentences = tagged_sentences(120, seed=3)
+    long_words = [w for w, _ in sentences[:40] for w in w][:60]
+    long_tags = [t for _, t in sentences[:40] for t in t][:60]
+    learner = ktnb.text_learner(sentences, str(tiny_model_dir), task="tagging", batch_size=16, progress=False,
+                                seed=0, max_len=16)
+    learner.fit(3e-3, 3)
+    test = [(long_words, to_iob2(long_tags)), (["\u200b", "anna", "is", "in", "new", "rome"],
+                                                ["O", "B-PER", "O", "O", "B-LOC", "I-LOC"])]
+    report = learner.evaluate(test)
+    assert len(report.true_tags[0]) == 60 and len(report.true_tags[1]) == 6
+    predicted = learner.predictor().predict([w for w, _ in test])
+    assert report.predicted_tags == predicted
+
+
+def test_iobes_and_bilou_tags_are_read_as_iob2():
+    data = tagged_data([(["Ann", "Lee", "in", "Paris"], ["B-PER", "E-PER", "O", "S-LOC"]),
+                        (["Bob", "in", "New", "York"], ["U-PER", "O", "B-LOC", "L-LOC"])] * 5, val_frac=0)
+    assert data.class_names == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert [data.class_names[t] for t in data.train.labels[0]] == ["B-PER", "I-PER", "O", "B-LOC"]
+
+
+def test_empty_sentences_are_dropped_with_a_warning_and_odd_tokens_are_one_line(tmp_path):
+    with pytest.warns(ktnb.KtnbWarning) as caught:
+        data = tagged_data([([], []), (["Ann"], ["B-PER"]), (["in"], ["O"])], val_frac=0)
+    assert [str(w.message) for w in caught] == ["training data: dropped 1 empty sentence(s)"]
+    assert len(data.train) == 2
+    assert one_line(ktnb.DataError, lambda: tagged_data([(["Ann", None], ["B-PER", "O"])])) == (
+        "training data: token 2 of sentence 1 is None; every token must be a word: text with no spaces (remove it "
+        "with its tag)")
+    assert one_line(ktnb.DataError, lambda: tagged_data([(["Ann", "New York"], ["B-PER", "B-LOC"])])).startswith(
+        "training data: token 2 of sentence 1 is 'New York'")
+    frame = pd.DataFrame({"tokens": [["Ann", "runs"], None], "tags": [["B-PER", "O"], ["O"]]})
+    assert one_line(ktnb.DataError, lambda: tagged_data(frame)) == (
+        "training data: the tokens of sentence 2 is missing, not a list; give each sentence's tokens as a list, one "
+        "per word")
+    frame = pd.DataFrame({"tokens": [["Ann", "runs"], "Bob runs"], "tags": [["B-PER", "O"], ["B-PER", "O"]]})
+    assert "the tokens of sentence 2 is a string, not a list" in one_line(ktnb.DataError, lambda: tagged_data(frame))
+
+
+def test_a_latin1_conll_file_is_one_line(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Ann B-PER\nlives O\nin O\nK\xf6ln B-LOC\n".encode("latin-1"))
+    assert one_line(ktnb.DataError, lambda: tagged_data(path)) == (
+        "latin.txt is not utf-8 text (byte 0xf6 on line 4); pass encoding='latin-1' (or the file's encoding)")
+    data = tagged_data(path, encoding="latin-1", val_frac=0)
+    assert data.train.texts[0][-1] == "K\xf6ln"
+
+
+def test_a_tag_seen_only_in_validation_data_is_a_warning():
+    train = [(["Ann", "runs"], ["B-PER", "O"])] * 4
+    with pytest.warns(ktnb.KtnbWarning) as caught:
+        data = tagged_data(train, [(["EU", "runs"], ["B-ORG", "O"])])
+    assert [str(w.message) for w in caught] == [
+        "1 tag(s) occur only in the validation data, never in the training data: B-ORG; the model cannot learn "
+        "them (use more training sentences, or fix the tags)"]
+    assert "B-ORG" in data.class_names

@@ -29,7 +29,8 @@ def one_line(kind, call) -> str:
 def test_tasks_are_picked_by_one_word():
     assert ktnb.get_task("regression").problem_type == "regression"
     assert ktnb.get_task("text-classification") is ktnb.get_task("classification")  # older saved folders
-    assert one_line(ktnb.KtnbError, lambda: ktnb.get_task("ner2")).startswith("unknown task 'ner2'; choose one of: ")
+    assert one_line(ktnb.KtnbError, lambda: ktnb.get_task("ner2")).startswith(
+        "unknown task 'ner2' (did you mean 'ner'?); choose one of: ")
     assert ktnb.get_task("regression").higher_is_better("val_pearson")
     assert not ktnb.get_task("regression").higher_is_better("val_mse")
 

@@ -161,7 +161,8 @@ class Panel:
         self.path = W.Text(value=data if isinstance(data, str) else "", description="data", style=WIDE,
                            placeholder="CSV/TSV path, class folder, or sst2")
         self.text_col = W.Combobox(value="text", options=["text"], description="text column", style=WIDE)
-        self.label_col = W.Combobox(value="label", options=["label"], description="label column", style=WIDE)
+        self.label_col = W.Combobox(value="label", options=["label"], description="label column", style=WIDE,
+                                    placeholder="or 0/1 columns, one per label: joy, love")
         from ..tasks import TASKS
 
         self.task = W.Dropdown(options=["auto", *TASKS], value="auto", description="task", style=WIDE)
@@ -211,7 +212,10 @@ class Panel:
 
         source = self._data_source if self._data_source is not None and not self.path.value else self.path.value
         self.data_status.value = "loading…"
-        config = check_config({"data": source, "text_col": self.text_col.value, "label_col": self.label_col.value,
+        label_col: Any = self.label_col.value
+        if "," in label_col and label_col not in self.label_col.options:  # "joy, love": 0/1 columns, one per label
+            label_col = [name.strip() for name in label_col.split(",") if name.strip()]
+        config = check_config({"data": source, "text_col": self.text_col.value, "label_col": label_col,
                                "val_frac": self.val_frac.value, "max_train": self.max_train.value or None,
                                "task": None if self.task.value == "auto" else self.task.value,
                                "pair_col": self.pair_col.value or None})
@@ -250,7 +254,7 @@ class Panel:
         val = data.class_counts("val")
         rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names if name in counts]
         labels = learner.task.readable(data.train.labels[:5], data.class_names)
-        sample = [(shorten(text), label) for text, label in zip(data.train.texts[:5], labels)]
+        sample = [(shorten(learner.task.shown(text)), label) for text, label in zip(data.train.texts[:5], labels)]
         counts_table = table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts") \
             if rows else ""
         return (f"<div>{escape(repr(learner))}</div>" + counts_table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from html import escape
 from typing import Any, Sequence
 
@@ -20,7 +21,8 @@ def shorten(text: str, limit: int = 120) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # numbers.Real: numpy's float32 and int64 (from a report's arrays) are numbers too
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None,
@@ -30,7 +32,8 @@ def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: st
     numeric = [all(_is_number(row[i]) or row[i] == "" for row in rows) for i in range(len(header))]
 
     def cell(value: Any, tag: str, column: int) -> str:
-        text = _number(value) if isinstance(value, float) else str(value)
+        fraction = _is_number(value) and not isinstance(value, numbers.Integral)
+        text = _number(float(value)) if fraction else str(value)
         align = "text-align:right" if numeric[column] else "text-align:left;white-space:normal"
         return f'<{tag} style="{CELL_STYLE};{align}">{escape(text)}</{tag}>'
 

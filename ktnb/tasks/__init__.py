@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 from ..errors import KtnbError
@@ -28,17 +29,39 @@ ALIASES = {"text-classification": "classification", "text_classification": "clas
 _made: dict[str, Task] = {}
 
 
+def task_name(name: str | Task) -> str:
+    """The registry's name for `name`, whatever its case or alias (``"NER"`` -> ``"tagging"``);
+    an unknown name is one line with the nearest known word. Every place that takes a task
+    name goes through here (or `get_task`), so a misspelt task is never silently the default.
+
+    >>> task_name(" Regression "), task_name("ner")
+    ('regression', 'tagging')
+    >>> task_name("regresion")
+    Traceback (most recent call last):
+    ...
+    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, multilabel, regression, tagging
+    """
+    if isinstance(name, Task):
+        return name.name
+    word = str(name).strip().lower()
+    key = ALIASES.get(word, word)
+    if key not in TASKS:
+        near = difflib.get_close_matches(word, [*TASKS, *ALIASES], n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise KtnbError(f"unknown task {name!r}{hint}; choose one of: {', '.join(sorted(TASKS))}")
+    return key
+
+
 def get_task(name: str | Task) -> Task:
-    """The task called `name` (one shared object per name); a `Task` is returned as is."""
+    """The task called `name` (one shared object per name; aliases and any case, see
+    `task_name`); a `Task` is returned as is."""
     if isinstance(name, Task):
         return name
-    key = ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
-    if key not in TASKS:
-        raise KtnbError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
+    key = task_name(name)
     if key not in _made:
         module, cls = TASKS[key].split(":")
         _made[key] = getattr(importlib.import_module(f".{module}", __name__), cls)()
     return _made[key]
 
 
-__all__ = ["TASKS", "Task", "get_task"]
+__all__ = ["TASKS", "Task", "get_task", "task_name"]

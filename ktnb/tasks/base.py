@@ -59,6 +59,8 @@ class Task:
     model_noun = "model"
     #: what `predict` takes: single texts, or (text, text) pairs when trained on pairs
     label_word = "label"
+    #: a row with no label is an example (a multi-label text with none of the labels), not a gap to drop
+    keeps_unlabelled_rows = False
 
     # ---------------------------------------------------------------- metrics
 
@@ -92,6 +94,7 @@ class Task:
             return load_texts(source, **options)
         cols = {k: options.pop(k) for k in ("text_col", "label_col") if k in options}
         files = {k: options.get(k) for k in ("sep", "encoding", "pair_col") if k in options}
+        files["labels_required"] = not self.keeps_unlabelled_rows
         texts, labels = read_labelled(source, cols.get("text_col", "text"), cols.get("label_col", "label"), **files)
         val_texts, val_labels = read_labelled(val, cols.get("text_col", "text"), cols.get("label_col", "label"),
                                               **files)
@@ -106,7 +109,8 @@ class Task:
         """Inputs and raw labels of new labelled data (a test set)."""
         from ..data import read_labelled
 
-        return read_labelled(source, text_col, label_col, pair_col=pair_col)
+        return read_labelled(source, text_col, label_col, pair_col=pair_col,
+                             labels_required=not self.keeps_unlabelled_rows)
 
     # ---------------------------------------------------------------- model
 
@@ -136,6 +140,21 @@ class Task:
     def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> EncodedTexts:
         """Unlabelled inputs (what `predict` was given) encoded as for training."""
         raise NotImplementedError
+
+    def shown(self, example: Any) -> str:
+        """An input or example as one line of text, for tables and views (a pair as "a | b")."""
+        return " | ".join(example) if isinstance(example, tuple) else str(example)
+
+    def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool] | None:
+        """`inputs` of `predict` as (items, whether one was given alone) when this task reads
+        more than texts and text pairs (a tagger reads pre-split words); None: the predictor's
+        own rules for texts and pairs apply."""
+        return None
+
+    def evaluation_length(self, max_len: int, model_limit: int) -> int:
+        """Where labelled data is cut when it is scored: at the training `max_len` here (cutting
+        a text keeps its one label)."""
+        return max_len
 
     # ---------------------------------------------------------------- outputs
 

@@ -25,13 +25,49 @@ LABEL_SEPARATOR = ";"
 THRESHOLDS = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
 
 
-def label_set(value: Any) -> list[str]:
-    """The label names of one row: a ";"-joined string, or a list of names."""
+def label_set(value: Any, where: str = "a row") -> list[str]:
+    """The label names of one row: a ";"-joined string, or a list of names, each named by its
+    label key as classification names classes (1, 1.0 and "1" are one label).
+
+    A text with no labels is kept whatever form says so: an empty string or list and a missing
+    value (None, NaN: an empty cell) all give no labels; so does a row of 0/1 columns that are
+    all 0. A lone number or True/False (a class id or a single 0/1 flag, not a set of labels)
+    and containers inside a list are refused in one line starting with `where`.
+
+    >>> label_set("joy; love"), label_set([1, 1.0, "2"]), label_set(float("nan"))
+    (['joy', 'love'], ['1', '1', '2'], [])
+    """
+    from ..data import _is_missing, _plain, label_key
+
+    value = _plain(value)
+    if value is None or _is_missing(value):
+        return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(LABEL_SEPARATOR) if part.strip()]
     if isinstance(value, (list, tuple, set, np.ndarray)):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return []
+        names = []
+        for item in value:
+            item = _plain(item)
+            if item is None or _is_missing(item) or (isinstance(item, str) and not item.strip()):
+                continue  # an empty entry adds no label
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise LabelError(f"{where} has {_shown(item)} in its label list; a label list holds label names "
+                                 "(for 0/1 or True/False flags, one column per label, name them with label_col=[...])")
+            names.append(label_key(item).strip())
+        return names
+    raise LabelError(f"{where} has the label {_shown(value)} ({type(value).__name__}), not a set of labels; give each "
+                     "text's labels as ';'-joined names (joy;love) or a list, or name 0/1 columns with label_col=[...] "
+                     "(for one class per text, use task='classification')")
+
+
+def label_sets(values: Sequence[Any], where: str) -> list[list[str]]:
+    """Each row's label names (see `label_set`); a value that is no label set names its row."""
+    return [label_set(value, f"{where}: row {number}") for number, value in enumerate(values, 1)]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def multi_hot(rows: Sequence[Sequence[str]], names: Sequence[str], where: str) -> list[list[float]]:
@@ -185,6 +221,7 @@ class MultiLabel(SequenceTask):
     # GoEmotions' 4,000 rows at batch 16: macro-F1 0.24 after 3 epochs, 0.35 after 6)
     default_monitor = "val_f1_macro"
     min_steps = 1500
+    keeps_unlabelled_rows = True  # a text with none of the labels is an example (see `label_set`)
 
     def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
         return "labels", ", ".join(label_names)
@@ -195,7 +232,7 @@ class MultiLabel(SequenceTask):
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
         from ..data import _examples
 
-        return _examples(items, multi_hot([label_set(v) for v in raw_labels], label_names, where))
+        return _examples(items, multi_hot(label_sets(raw_labels, where), label_names, where))
 
     def init_head(self, model: Any, train_labels: Sequence[Any]) -> None:
         """Start each label's sigmoid at that label's frequency (its log-odds as the bias): a new

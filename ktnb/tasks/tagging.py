@@ -3,24 +3,31 @@ entity-level precision / recall / F1 per type as `seqeval` defines them (strict 
 predictor that finds entity spans, with character offsets, in raw text.
 
 Data: CoNLL column files (word first, tag last; ``-DOCSTART-`` and blank lines separate),
-DataFrames with a tokens and a tags column, or lists of (tokens, tags). IOB1 tags are
-rewritten as IOB2.
+DataFrames with a tokens and a tags column, or lists of (tokens, tags). IOB1, IOBES and BILOU
+tags are rewritten as IOB2.
+
+Raw text is cut into the same word units as tagged data has (see `split_words`), so that a
+sentence's words joined by spaces come back as the words the model was trained and scored on.
 
 >>> to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC"])
 ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
+>>> to_iob2(["S-PER", "O", "B-ORG", "E-ORG"])
+['B-PER', 'O', 'B-ORG', 'I-ORG']
 """
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import DataError, LabelError
+from ..errors import DataError, KtnbError, KtnbWarning, LabelError
 from ..metrics import footer_lines
 from .base import Task
 
@@ -34,7 +41,7 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[l
     if not path.is_file():
         raise DataError(f"file not found: {path}")
     sentences, tags, words, labels = [], [], [], []
-    for number, line in enumerate(path.read_text(encoding=encoding).splitlines(), 1):
+    for number, line in enumerate(_read_text(path, encoding).splitlines(), 1):
         columns = line.split()
         if not columns or columns[0] == "-DOCSTART-":
             if words:
@@ -55,6 +62,17 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8") -> tuple[list[l
     return sentences, tags
 
 
+def _read_text(path: Path, encoding: str) -> str:
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(f"{path.name} is not {encoding} text (byte 0x{err.object[err.start]:02x} on line {line}); "
+                        "pass encoding='latin-1' (or the file's encoding)") from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; use e.g. 'utf-8' or 'latin-1'") from None
+
+
 def looks_like_conll(path: str | os.PathLike) -> bool:
     """A text file whose first non-blank lines have two or more space-separated columns."""
     path = Path(path)
@@ -64,14 +82,18 @@ def looks_like_conll(path: str | os.PathLike) -> bool:
     return bool(lines) and all(len(line.split()) >= 2 for line in lines[:10])
 
 
-_TAG = re.compile(r"^(O|[BIES]-.+)$")
+_TAG = re.compile(r"^(O|[BIESLU]-.+)$")
+#: IOBES / BILOU prefixes as IOB2 reads them: a single-word entity opens (B-), a last word continues (I-)
+_PREFIX_AS_IOB2 = {"S-": "B-", "U-": "B-", "E-": "I-", "L-": "I-"}
 
 
 def to_iob2(tags: Sequence[str]) -> list[str]:
-    """IOB1 (I- opens an entity unless it continues one of the same type) as IOB2 (B- opens every
-    entity); IOB2 tags come back unchanged."""
+    """IOB1 (I- opens an entity unless it continues one of the same type), IOBES (S- single,
+    E- end) and BILOU (U- unit, L- last) as IOB2 (B- opens every entity); IOB2 tags come back
+    unchanged."""
     out, previous = [], "O"
     for tag in tags:
+        tag = _PREFIX_AS_IOB2.get(tag[:2], tag[:2]) + tag[2:] if tag != "O" else tag
         if tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:]):
             tag = "B-" + tag[2:]
         out.append(tag)
@@ -86,8 +108,32 @@ def _check_tags(words: list[list[str]], tags: list[list[str]], where: str) -> li
         for tag in t:
             if not isinstance(tag, str) or not _TAG.match(tag):
                 raise LabelError(f"{where}: tag {str(tag)[:30]!r} in sentence {i + 1} is not in the IOB scheme; tags "
-                                 "are O, B-TYPE or I-TYPE (IOB1 or IOB2)")
+                                 "are O, B-TYPE or I-TYPE (IOB1 or IOB2; IOBES and BILOU are read too)")
     return [to_iob2(t) for t in tags]
+
+
+def _token_list(value: Any, what: str, row: int, where: str) -> list[Any]:
+    """One sentence's tokens (or tags) as a list; a missing cell or a lone string is one line."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    kind = "a string" if isinstance(value, str) else "missing" if value is None or value != value else \
+        f"a {type(value).__name__}"
+    raise DataError(f"{where}: the {what} of sentence {row + 1} is {kind}, not a list; give each sentence's {what} "
+                    "as a list, one per word")
+
+
+def _checked_words(words: list[Any], row: int, where: str, fix: str = "remove it with its tag") -> list[str]:
+    """A sentence's tokens as text (numbers too); a missing token, or one that is empty or
+    holds whitespace, is one line (it would silently become the word 'None', or split in two)."""
+    out = []
+    for position, word in enumerate(words):
+        text = word if isinstance(word, str) else str(word) if isinstance(word, (int, float, np.number)) \
+            and not isinstance(word, bool) and word == word else None
+        if text is None or not text or any(ch.isspace() for ch in text):
+            raise DataError(f"{where}: token {position + 1} of sentence {row + 1} is {word!r}; every token must be "
+                            f"a word: text with no spaces ({fix})")
+        out.append(text)
+    return out
 
 
 def _tag_order(tags: list[list[str]]) -> list[str]:
@@ -106,15 +152,23 @@ def _tagged(source: Any, tokens_col: str, tags_col: str, where: str,
             if col not in source.columns:
                 raise DataError(f"{where} has no column {col!r} (set {what}); available columns: "
                                 + ", ".join(map(str, source.columns)))
-        words, tags = [list(w) for w in source[tokens_col]], [list(t) for t in source[tags_col]]
+        words = [_token_list(w, "tokens", i, where) for i, w in enumerate(source[tokens_col])]
+        tags = [_token_list(t, "tags", i, where) for i, t in enumerate(source[tags_col])]
     elif isinstance(source, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in source):
-        words, tags = [list(p[0]) for p in source], [list(p[1]) for p in source]
+        words = [_token_list(p[0], "tokens", i, where) for i, p in enumerate(source)]
+        tags = [_token_list(p[1], "tags", i, where) for i, p in enumerate(source)]
     else:
         raise DataError(f"can't read tagged sentences from a {type(source).__name__}; give a CoNLL file, a DataFrame "
                         "with token and tag lists, or a list of (tokens, tags)")
+    words = [_checked_words(w, i, where) for i, w in enumerate(words)]
+    tags = _check_tags(words, tags, where)
+    kept = [i for i, w in enumerate(words) if w]
+    if len(kept) < len(words):  # an empty sentence has nothing to learn from, and a batch of them no loss
+        warnings.warn(f"{where}: dropped {len(words) - len(kept)} empty sentence(s)", KtnbWarning, stacklevel=4)
+        words, tags = [words[i] for i in kept], [tags[i] for i in kept]
     if not words:
         raise DataError(f"{where} has no sentences")
-    return [[str(w) for w in s] for s in words], _check_tags(words, tags, where)
+    return words, tags
 
 
 def tagged_data(source: Any, val: Any = None, *, tokens_col: str = "tokens", tags_col: str = "tags",
@@ -136,6 +190,11 @@ def tagged_data(source: Any, val: Any = None, *, tokens_col: str = "tokens", tag
     if val is not None:
         val_words, val_tags = _tagged(val, tokens_col, tags_col, "validation data", encoding)
     names = _tag_order(tags + (val_tags or []))
+    unseen = [name for name in names if name != "O" and name not in {tag for sentence in tags for tag in sentence}]
+    if unseen:  # as for multi-label: kept, so validation can be scored, but the model cannot learn them
+        warnings.warn(f"{len(unseen)} tag(s) occur only in the validation data, never in the training data: "
+                      f"{', '.join(unseen[:8])}{', …' if len(unseen) > 8 else ''}; the model cannot learn them "
+                      "(use more training sentences, or fix the tags)", KtnbWarning, stacklevel=2)
     index = {name: i for i, name in enumerate(names)}
 
     def part(w: list[list[str]], t: list[list[str]]) -> LabelledTexts:
@@ -156,13 +215,61 @@ def tagged_data(source: Any, val: Any = None, *, tokens_col: str = "tokens", tag
 
 # ---------------------------------------------------------------- words of raw text
 
-_WORD = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]", re.UNICODE)
+_CHUNK = re.compile(r"\S+")
+#: marks split off the edges of a word, each a word of its own, as tagged corpora have them
+_OPENING = "([{\"“«"
+_CLOSING = ",;:!?)]}\"”»"
+
+
+def _invisible(ch: str) -> bool:
+    """Format and control characters (a zero-width space), which tokenizers drop."""
+    return unicodedata.category(ch) in ("Cf", "Cc")
 
 
 def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Words and punctuation of raw text, as CoNLL tokenises them, with character offsets."""
-    matches = list(_WORD.finditer(text))
-    return [m.group() for m in matches], [(m.start(), m.end()) for m in matches]
+    """Words of raw text with their character offsets, cut as tagged corpora (CoNLL) cut them,
+    so that a tagged sentence's words joined by spaces come back as those words.
+
+    The text is split at whitespace; brackets, quotes and ``, ; : ! ?`` at the edges of a word
+    are words of their own, and so is the text's final full stop (unless its word has another
+    one, as in "U.S."). A full stop inside the text stays with its word, as CoNLL keeps it on
+    abbreviations ("C.", "Corp."); hyphens and apostrophes stay inside words ("AL-AIN",
+    "O'Neill"). Invisible characters (a zero-width space) and a combining mark with nothing
+    before it are left out of the words, so offsets index the text exactly.
+
+    >>> split_words("C. Harris (Notts) beat the U.S. in Paris.")[0]
+    ['C.', 'Harris', '(', 'Notts', ')', 'beat', 'the', 'U.S.', 'in', 'Paris', '.']
+    """
+    chunks = list(_CHUNK.finditer(text))
+    words: list[tuple[int, int]] = []
+    for number, chunk in enumerate(chunks):
+        start, end = chunk.span()
+        while start < end and (_invisible(text[start]) or unicodedata.category(text[start]) in ("Mn", "Me")):
+            start += 1
+        while end > start and _invisible(text[end - 1]):
+            end -= 1
+        if start == end:
+            continue
+        if not any(ch.isalnum() for ch in text[start:end]):  # punctuation alone ("--", "...") is one word
+            words.append((start, end))
+            continue
+        while text[start] in _OPENING:
+            words.append((start, start + 1))
+            start += 1
+        tail: list[tuple[int, int]] = []
+        final_stop = number == len(chunks) - 1  # the text's final full stop may still be split off
+        while True:
+            if text[end - 1] in _CLOSING:
+                pass
+            elif final_stop and text[end - 1] == "." and end - start > 2 and "." not in text[start:end - 1]:
+                final_stop = False
+            else:
+                break
+            tail.append((end - 1, end))
+            end -= 1
+        words.append((start, end))
+        words.extend(reversed(tail))
+    return [text[a:b] for a, b in words], words
 
 
 def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -402,10 +509,34 @@ class Tagging(Task):
                     row.append(sentence[word] if word is not None and word != previous else IGNORED_LABEL)
                     previous = word
                 labels.append(row)
-        return EncodedTexts(enc["input_ids"], labels, None, word_ids)
+        return EncodedTexts(enc["input_ids"], labels, None, word_ids,
+                            [list(sentence) for sentence in tags] if tags is not None else None)
 
     def encode(self, tokenizer: Any, part: Any, max_len: int) -> Any:
         return self._encode_words(tokenizer, part.texts, max_len, part.labels)
+
+    def evaluation_length(self, max_len: int, model_limit: int) -> int:
+        """Every word of a sentence is scored, as the predictor reads it: cut at the model's limit."""
+        return model_limit
+
+    def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
+        """A text, a list of words (["C.", "Harris"] inside a list: ``[["C.", "Harris"]]``), or a
+        list of either; raw text is cut into words by `split_words`."""
+        from .. import checks
+
+        if isinstance(inputs, str):
+            return [inputs], True
+        if isinstance(inputs, (list, tuple)) and any(isinstance(item, (list, tuple)) for item in inputs):
+            items = []
+            for i, item in enumerate(inputs):
+                if isinstance(item, str):
+                    items.append(item)
+                    continue
+                if not isinstance(item, (list, tuple)):
+                    raise KtnbError(f"{what}: item {i} is a {type(item).__name__}, not a text or a list of words")
+                items.append(_checked_words(list(item), i, what, fix="give each word as text"))
+            return items, False
+        return checks.texts(inputs, what)
 
     def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> Any:
         words = [split_words(text)[0] if isinstance(text, str) else list(text) for text in inputs]
@@ -414,58 +545,79 @@ class Tagging(Task):
     # ---------------------------------------------------------------- outputs
 
     @staticmethod
-    def _word_logits(logits: np.ndarray, word_ids: Sequence[int | None]) -> list[np.ndarray]:
-        """The logits of each word's first piece, in word order (words cut by truncation are absent)."""
-        out, previous = [], None
+    def _word_logits(logits: np.ndarray, word_ids: Sequence[int | None], n_words: int) -> list[np.ndarray | None]:
+        """The logits of each word's first piece, by word index; None for a word with no piece (cut
+        by truncation, or made only of what the tokenizer drops)."""
+        out: list[np.ndarray | None] = [None] * n_words
         for position, word in enumerate(word_ids):
-            if word is not None and word != previous:
-                out.append(logits[position])
-            previous = word
+            if word is not None and word < n_words and out[word] is None:
+                out[word] = logits[position]
         return out
 
-    def _word_tags(self, logits: Sequence[np.ndarray], examples: Any, label_names: Sequence[str],
-                   n_words: Sequence[int]) -> list[list[str]]:
-        tags = []
-        for row, count in zip(range(len(logits)), n_words):
-            words = self._word_logits(logits[row], examples.word_ids[row])
-            predicted = [label_names[int(np.argmax(w))] for w in words]
-            tags.append(predicted + ["O"] * (count - len(predicted)))  # words past max_len: untagged
-        return tags
+    @staticmethod
+    def _tags(words_logits: Sequence[np.ndarray | None], label_names: Sequence[str]) -> list[str]:
+        return [label_names[int(np.argmax(w))] if w is not None else "O" for w in words_logits]
+
+    @staticmethod
+    def _word_count(examples: Any, row: int, inputs: Sequence[Any] | None) -> int:
+        if inputs is not None:
+            item = inputs[row]
+            return len(split_words(item)[0]) if isinstance(item, str) else len(item)
+        if examples.word_labels is not None:
+            return len(examples.word_labels[row])
+        return max((w for w in examples.word_ids[row] if w is not None), default=-1) + 1
 
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: Any = None) -> TaggingReport:
-        true = [[label_names[t] for t in sentence if t >= 0] for sentence in labels]
-        predicted = self._word_tags(logits, examples, label_names, [len(t) for t in true])
+        # every word is scored, from the word-level tags: a word with no token counts as tagged O
+        gold = examples.word_labels if examples is not None and examples.word_labels is not None else \
+            [[t for t in sentence if t >= 0] for sentence in labels]
+        true = [[label_names[t] for t in sentence] for sentence in gold]
+        # predictions read as the predictor reads them (an I- that opens an entity starts it, as in
+        # conlleval), so that the report's entities are the ones `predict` gives
+        predicted = [to_iob2(self._tags(self._word_logits(logits[row], examples.word_ids[row], len(true[row])),
+                                        label_names)) for row in range(len(true))]
         return TaggingReport(true, predicted, loss)
 
     def decode(self, logits: Any, label_names: Sequence[str], settings: dict[str, Any],
                inputs: Sequence[Any] | None = None, examples: Any = None) -> list[Any]:
-        """Entities of each input: for raw text, `Entity` spans with character offsets; for word
-        lists (or with no inputs), the tags of the words."""
+        """Entities of each input: for raw text, `Entity` spans with character offsets (the text
+        cut into words by `split_words`, as tagged data is); for word lists (or with no inputs),
+        the tag of every word."""
         results = []
         for row in range(len(logits)):
-            words_logits = self._word_logits(logits[row], examples.word_ids[row])
-            tags = [label_names[int(np.argmax(w))] for w in words_logits]
+            words_logits = self._word_logits(logits[row], examples.word_ids[row],
+                                             self._word_count(examples, row, inputs))
+            tags = to_iob2(self._tags(words_logits, label_names))  # valid IOB2, as the report reads them
             text = inputs[row] if inputs is not None else None
             if not isinstance(text, str):
                 results.append(tags)
                 continue
-            words, offsets = split_words(text)
+            offsets = split_words(text)[1]
             found = []
             for kind, first, last in entity_spans(tags):
                 start, end = offsets[first][0], offsets[last - 1][1]
-                scores = [_softmax_max(words_logits[i]) for i in range(first, last)]
+                scores = [_softmax_max(w) for w in words_logits[first:last] if w is not None]
                 found.append(Entity(kind, text[start:end], start, end, float(np.mean(scores))))
             results.append(found)
         return results
 
+    def shown(self, example: Any) -> str:
+        """A sentence as text: its words joined by spaces (what `split_words` cuts back into them)."""
+        return " ".join(example) if isinstance(example, (list, tuple)) else str(example)
+
     def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: Any,
                          label_names: Sequence[str]) -> str:
-        """Each text with its entities highlighted by type."""
+        """Each text with its entities highlighted by type (pre-split words: joined by spaces)."""
         from ..render.html import entities_html
 
-        views = [entities_html(text, [(e.entity, e.start, e.end) for e in found])
-                 for text, found in zip(shown, predictions)]
+        views = []
+        for text, found in zip(shown, predictions):
+            if found and isinstance(found[0], str):  # the tags of pre-split words
+                offsets = split_words(text)[1]
+                found = [Entity(kind, text[offsets[a][0]:offsets[b - 1][1]], offsets[a][0], offsets[b - 1][1], 1.0)
+                         for kind, a, b in entity_spans(found)]
+            views.append(entities_html(text, [(e.entity, e.start, e.end) for e in found]))
         return '<div class="ktnb-predictions">' + "".join(views) + "</div>"
 
     def example_losses(self, logits: Any, labels: Sequence[Any]) -> np.ndarray:
