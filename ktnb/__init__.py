@@ -25,14 +25,14 @@ _LAZY = {
     "TextData": "data", "LabelledTexts": "data", "load_texts": "data", "load_dataset": "data",
     "texts_from_csv": "data", "texts_from_df": "data", "texts_from_array": "data",
     "texts_from_folder": "data", "texts_from_dataset": "data",
-    "Learner": "learner", "text_classifier": "learner", "text_learner": "learner", "text_regressor": "learner",
+    "Learner": "learner", "text_classifier": "builders", "text_learner": "builders", "text_regressor": "builders",
     "get_task": "tasks", "RegressionReport": "tasks.regression",
     "Predictor": "predictor", "load_predictor": "predictor",
     "ClassificationReport": "metrics", "LRFinderResult": "lr_finder",
     "Callback": "events", "Event": "events", "History": "events",
     "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
     "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
-    "load_learner": "checkpoints", "resume": "checkpoints",
+    "load_learner": "builders", "resume": "builders",
     "Panel": "jupyter.panel",
 }
 

@@ -74,7 +74,7 @@ class ReduceLROnPlateau(_Plateau):
 
     def on_epoch_end(self, event: Event) -> None:
         if self._update(event):
-            event.learner.lr_scale *= self.factor
+            event.learner.run_state.lr_scale *= self.factor
             self.wait = 0
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import KtnbError, ModelError, TrainingError
 from .events import Callback, Event
+from .run_state import Position, RunPlan, RunState
 from .storage import (MANIFEST, atomic_folder, check_save_target, read_json, saved_kind, verify_manifest,
                       write_manifest, write_text_atomic)
 
@@ -313,10 +314,10 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     if learner.plan is None or learner.position is None:
         raise TrainingError("there is no run to checkpoint yet: call fit first")
     check_checkpoint_dir(folder, learner.run_id)  # never another run's checkpoint, nor a predictor
-    best = learner._best_state
+    run = learner.run_state
+    best = run.best_weights
     # at the end of the epoch that just became the best, the best state is the current one: keep it once
-    best_is_current = best is not None and learner.position.batch == 0 and \
-        learner.best["epoch"] == learner.epochs_done
+    best_is_current = best is not None and run.position.batch == 0 and run.best["epoch"] == run.epochs_done
     meta = {
         "kind": KIND, "ktnb_version": __version__,
         # what load_predictor reads: a checkpoint folder is also a predictor of its current weights
@@ -324,18 +325,17 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
         "max_len": model_length_cap(learner.tokenizer, learner.model.config), "settings": learner.settings_learnt,
         "pairs": learner.data.train.pairs is not None,
         # what carries the run on
-        "plan": vars(learner.plan).copy(), "position": vars(learner.position).copy(), "ended": None,
-        "best": learner.best, "best_is_current": best_is_current, "lr_scale": learner.lr_scale,
-        "monitor": learner.monitor,
-        "epochs_done": learner.epochs_done,
+        "plan": vars(run.plan).copy(), "position": vars(run.position).copy(), "ended": None,
+        "best": run.best, "best_is_current": best_is_current, "lr_scale": run.lr_scale,
+        "monitor": learner.monitor, "epochs_done": run.epochs_done,
         "micro_batches": learner.micro_batches, "checkpoint_every": learner.checkpoint_every,
-        "rules": [rule.state_dict() for rule in learner._rules],
+        "rules": [rule.state_dict() for rule in run.rules],
         "history": {"steps": learner.history.steps, "epochs": learner.history.epochs, "runs": learner.history.runs},
         # what rebuilds the learner in a new process
         "data": getattr(learner.data, "origin", None), "learner": learner.build_settings,
         "base_model": getattr(learner, "checkpoint", None),
         # whose run this is, and on which rows: a resume must not take another run's state or other data
-        "run_id": learner.run_id, "data_fingerprint": _learner_fingerprint(learner),
+        "run_id": run.run_id, "data_fingerprint": _learner_fingerprint(learner),
     }
     with atomic_folder(folder, KIND) as tmp:
         learner.model.config.save_pretrained(tmp)
@@ -408,7 +408,6 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
     import torch
     from safetensors.torch import load_file, load_model
 
-    from .learner import Position, RunPlan
 
     path = checkpoint_path(folder, "learner.resume")
     meta = read_checkpoint(path, "learner.resume") if meta is None else meta
@@ -439,31 +438,27 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
     except (RuntimeError, KeyError, ValueError, OSError) as err:
         raise ModelError(f"could not restore the checkpoint in {path}: {str(err).splitlines()[0]}") from None
     if meta.get("best_is_current"):
-        learner._best_state = learner._snapshot()
-        learner._best_state["settings"] = dict(state["best_settings"] or {})
-    else:
-        learner._best_state = None if best_weights is None else {
-            "model": best_weights, "optimizer": state["best_optimizer"],
-            "settings": dict(state["best_settings"] or {})}
-    learner.best = meta["best"]
+        best_weights = learner._snapshot()
+        best_weights["settings"] = dict(state["best_settings"] or {})
+    elif best_weights is not None:
+        best_weights = {"model": best_weights, "optimizer": state["best_optimizer"],
+                        "settings": dict(state["best_settings"] or {})}
+    plan, position = RunPlan(**meta["plan"]), Position(**meta["position"])
+    rules = learner._make_rules(plan.autofit) if plan.autofit is not None else []
+    for rule, saved in zip(rules, meta["rules"]):
+        rule.load_state_dict(saved)
+    # the learner carries this run on: its identity (its checkpoints are the run's) and its state
+    learner.run_state = RunState(
+        meta["run_id"], plan, position, best=meta["best"], best_weights=best_weights,
+        lr_scale=float(meta["lr_scale"]), epochs_done=int(meta["epochs_done"]),
+        steps_done=position.steps_before + position.step, rules=rules,
+        resumed_rng=state["rng"])  # set when training goes on (see Learner._run)
     learner.settings_learnt = dict(meta["settings"] or {})
-    learner.lr_scale = float(meta["lr_scale"])
     learner.monitor = meta["monitor"]
-    learner.epochs_done = int(meta["epochs_done"])
     learner.micro_batches = max(learner.micro_batches, int(meta.get("micro_batches", 1)))
     history = meta["history"]
     learner.history.steps, learner.history.epochs = list(history["steps"]), list(history["epochs"])
     learner.history.runs = int(history["runs"])
-    learner.plan = RunPlan(**meta["plan"])
-    learner.position = Position(**meta["position"])
-    learner.steps_done = learner.position.steps_before + learner.position.step
-    if learner.plan.autofit is not None:
-        for rule, saved in zip(learner._make_rules(learner.plan.autofit), meta["rules"]):
-            rule.load_state_dict(saved)
-    else:
-        learner._rules = []
-    learner._resumed_rng = state["rng"]  # set when training goes on (see Learner._run)
-    learner.run_id = meta["run_id"]  # the learner carries this run on: its checkpoints are the run's
     return meta
 
 
@@ -497,75 +492,5 @@ class Checkpointer(Callback):
         self.saved_step = event.step
 
 
-def load_learner(folder: str | os.PathLike, data: Any = None, **overrides: Any) -> Any:
-    """The learner of a checkpointed run, rebuilt in this process with its state restored
-    (training does not go on; `learner.resume(folder)` does that). The data is read again from
-    where it came from (a file or a named data set); data that came from a Python object must
-    be passed as `data` (the same rows). `overrides` change learner settings such as `device`.
-
-    >>> learner = ktnb.load_learner("runs/sentiment")     # doctest: +SKIP
-    """
-    from .data import TextData
-    from .learner import text_learner
-    from .workflow import load_config_data
-
-    call = overrides.pop("_call", "ktnb.load_learner")
-    path = checkpoint_path(folder, call)
-    meta = read_checkpoint(path, call)
-    for name in ("model", "task", "checkpoint_dir"):
-        if name in overrides:
-            what = {"model": "its weights and model", "task": "its task",
-                    "checkpoint_dir": "the folder its checkpoints go to"}[name]
-            raise TrainingError(f"{call} takes {what} from the checkpoint in {path}; leave {name}= out (to go on in "
-                                "another folder, copy this one and resume the copy)")
-    # how the run read its data (columns, split, rows), to read the data given now the same way
-    reading = {key: overrides.pop(key) for key in ("text_col", "label_col", "pair_col") if key in overrides}
-    origin = _origin_config(path, meta["data"], reading)
-    if data is None:
-        if origin is None or origin["data"] is None:
-            raise TrainingError(f"the run in {path} was trained on data from a Python object, which a new process "
-                                "cannot read again; pass it: ktnb.resume(folder, data=...)")
-        data = load_config_data(origin["data"], origin)
-    elif origin is not None and origin["data"] is not None and not isinstance(data, TextData):
-        data = load_config_data(data, origin)
-    elif origin is not None:  # read by text_learner from a Python object: the same columns
-        reading = {key: origin[key] for key in ("text_col", "label_col", "pair_col")}
-    settings = {**meta["learner"], "checkpoint_every": meta["checkpoint_every"], **overrides}
-    learner = text_learner(data, str(path), task=meta["task"], checkpoint_dir=path, **reading, **settings)
-    if meta["base_model"]:
-        learner.checkpoint = meta["base_model"]
-    restore(learner, path, meta)
-    return learner
-
-
-def _origin_config(path: Path, origin: dict[str, Any] | None, reading: dict[str, Any]) -> dict[str, Any] | None:
-    """The checkpoint's record of where its data came from as a checked `%%ktrain` config (with
-    the columns `reading` names instead, when given); a record that does not check out means
-    the metadata is damaged."""
-    from .workflow import check_config
-
-    if origin is None:
-        return None
-    try:
-        # data: None is a Python object that text_learner read (its columns are kept)
-        config = check_config({**origin, **reading, "data": origin.get("data") or "a Python object"})
-    except KtnbError as err:
-        raise ModelError(f"{path / MANIFEST} is damaged: its record of the data has {err} (edited by hand?); "
-                         f"{DAMAGED_FIX}") from None
-    config["data"] = origin.get("data")
-    return config
-
-
-def resume(folder: str | os.PathLike, data: Any = None, **overrides: Any) -> Any:
-    """Rebuild the learner of a checkpointed run (see `load_learner`) and carry the run on to
-    its end; returns the learner.
-
-    >>> learner = ktnb.resume("runs/sentiment")           # doctest: +SKIP
-    """
-    learner = load_learner(folder, data, _call="ktnb.resume", **overrides)
-    learner.resume(folder)
-    return learner
-
-
-__all__ = ["Checkpointer", "save_checkpoint", "read_checkpoint", "restore", "load_learner", "resume",
-           "check_checkpoint_dir", "data_fingerprint"]
+__all__ = ["Checkpointer", "save_checkpoint", "read_checkpoint", "restore", "check_checkpoint_dir",
+           "checkpoint_path", "data_fingerprint"]

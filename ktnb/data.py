@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from . import checks
-from .errors import DataError, KtnbWarning, LabelError
+from .errors import DataError, LabelError
 
 if TYPE_CHECKING:  # pandas and datasets are imported on first use only
     import pandas as pd
@@ -58,11 +58,10 @@ class TextData:
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
         """Number of examples per class in `split` ('train' or 'val'); empty for tasks without classes."""
+        from .tasks import get_task
+
         part = self.train if split == "train" else self.val
-        if part is None or self.task != "classification":
-            return {}
-        counts = np.bincount(np.asarray(part.labels, dtype=np.int64), minlength=len(self.class_names))
-        return {name: int(n) for name, n in zip(self.class_names, counts)}
+        return {} if part is None else get_task(self.task).class_counts(part.labels, self.class_names)
 
     def encode_labels(self, labels: Iterable[Any], where: str = "evaluation data") -> list[int]:
         """Map raw labels (names or integer ids) to this data's label ids; unknown labels raise."""
@@ -71,7 +70,9 @@ class TextData:
     def __repr__(self) -> str:
         val = len(self.val) if self.val is not None else 0
         pairs = ", pairs" if self.train.pairs is not None else ""
-        what = f"classes={self.class_names}" if self.task == "classification" else f"task={self.task}"
+        from .tasks import get_task
+
+        what = get_task(self.task).describe_data(self.class_names)
         return f"TextData(train={len(self.train)}, val={val}, {what}{pairs})"
 
 
@@ -112,10 +113,10 @@ def label_key(value: Any, where: str = "the data") -> str:
 
 
 #: a number written with a decimal comma ("4,5"), as some locales write them
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     """A label that is a number, or a numeric string ("0.5"), as a float; None for anything else."""
     value = _plain(value)
     if isinstance(value, bool):
@@ -128,7 +129,7 @@ def _as_number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _decimal_comma_error(where: str, what: str, value: str) -> LabelError:
+def decimal_comma_error(where: str, what: str, value: str) -> LabelError:
     return LabelError(f"{where}: the {what} {value!r} has a decimal comma; write it with a decimal point "
                       f"({value.strip().replace(',', '.')}), or read a file of decimal commas with "
                       "pandas.read_csv(..., decimal=',') and pass the DataFrame")
@@ -145,10 +146,10 @@ def fractional_numbers(labels: Sequence[Any]) -> bool:
     for raw in labels:
         if _is_missing(_plain(raw)):
             continue
-        if isinstance(raw, str) and _DECIMAL_COMMA.match(raw):
+        if isinstance(raw, str) and DECIMAL_COMMA.match(raw):
             fraction = True
             continue
-        number = _as_number(raw)
+        number = as_number(raw)
         if number is None:
             return False
         fraction = fraction or (math.isfinite(number) and not number.is_integer())
@@ -161,10 +162,10 @@ def _refuse_scores_as_classes(labels: Sequence[Any], where: str) -> None:
     value. Named classes, and whole numbers (class ids), pass."""
     if not fractional_numbers(labels):
         return
-    comma = next((v for v in labels if isinstance(v, str) and _DECIMAL_COMMA.match(v)), None)
+    comma = next((v for v in labels if isinstance(v, str) and DECIMAL_COMMA.match(v)), None)
     if comma is not None:
-        raise _decimal_comma_error(where, "label", comma)
-    example = next(v for v in labels if math.isfinite(_as_number(v) or 0) and not (_as_number(v) or 0).is_integer())
+        raise decimal_comma_error(where, "label", comma)
+    example = next(v for v in labels if math.isfinite(as_number(v) or 0) and not (as_number(v) or 0).is_integer())
     distinct = len({label_key(v) for v in labels})
     raise LabelError(f"{where}: the labels are numbers with fractions (e.g. {_plain(example)!r}), which a classifier "
                      f"would read as {distinct} separate classes; pass task='regression' to predict a number, or "
@@ -274,21 +275,17 @@ def _drop_missing(texts: Sequence[Any], labels: Sequence[Any], where: str,
 
 # ---------------------------------------------------------------- readers
 
-#: the tasks these readers read: a text (or text pair) with one label, number or label set;
-#: other tasks (tagging) have their own reader, which `load_texts` hands them to
-TEXT_TASKS = ("classification", "regression", "multilabel")
+def _text_task(task: Any, reader: str) -> Any:
+    """The task called `task` (an alias or any case; a misspelling is refused, never read as the
+    default), checked to be one whose data is texts with a label each (a table's shape)."""
+    from .tasks import TASKS, get_task
 
-
-def _text_task(task: Any, reader: str) -> str:
-    """`task` as its registry name (an alias or any case; a misspelling is refused, never read as
-    the default), checked to be one this reader reads."""
-    from .tasks import task_name
-
-    name = task_name(task)
-    if name not in TEXT_TASKS:
-        raise DataError(f"{reader} reads one label per text (tasks {', '.join(TEXT_TASKS)}); read data for task "
-                        f"{name!r} with ktnb.load_texts(source, task={name!r})")
-    return name
+    found = get_task(task)
+    if found.table_shape is None:
+        readable = ", ".join(name for name in TASKS if get_task(name).table_shape is not None)
+        raise DataError(f"{reader} reads one label per text (tasks {readable}); read data for task "
+                        f"{found.name!r} with ktnb.load_texts(source, task={found.name!r})")
+    return found
 
 
 def texts_from_array(
@@ -320,7 +317,7 @@ def texts_from_array(
     case; a misspelt one is refused. Without `class_names`, class labels that are all numbers,
     some with fractions, are refused as a score column read with the wrong task.
     """
-    task = _text_task(task, "texts_from_array")
+    text_task = _text_task(task, "texts_from_array")
     texts, labels = _as_list(texts, "texts", source), _as_list(labels, "labels", source)
     if len(texts) != len(labels):
         raise DataError(f"{source}: {len(texts)} texts but {len(labels)} labels; they must be the same length")
@@ -331,130 +328,35 @@ def texts_from_array(
     if len(texts) == 0:
         raise DataError(f"{source} is empty: no texts were given")
     checks.number_at_least("val_frac", val_frac, 0, error=DataError)
-    texts, labels = _drop_missing(texts, labels, source, labels_required=task != "multilabel")
-    if task == "regression":
-        return _regression_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, target)
-    if task == "multilabel":
-        return _multilabel_data(texts, labels, val_texts, val_labels, val_pairs, val_frac, seed, source, class_names)
-    if class_names is None:
-        _refuse_scores_as_classes(labels, source)
-    names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
-        else _infer_class_names(labels, source)
-    ids = _labels_to_ids(labels, names, source)
-    present = sorted(set(ids))
-    if len(present) < 2:
-        if max_train is not None:
-            raise LabelError(f"the first {max_train} rows of {source} (max_train) hold only one class "
-                             f"({names[present[0]]!r}); is the data sorted by label? Shuffle it or raise max_train")
-        raise LabelError(
-            f"{source} has only one class ({names[present[0]]!r}); a classifier needs examples of at least two"
-        )
-
-    if val_texts is not None:
-        val_texts = _as_list(val_texts, "val_texts", "validation data")
-        val_labels = _as_list(val_labels, "val_labels", "validation data")
-        if len(val_labels) != len(val_texts):
-            raise DataError(f"validation data: {len(val_texts)} texts but {len(val_labels)} labels; they must be "
-                            "the same length")
-        val_texts = _zip_pairs(val_texts, val_pairs, "validation data")
-        vt, vl = _drop_missing(val_texts, val_labels, "validation data")
-        train = _examples(texts, ids)
-        val = _examples(vt, _labels_to_ids(vl, names, "validation data"))
-    elif val_frac:
-        tr, va = stratified_split(ids, val_frac, seed)
-        train, val = _examples(texts, ids, tr), _examples(texts, ids, va)
-    else:
-        train, val = _examples(texts, ids), None
-    return TextData(train, val, names, source)
+    labels_required = not text_task.keeps_unlabelled_rows
+    texts, labels = _drop_missing(texts, labels, source, labels_required=labels_required)
+    val = validation_rows(val_texts, val_labels, val_pairs, labels_required) if val_texts is not None else None
+    # the task reads the labels (names, numbers, label sets) and holds out its validation rows
+    return text_task.text_data(texts, labels, val, val_frac=val_frac, seed=seed, source=source,
+                               class_names=class_names, max_train=max_train, target=target)
 
 
-#: the largest regression target taken: beyond it the squared error of a float32 (or bf16) model
-#: is infinite from the first step (sqrt of float32's 3.4e38 is 1.8e19)
-MAX_TARGET = 1e18
+def validation_rows(val_texts: Sequence[Any], val_labels: Sequence[Any], val_pairs: Sequence[Any] | None = None,
+                    labels_required: bool = True) -> tuple[list[Any], list[Any]]:
+    """A given validation set as (texts or pairs, raw labels), rows with a missing text (or a
+    missing label, when `labels_required`) dropped."""
+    val_texts = _as_list(val_texts, "val_texts", "validation data")
+    val_labels = _as_list(val_labels, "val_labels", "validation data")
+    if len(val_labels) != len(val_texts):
+        raise DataError(f"validation data: {len(val_texts)} texts but {len(val_labels)} labels; they must be "
+                        "the same length")
+    val_texts = _zip_pairs(val_texts, val_pairs, "validation data")
+    return _drop_missing(val_texts, val_labels, "validation data", labels_required=labels_required)
 
 
-def _numbers(labels: Sequence[Any], where: str, target: str) -> list[float]:
-    """Regression targets as floats; a name, a decimal comma, or a number too large for a float32
-    model to learn (`MAX_TARGET`) is one line naming the value."""
-    values = []
-    for raw in labels:
-        if isinstance(raw, str) and _DECIMAL_COMMA.match(raw):
-            raise _decimal_comma_error(where, target, raw)
-        value = _as_number(raw)
-        if value is None or not math.isfinite(value):
-            raise LabelError(f"{where}: the {target} {str(raw)[:40]!r} is not a number; a regression target must be "
-                             "numeric (task: regression), or use task: classification for named classes")
-        if abs(value) > MAX_TARGET:
-            scale = 10.0 ** math.floor(math.log10(abs(value)))
-            raise LabelError(f"{where}: the {target} {value:g} is too large to learn: a model computes in float32, "
-                             f"where targets beyond ±{MAX_TARGET:g} overflow the loss; rescale them (e.g. divide by "
-                             f"{scale:g})")
-        values.append(value)
-    return values
-
-
-def _regression_data(texts: list[Any], labels: list[Any], val_texts: Any, val_labels: Any, val_pairs: Any,
-                     val_frac: float, seed: int, source: str, target: str) -> TextData:
-    """Texts (or pairs) with numeric targets; a random `val_frac` held out when no validation set is given."""
-    values = _numbers(labels, source, target)
-    if val_texts is not None:
-        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
-        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data")
-        train, val = _examples(texts, values), _examples(vt, _numbers(vl, "validation data", target))
-    elif val_frac:
-        if not 0 < val_frac < 1:
-            raise DataError(f"val_frac must be between 0 and 1 (exclusive), got {val_frac}")
-        order = np.random.default_rng(seed).permutation(len(texts))
-        n_val = min(max(int(round(len(texts) * val_frac)), 1), len(texts) - 1)
-        train, val = _examples(texts, values, np.sort(order[n_val:])), _examples(texts, values, np.sort(order[:n_val]))
-    else:
-        train, val = _examples(texts, values), None
-    return TextData(train, val, [target], source, task="regression")
-
-
-def _multilabel_data(texts: list[Any], labels: list[Any], val_texts: Any, val_labels: Any, val_pairs: Any,
-                     val_frac: float, seed: int, source: str, class_names: Sequence[str] | None) -> TextData:
-    """Texts with label sets (";"-joined names or lists) as 0/1 rows; a random `val_frac` held out.
-
-    One rule for a text with no labels, however it is written (an empty string or list, a
-    missing value, a row of 0/1 columns that are all 0): it is kept, as an example of none of
-    the labels (most texts are, in data such as toxic-comment flags). A text that is missing
-    drops its row."""
-    from .tasks.multilabel import label_sets, multi_hot
-
-    sets = label_sets(labels, source)
-    if val_texts is not None:
-        val_texts = _zip_pairs(_as_list(val_texts, "val_texts", "validation data"), val_pairs, "validation data")
-        vt, vl = _drop_missing(val_texts, _as_list(val_labels, "val_labels", "validation data"), "validation data",
-                               labels_required=False)
-        val_sets = label_sets(vl, "validation data")
-    names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
-        else sorted({name for row in sets for name in row})
-    if class_names is None and val_texts is not None:
-        # rare labels (GoEmotions' "grief") can be missing from a small training sample but still
-        # belong to the label set: keep them, and say that the model cannot learn them from this data
-        unseen = sorted({name for row in val_sets for name in row} - set(names))
-        if unseen:
-            warnings.warn(f"{len(unseen)} label(s) occur only in the validation data, never in {source}: "
-                          f"{', '.join(unseen[:8])}{', …' if len(unseen) > 8 else ''}; the model cannot learn them "
-                          "(use more training rows, or fix the labels)", KtnbWarning, stacklevel=4)
-            names = sorted([*names, *unseen])
-    if not names:
-        raise LabelError(f"{source} has no labels at all: every text's label set is empty; give each text's labels "
-                         "as ';'-joined names (joy;love) or a list, or name 0/1 columns with label_col=[...]")
-    if len(names) < 2:
-        raise LabelError(f"{source} has only one label ({names[0]!r}); multi-label classification needs at least two "
-                         "(for one yes/no label per text, use task='classification')")
-    rows = multi_hot(sets, names, source)
-    if val_texts is not None:
-        return TextData(_examples(texts, rows), _examples(vt, multi_hot(val_sets, names, "validation data")),
-                        names, source, task="multilabel")
-    if val_frac:
-        order = np.random.default_rng(seed).permutation(len(texts))
-        n_val = min(max(int(round(len(texts) * val_frac)), 1), len(texts) - 1)
-        return TextData(_examples(texts, rows, np.sort(order[n_val:])), _examples(texts, rows, np.sort(order[:n_val])),
-                        names, source, task="multilabel")
-    return TextData(_examples(texts, rows), None, names, source, task="multilabel")
+def random_split(n: int, val_frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): a seeded random `val_frac` of `n` rows held out, at least one and
+    never all (for labels that cannot be stratified: numbers, label sets)."""
+    if not 0 < val_frac < 1:
+        raise DataError(f"val_frac must be between 0 and 1 (exclusive), got {val_frac}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = min(max(int(round(n * val_frac)), 1), n - 1)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def _flag(value: Any) -> int | None:
@@ -464,7 +366,7 @@ def _flag(value: Any) -> int | None:
     value = _plain(value)
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         return 0
-    number = float(value) if isinstance(value, bool) else _as_number(value)
+    number = float(value) if isinstance(value, bool) else as_number(value)
     return int(number) if number in (0.0, 1.0) else None
 
 
@@ -534,10 +436,10 @@ def texts_from_df(
     """Labelled text from a pandas DataFrame (and optionally a validation DataFrame); with
     `pair_col`, text pairs from two columns. For ``task="multilabel"``, `label_col` may name
     several 0/1 columns, one per label."""
-    task = _text_task(task, "texts_from_df")
-    if isinstance(label_col, (list, tuple)) and task != "multilabel":
+    text_task = _text_task(task, "texts_from_df")
+    if isinstance(label_col, (list, tuple)) and not text_task.label_columns:
         raise DataError(f"label_col names several columns ({', '.join(map(str, label_col))}): 0/1 columns, one per "
-                        f"label, are read by task='multilabel', not {task}; name one label column")
+                        f"label, are read by task='multilabel', not {text_task.name}; name one label column")
     if len(df) == 0:
         raise DataError(f"{source} is empty: it has no rows")
     texts, labels = _columns(df, text_col, label_col, source, pair_col)
@@ -550,7 +452,7 @@ def texts_from_df(
         val_texts, val_pairs = _split_pairs(val_texts)
     return texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed,
                             class_names=class_names, max_train=max_train, source=source, pairs=pairs,
-                            val_pairs=val_pairs, task=task, target=str(label_col))
+                            val_pairs=val_pairs, task=text_task, target=str(label_col))
 
 
 def _first_bad_byte(path: Path, encoding: str) -> str:
@@ -628,7 +530,7 @@ def texts_from_csv(
     `max_train` reads only the first rows; `val_path` gives a validation file, else `val_frac`
     of the rows are held out, stratified by label.
     """
-    task = _text_task(task, "texts_from_csv")
+    task = _text_task(task, "texts_from_csv").name
     df = read_table(path, sep, max_train, encoding)
     _refuse_conll(path, df, text_col, task)
     val_df = None
@@ -640,16 +542,20 @@ def texts_from_csv(
 
 
 def _refuse_conll(path: str | os.PathLike, df: pd.DataFrame, text_col: str, task: str = "this task") -> None:
-    """A CoNLL tagging file read as a table has one column named after its first line ("movie O");
-    say what the file is rather than that a column is missing."""
-    from .tasks.tagging import looks_like_conll
+    """A file in a format another task reads (a CoNLL tagging file), read as a table, has one
+    column named after its first line ("movie O"): say what the file is rather than that a
+    column is missing."""
+    from .tasks import INFERENCE_ORDER, TASKS, DataSample, get_task
 
-    if text_col not in df.columns and looks_like_conll(path):
-        need = {"regression": "a text column and a numeric label column",
-                "multilabel": "a text column and a column of label sets (or 0/1 columns)"}.get(task,
-                                                                                         "a text and a label column")
-        raise DataError(f"{Path(path).name} is a CoNLL tagging file (a word and its tag per line), which task "
-                        f"'tagging' reads; {task} needs a table with {need}")
+    if text_col in df.columns:
+        return
+    sample = DataSample(path, None, {})
+    owner = next((get_task(name) for name in INFERENCE_ORDER
+                  if get_task(name).table_shape is None and get_task(name).recognises(sample)), None)
+    if owner is not None:
+        need = get_task(task).table_shape if task in TASKS else "a text and a label column"
+        raise DataError(f"{Path(path).name} is {owner.file_kind}, which task {owner.name!r} reads; {task} needs a "
+                        f"table with {need}")
 
 
 _UNLABELLED_FOLDERS = {"unsup"}  # aclImdb keeps its unlabelled reviews in train/unsup
@@ -790,13 +696,14 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
     `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
     reads numeric labels. A task with its own reader (tagging: CoNLL files, token lists) is
     handed to it; a misspelt task is refused."""
-    from .tasks import get_task, task_name
+    from .tasks import get_task
 
-    task = task_name(task)
+    text_task = get_task(task)  # a misspelt task is refused here, even for a TextData
+    task = text_task.name
     if isinstance(source, TextData):
         return source
-    if task not in TEXT_TASKS:  # tagged sentences: the task reads them itself
-        return get_task(task).load_data(source, text_col=text_col, label_col=label_col, val_frac=val_frac, seed=seed,
+    if text_task.table_shape is None:  # not a table of texts and labels (tagged sentences): the task reads it
+        return text_task.load_data(source, text_col=text_col, label_col=label_col, val_frac=val_frac, seed=seed,
                                         max_train=max_train, encoding=encoding)
     common = {"val_frac": val_frac, "seed": seed, "max_train": max_train}
     table = {"pair_col": pair_col, "task": task}
@@ -808,7 +715,8 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
                               **common, **table)
     if hasattr(source, "iloc") and hasattr(source, "columns"):
         return texts_from_df(source, text_col, label_col, class_names=class_names, **common, **table)
-    if (pair_col or task != "classification") and hasattr(source, "to_pandas"):  # a datasets.Dataset
+    # a datasets.Dataset: its ClassLabel column names the classes of a classifier; other tasks read it as a table
+    if (pair_col or not text_task.named_classes) and hasattr(source, "to_pandas"):
         return texts_from_df(source.to_pandas(), text_col, label_col, class_names=class_names, **common, **table)
     if hasattr(source, "column_names") or hasattr(source, "keys"):
         return texts_from_dataset(source, text_col, label_col, class_names=class_names, **common)
@@ -830,9 +738,9 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
     if isinstance(source, TextData):
         part = source.val if source.val is not None else source.train
         texts = list(zip(part.texts, part.pairs)) if part.pairs is not None else part.texts
-        labels = [source.class_names[i] for i in part.labels] if source.task == "classification" else \
-            [[n for n, flag in zip(source.class_names, row) if flag] for row in part.labels] \
-            if source.task == "multilabel" else part.labels  # 0/1 rows back to label names
+        from .tasks import get_task
+
+        labels = get_task(source.task).raw_labels(part.labels, source.class_names)
     elif isinstance(source, (tuple, list)) and len(source) == 2:
         texts, labels = _as_list(source[0], "texts", "evaluation data"), _as_list(source[1], "labels",
                                                                                    "evaluation data")

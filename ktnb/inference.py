@@ -1,12 +1,14 @@
-"""Running a model over encoded examples without training: batches sorted by length, outputs
-put back in the caller's order, and (when the examples have labels) the model's own loss.
-Shared by the learner (validation) and the predictor (new text); needs neither."""
+"""Running a model over encoded examples without training: a `Runner` gives a task forward
+passes in batches sorted by length (and `generate`), which the task reduces batch by batch
+into its per-example outputs; `collect_logits` is that reduction for tasks with one logits row
+(or one per token) per example. Shared by the learner (validation) and the predictor (new
+text); needs neither."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -24,52 +26,114 @@ class Outputs:
     loss: float | None = None
 
 
+@dataclass
+class Batch:
+    """One forward pass: which encoded rows it ran (`index`, into the encoded set), the padded
+    inputs it was given (on the CPU, labels included), what the head returned as float32 numpy
+    arrays (`logits`, or `start_logits` and `end_logits`: the names a task keeps), and the
+    model's own loss over the batch (None without labels)."""
+
+    index: list[int]
+    inputs: dict[str, torch.Tensor]
+    outputs: dict[str, np.ndarray]
+    loss: float | None
+
+
 def device_of(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
-@torch.no_grad()
+class Runner:
+    """What a task is handed to evaluate or predict with: forward passes over encoded rows in
+    batches sorted by length (so padding costs little), which it reduces batch by batch, never
+    holding more than one batch's outputs of its own making; and `generate` for tasks that
+    write text. The model is in eval mode, without gradients, and put back as it was.
+
+    >>> for batch in Runner(model, pad_id=0, batch_size=64).forward(examples):   # doctest: +SKIP
+    ...     batch.index, batch.outputs["logits"].shape
+    """
+
+    def __init__(self, model: Any, pad_id: int, batch_size: int, *, device: torch.device | str | None = None,
+                 autocast: Callable[[], ContextManager] = contextlib.nullcontext):
+        self.model = model
+        self.pad_id = pad_id
+        self.batch_size = batch_size
+        self.device = torch.device(device) if device is not None else device_of(model)
+        self.autocast = autocast
+
+    @contextlib.contextmanager
+    def _evaluating(self) -> Iterator[None]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.model.train(was_training)
+
+    def forward(self, examples: EncodedTexts, keep: Sequence[str] = ("logits",)) -> Iterator[Batch]:
+        """The model over `examples`, one `Batch` at a time, longest rows first; `keep`: the
+        outputs copied to the CPU (a causal LM's 49k-wide logits stay on the device unless asked)."""
+        collate = PadCollator(self.pad_id)
+        with self._evaluating():
+            for index in sorted_batches(examples.lengths, self.batch_size):
+                inputs = collate([examples[i] for i in index])
+                with self.autocast():
+                    out = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
+                outputs = {name: getattr(out, name).float().cpu().numpy() for name in keep}
+                loss = getattr(out, "loss", None)
+                yield Batch(index, inputs, outputs, float(loss) if loss is not None else None)
+
+    def generate(self, examples: EncodedTexts, **settings: Any) -> Iterator[tuple[list[int], list[list[int]]]]:
+        """The tokens a generative model writes after each row (its prompt), a batch at a time:
+        (row indices, the new token ids of each). Rows are padded on the left, as a decoder
+        needs its last token to be the prompt's; `settings` go to `model.generate`
+        (`max_new_tokens`, `do_sample`, …)."""
+        with self._evaluating():
+            for index in sorted_batches(examples.lengths, self.batch_size):
+                rows = [examples.input_ids[i] for i in index]
+                width = max(len(r) for r in rows)
+                input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for j, row in enumerate(rows):
+                    input_ids[j, width - len(row):] = torch.tensor(row, dtype=torch.long)
+                    mask[j, width - len(row):] = 1
+                with self.autocast():
+                    written = self.model.generate(input_ids=input_ids.to(self.device),
+                                                  attention_mask=mask.to(self.device),
+                                                  pad_token_id=self.pad_id, **settings)
+                yield index, [seq[width:].tolist() for seq in written.cpu()]
+
+
+def collect_logits(batches: Iterable[Batch], n: int, per_token: bool = False, width: int = 0) -> Outputs:
+    """Each row's logits put back in the caller's order (cut to its tokens when `per_token`),
+    with the mean loss weighted by what each batch scores (examples, or tagged tokens): the
+    way a classifier, a regressor or a tagger reduces its outputs (`Task.outputs`)."""
+    rows: list[Any] = [None] * n
+    loss_sum, loss_weight = 0.0, 0
+    for batch in batches:
+        logits = batch.outputs["logits"]
+        if batch.loss is not None:
+            labels = batch.inputs["labels"]
+            weight = int((labels != IGNORED_LABEL).sum()) if per_token else len(batch.index)
+            loss_sum += batch.loss * weight
+            loss_weight += weight
+        lengths = batch.inputs["attention_mask"].sum(1).tolist()
+        for j, i in enumerate(batch.index):
+            rows[i] = logits[j, : lengths[j]] if per_token else logits[j]
+    loss = loss_sum / loss_weight if loss_weight else None
+    if per_token:
+        return Outputs(rows, loss)
+    return Outputs(np.stack(rows) if rows else np.empty((0, width), dtype=np.float32), loss)
+
+
 def run_model(model: Any, examples: EncodedTexts, pad_id: int, batch_size: int, *, per_token: bool = False,
               device: torch.device | str | None = None,
               autocast: Callable[[], ContextManager] = contextlib.nullcontext) -> Outputs:
-    """The model's outputs for `examples` in their order, with its mean loss when they have labels.
+    """The model's logits for `examples` in their order, with its mean loss when they have labels.
 
     >>> run_model(model, learner.val_ds, tokenizer.pad_token_id, 64).loss   # doctest: +SKIP
     0.41
     """
-    device = device if device is not None else device_of(model)
-    was_training = model.training
-    model.eval()
-    collate = PadCollator(pad_id)
-    rows: list[Any] = [None] * len(examples)
-    loss_sum, loss_weight = 0.0, 0
-    try:
-        for idx in sorted_batches(examples.lengths, batch_size):
-            batch = collate([examples[i] for i in idx])
-            with autocast():
-                out = model(**{k: v.to(device) for k, v in batch.items()})
-            logits = out.logits.float().cpu().numpy()
-            if getattr(out, "loss", None) is not None:
-                labels = batch["labels"]
-                weight = int((labels != IGNORED_LABEL).sum()) if per_token else len(idx)
-                loss_sum += float(out.loss) * weight
-                loss_weight += weight
-            for j, i in enumerate(idx):
-                rows[i] = logits[j, : len(examples.input_ids[i])] if per_token else logits[j]
-    finally:
-        model.train(was_training)
-    loss = loss_sum / loss_weight if loss_weight else None
-    if per_token:
-        return Outputs(rows, loss)
-    width = model.config.num_labels
-    return Outputs(np.stack(rows) if rows else np.empty((0, width), dtype=np.float32), loss)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
+    runner = Runner(model, pad_id, batch_size, device=device, autocast=autocast)
+    return collect_logits(runner.forward(examples), len(examples), per_token, model.config.num_labels)

@@ -21,26 +21,26 @@ import signal
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from . import checks
+from . import checks, evaluation
 from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, model_length_cap, pad_id
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
+from .checkpoints import ENDED, Checkpointer, check_checkpoint_dir, restore, set_rng_state
 from .data import LabelledTexts, TextData
 from .devices import make_accelerator, resolve_device, resolve_mixed_precision
 from .dropout import use_cheap_dropout
 from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
-from .inference import Outputs, run_model
 from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
 from .models import model_width
 from .predictor import Predictor
+from .run_state import Position, RunPlan, RunState
 from .schedules import make_schedule
 from .tasks import Task, get_task
 
@@ -87,33 +87,9 @@ def _checked_monitor(monitor: str, task: Task) -> str:
     return monitor
 
 
-@dataclass
-class RunPlan:
-    """What one `fit` (or `autofit`) call was asked to do: enough to carry it on after a crash."""
-
-    lr: float
-    epochs: int
-    schedule: str = "onecycle"
-    warmup: float | None = None
-    restore_best: bool = False
-    #: autofit's rules (monitor, patience, reduce_patience, reduce_factor), None for a plain fit
-    autofit: dict[str, Any] | None = None
-
-
-@dataclass
-class Position:
-    """Where a run is: `epoch` (0-based) is the epoch under way (or next), `batch` the batches of
-    it already trained, `step` the optimizer steps of the run so far. `order` is the batch
-    order's seed counter for that epoch and `losses` the epoch's batch losses so far."""
-
-    run: int
-    epoch: int = 0
-    batch: int = 0
-    step: int = 0
-    order: int = 0
-    losses: list[float] = field(default_factory=list)
-    #: the learner's optimizer steps before this run (history rows count on from there)
-    steps_before: int = 0
+def _run_field(name: str, doc: str) -> property:
+    """A read-only attribute of the learner that is its `RunState`'s."""
+    return property(lambda learner: getattr(learner.run_state, name), doc=doc)
 
 
 _REASON_TEXT = {
@@ -136,6 +112,14 @@ class Learner:
     `callbacks` (listeners for every fit), `progress` (a tqdm bar and epoch lines).
     """
 
+    # the run's state, read where users and views look for it (`run_state` holds it)
+    epochs_done = _run_field("epochs_done", "Epochs trained so far, over every run.")
+    steps_done = _run_field("steps_done", "Optimizer steps taken so far, over every run.")
+    best = _run_field("best", "The last run's best validated epoch: {'epoch', 'value', 'monitor'}, or None.")
+    plan = _run_field("plan", "What the current (or last) run was asked to do (`RunPlan`).")
+    position = _run_field("position", "Where the current (or last) run is (`Position`).")
+    run_id = _run_field("run_id", "The identity of this learner's run, recorded in its checkpoints.")
+
     def __init__(self, model: Any, tokenizer: Any, data: TextData, *, max_len: int | None = None,
                  batch_size: int = 32, eval_batch_size: int | None = None, device: str = "auto",
                  mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
@@ -152,8 +136,6 @@ class Learner:
         if checkpoint_dir is not None:  # refused now, not after the first epoch has trained
             if isinstance(checkpoint_dir, (str, os.PathLike)) and not str(checkpoint_dir).strip():
                 raise TrainingError("checkpoint_dir is an empty path; give a folder, e.g. checkpoint_dir='runs/sst2'")
-            from .checkpoints import check_checkpoint_dir
-
             check_checkpoint_dir(checkpoint_dir)
         self.task = get_task(data.task)
         self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task)
@@ -179,7 +161,8 @@ class Learner:
                                 f"limit), got {max_len!r}")
         self.max_len = int(max_len)
         self.train_ds = self._encode(data.train)
-        self.val_ds = self._encode_for_evaluation(data.val) if data.val is not None and len(data.val) else None
+        has_val = data.val is not None and len(data.val) > 0
+        self.val_ds = evaluation.encode_for_evaluation(self, data.val) if has_val else None
         self.collate = PadCollator(pad_id(self.tokenizer), multiple=8 if self.device.type == "cuda" else None)
 
         #: passes each training batch is split into (2, 4, … after running out of GPU memory);
@@ -196,25 +179,14 @@ class Learner:
                                "monitor": monitor}
         self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
         self.history = History()
-        #: this learner's run, recorded in its checkpoints: it overwrites no other run's checkpoint,
-        #: and takes no other run's state on resume (a learner that resumes a run takes its identity)
-        self.run_id = self._new_run_id()
-        self.lr_scale = 1.0  # multiplies the schedule; ReduceLROnPlateau lowers it
+        #: where the runs are, their best weights and what a checkpoint records (see `RunState`)
+        self.run_state = RunState(self._new_run_id())
         self.stop_reason: str | None = None
-        self.best: dict[str, Any] | None = None  # this run's best epoch: {"epoch", "value", "monitor"}
-        self._best_state: dict[str, Any] | None = None  # its weights and optimizer state, on the CPU
-        self._start_state: dict[str, Any] | None = None  # the same from before this run, until a best exists
         self._stop_requested = threading.Event()
         self._optimizer: Any = None
         self._train_model: Any = None
         self._train_dl: Any = None
         self._sampler: BucketBatchSampler | None = None
-        self.plan: RunPlan | None = None  # the current (or last) run's plan, and where it is
-        self.position: Position | None = None
-        self._rules: list[Any] = []  # autofit's rules, whose state a checkpoint keeps
-        self._resumed_rng: dict[str, Any] | None = None  # a checkpoint's random state, for the next batch
-        self.epochs_done = 0
-        self.steps_done = 0
 
     # ------------------------------------------------------------------ set-up
 
@@ -231,12 +203,6 @@ class Learner:
 
     def _encode(self, part: LabelledTexts) -> EncodedTexts:
         return self.task.encode(self.tokenizer, part, self.max_len)
-
-    def _encode_for_evaluation(self, part: LabelledTexts) -> EncodedTexts:
-        """Labelled data to score, cut where the task says: at `max_len`, or (a tagger, whose every
-        word is scored) at the model's limit, as its predictor reads text."""
-        cap = model_length_cap(self.tokenizer, self.model.config)
-        return self.task.encode(self.tokenizer, part, self.task.evaluation_length(self.max_len, cap))
 
     def _prepare(self) -> None:
         """Model and training batches are handed to accelerate once, on first use; the
@@ -438,84 +404,45 @@ class Learner:
         return self._run(RunPlan(lr, epochs, schedule, warmup, restore_best), callbacks)
 
     def _run(self, plan: RunPlan, callbacks: Sequence[Listener] = (), resume_at: Position | None = None) -> History:
-        """The loop of `fit`, from the start of a new run or (`resume_at`) from where a
-        checkpointed one stopped, its state already restored by `resume`."""
+        """The loop of `fit`: epoch after epoch from the start of a new run or (`resume_at`) from
+        where a checkpointed one stopped, its state already restored by `resume`; then, however
+        it ended, the weights put where they belong (`_after_fit`)."""
+        run = self.run_state
         lr_at = make_schedule(plan.schedule, plan.lr, plan.warmup)
         if self.checkpoint_dir is not None:  # before training: not another run's checkpoint, nor a predictor
-            from .checkpoints import check_checkpoint_dir
-
-            check_checkpoint_dir(self.checkpoint_dir, self.run_id)
+            check_checkpoint_dir(self.checkpoint_dir, run.run_id)
         self._prepare()
         resumed = resume_at is not None
         if resume_at is None:
             # the state to return to if this run breaks before any epoch is validated
-            self._start_state, self.best, self._best_state = self._snapshot(), None, None
-            self.lr_scale = 1.0
-            resume_at = Position(run=self.history.start_run(), steps_before=self.steps_done)
-            self._resumed_rng = None  # a restored checkpoint's random state is for resume, not a new run
-        elif self._best_state is None:
-            self._start_state = self._snapshot()
-        self.plan, self.position = plan, resume_at
+            run.start_weights, run.best, run.best_weights, run.lr_scale = self._snapshot(), None, None, 1.0
+            resume_at = Position(run=self.history.start_run(), steps_before=run.steps_done)
+            run.resumed_rng = None  # a restored checkpoint's random state is for resume, not a new run
+        elif run.best_weights is None:
+            run.start_weights = self._snapshot()
+        run.plan, run.position = plan, resume_at
         if plan.autofit is None:
-            self._rules = []
+            run.rules = []
         self.accelerator.gradient_accumulation_steps = self.grad_accum
         batches = len(self._train_dl)
         total_steps = plan.epochs * math.ceil(batches / self.grad_accum)
-        listeners = self._start_run([*self._rules, *self._checkpointer(), *callbacks])
-        run, first_epoch, skip = resume_at.run, resume_at.epoch, resume_at.batch
-        steps_before = resume_at.steps_before
+        listeners = self._start_run([*run.rules, *self._checkpointer(), *callbacks])
         counts = {"phase": "fit", "epochs": plan.epochs, "batches": batches, "total_steps": total_steps}
-        self._emit(listeners, "train_begin", lr=lr_at(resume_at.step / total_steps), epoch=first_epoch,
-                   batch=skip, step=resume_at.step, **counts)
-
-        if skip == 0:  # resumed at an epoch's start: the random state is the one the epoch began with
+        lr_now = lr_at(resume_at.step / total_steps) * run.lr_scale
+        self._emit(listeners, "train_begin", lr=lr_at(resume_at.step / total_steps), epoch=resume_at.epoch,
+                   batch=resume_at.batch, step=resume_at.step, **counts)
+        if resume_at.batch == 0:  # resumed at an epoch's start: the random state is the one the epoch began with
             self._put_back_random_state()
-        reason, error, epoch, step = "finished", None, first_epoch, resume_at.step
-        lr_now = lr_at(step / total_steps) * self.lr_scale
+        reason, error, epoch = "finished", None, resume_at.epoch
         with self._ctrl_c_stops():
             try:
-                for epoch in range(first_epoch, plan.epochs):
-                    first_batch = skip if epoch == first_epoch else 0  # a resumed epoch goes on from there
-                    if epoch == first_epoch and resumed:
-                        self._train_dl.set_epoch(resume_at.order)  # the batch order the run had reached
-                    if first_batch == 0:
-                        self._emit(listeners, "epoch_begin", epoch=epoch, step=step, **counts)
-                    # accelerate's loader numbers its passes and seeds the batch order with that number
-                    self.position = Position(run, epoch, first_batch, step, self._train_dl.iteration,
-                                             list(resume_at.losses) if first_batch else [], steps_before)
-                    started, losses = time.perf_counter(), self.position.losses
-                    self._train_model.train()
-                    for index, batch in enumerate(self._batches(skip=first_batch), first_batch):
-                        # resumed mid-epoch: the checkpoint's random state, once this pass has begun
-                        # (beginning one draws from it, as the unbroken run did at the epoch's start)
-                        self._put_back_random_state()
-                        lr_now = lr_at(step / total_steps) * self.lr_scale
-                        loss, stepped = self._train_batch(batch, lr_now)
-                        step += stepped
-                        losses.append(loss)
-                        self.position.batch, self.position.step = index + 1, step
-                        self.history.steps.append({"run": run, "step": steps_before + step,
-                                                   "epoch": self.epochs_done + 1, "batch": index + 1, "loss": loss,
-                                                   "lr": lr_now})
-                        self._emit(listeners, "batch_end", epoch=epoch, batch=index, step=step, loss=loss,
-                                   lr=lr_now, **counts)
-                        if not math.isfinite(loss):
-                            raise CancelFit("diverged")
-                        self._check_stop()
-                    metrics = {"train_loss": float(np.mean(losses)) if losses else float("nan")}
-                    note = None
-                    if self.val_ds is not None:
-                        summary, note = self._validate(listeners, epoch=epoch, step=step, **counts)
-                        metrics.update(summary)
-                    metrics.update(lr=lr_now, seconds=time.perf_counter() - started)
-                    self.history.epochs.append({"run": run, "epoch": self.epochs_done + 1, **metrics,
-                                                **({"note": note} if note else {})})
-                    self.epochs_done += 1
-                    self.position = Position(run, epoch + 1, 0, step, self._train_dl.iteration,
-                                             steps_before=steps_before)
-                    self._emit(listeners, "epoch_end", epoch=epoch, step=step, metrics=metrics, message=note,
-                               **counts)
-                    self._check_stop()
+                for epoch in range(resume_at.epoch, plan.epochs):
+                    # the first epoch of a resumed run goes on from its batch, in the batch order it had
+                    start = resume_at if epoch == resume_at.epoch else None
+                    if start is not None and resumed:
+                        self._train_dl.set_epoch(start.order)
+                    self._train_epoch(epoch, start, lambda step: lr_at(step / total_steps) * run.lr_scale,
+                                      listeners, counts)
             except CancelFit as stop:
                 reason = stop.reason
             except KeyboardInterrupt:  # a second Ctrl-C arrived mid-batch
@@ -523,56 +450,101 @@ class Learner:
             except Exception as err:  # noqa: BLE001 - re-raised below, after the weights are safe
                 reason, error = "error", err
             finally:
-                self.steps_done = steps_before + step
+                run.steps_done = run.position.steps_before + run.position.step
                 self._optimizer.zero_grad(set_to_none=True)
                 self._stop_requested.clear()
+        last = self.history.steps[-1] if self.history.steps else {}
+        lr_now = last["lr"] if last.get("run") == run.position.run else lr_now  # the rate of the last batch
         self.stop_reason = reason
         message = self._after_fit(reason, plan.restore_best, epoch, lr_now, error)
-        self._start_state = None
-        self._emit(listeners, "train_end", epoch=epoch, step=step, reason=reason, message=message, **counts)
+        run.start_weights = None
+        self._emit(listeners, "train_end", epoch=epoch, step=run.position.step, reason=reason, message=message,
+                   **counts)
         if error is not None:
             raise error
         return self.history
 
+    def _train_epoch(self, epoch: int, start: Position | None, lr_at_step: Any, listeners: Sequence[Listener],
+                     counts: dict[str, Any]) -> None:
+        """One epoch: its batches (from `start`'s batch, when a resumed run goes on mid-epoch),
+        each a step at the schedule's rate; then validation, the history row and `epoch_end`.
+        `run_state.position` follows every batch, which is what a checkpoint records."""
+        run = self.run_state
+        first_batch = start.batch if start is not None else 0
+        if first_batch == 0:
+            self._emit(listeners, "epoch_begin", epoch=epoch, step=run.position.step, **counts)
+        # accelerate's loader numbers its passes and seeds the batch order with that number
+        position = run.position = Position(run.position.run, epoch, first_batch, run.position.step,
+                                           self._train_dl.iteration, list(start.losses) if first_batch else [],
+                                           run.position.steps_before)
+        started, lr_now = time.perf_counter(), lr_at_step(position.step)
+        self._train_model.train()
+        for index, batch in enumerate(self._batches(skip=first_batch), first_batch):
+            # resumed mid-epoch: the checkpoint's random state, once this pass has begun
+            # (beginning one draws from it, as the unbroken run did at the epoch's start)
+            self._put_back_random_state()
+            lr_now = lr_at_step(position.step)
+            loss, stepped = self._train_batch(batch, lr_now)
+            position.losses.append(loss)
+            position.batch, position.step = index + 1, position.step + stepped
+            self.history.steps.append({"run": position.run, "step": position.steps_before + position.step,
+                                       "epoch": run.epochs_done + 1, "batch": index + 1, "loss": loss, "lr": lr_now})
+            self._emit(listeners, "batch_end", epoch=epoch, batch=index, step=position.step, loss=loss, lr=lr_now,
+                       **counts)
+            if not math.isfinite(loss):
+                raise CancelFit("diverged")
+            self._check_stop()
+        losses = position.losses
+        metrics = {"train_loss": float(np.mean(losses)) if losses else float("nan")}
+        note = None
+        if self.val_ds is not None:
+            summary, note = self._validate(listeners, epoch=epoch, step=position.step, **counts)
+            metrics.update(summary)
+        metrics.update(lr=lr_now, seconds=time.perf_counter() - started)
+        self.history.epochs.append({"run": position.run, "epoch": run.epochs_done + 1, **metrics,
+                                    **({"note": note} if note else {})})
+        run.epochs_done += 1
+        run.position = Position(position.run, epoch + 1, 0, position.step, self._train_dl.iteration,
+                                steps_before=position.steps_before)
+        self._emit(listeners, "epoch_end", epoch=epoch, step=position.step, metrics=metrics, message=note, **counts)
+        self._check_stop()
+
     def _put_back_random_state(self) -> None:
         """Set the random generators to a restored checkpoint's state, once."""
-        if self._resumed_rng is not None:
-            from .checkpoints import set_rng_state
-
-            set_rng_state(self._resumed_rng)
-            self._resumed_rng = None
+        if self.run_state.resumed_rng is not None:
+            set_rng_state(self.run_state.resumed_rng)
+            self.run_state.resumed_rng = None
 
     def _checkpointer(self) -> list[Listener]:
         """The listener that writes checkpoints, when this learner has a `checkpoint_dir`."""
         if self.checkpoint_dir is None:
             return []
-        from .checkpoints import Checkpointer
-
         return [Checkpointer(self.checkpoint_dir, self.checkpoint_every)]
 
     def _validate(self, listeners: Sequence[Listener], **fields: Any) -> tuple[dict[str, float], str | None]:
         """One pass over the validation set: its summary metrics (the best weights kept aside
         when they improve) and a warning when the predictions look collapsed."""
         self._emit(listeners, "validate_begin", **fields)
-        report = self._report(self.val_ds, tune=True)
+        report = evaluation.report(self, self.val_ds, tune=True)
         summary = report.summary("val_")
         self._emit(listeners, "evaluate", metrics=summary, **fields)
         self._keep_if_best(summary)
         return summary, report.warning
 
     def _keep_if_best(self, metrics: dict[str, float]) -> None:
-        value = metrics[self.monitor]
-        if improved(self.monitor, value, self.best["value"] if self.best else None,
+        """Keep this epoch's weights aside when `monitor` improved on the run's best."""
+        run, value = self.run_state, metrics[self.monitor]
+        if improved(self.monitor, value, run.best["value"] if run.best else None,
                     higher=self.task.higher_is_better(self.monitor)):
-            self.best = {"epoch": self.epochs_done + 1, "value": value, "monitor": self.monitor}
-            self._best_state, self._start_state = self._snapshot(), None
+            run.best = {"epoch": run.epochs_done + 1, "value": value, "monitor": self.monitor}
+            run.best_weights, run.start_weights = self._snapshot(), None
 
     def load_best(self) -> dict[str, Any]:
         """Put back the best validated weights of the last run, with their optimizer state
         (after a `fit` that ended on worse ones). Returns which epoch that was."""
-        if self._best_state is None:
+        if self.run_state.best_weights is None:
             raise TrainingError("there are no best weights yet: fit with validation data first")
-        self._restore(self._best_state)
+        self._restore(self.run_state.best_weights)
         return dict(self.best)
 
     def _after_fit(self, reason: str, restore_best: bool, epoch: int, lr: float,
@@ -587,14 +559,15 @@ class Learner:
         if error is not None:
             what += f" ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
         hint = "; try a lower learning rate" if reason == "diverged" else ""
-        if self._best_state is not None and (reason != "finished" or restore_best):
-            self._restore(self._best_state)
-            return (f"{what}: restored the best weights of this run (epoch {self.best['epoch']}, "
-                    f"{self.best['monitor']} {self.best['value']:.4f}) and their optimizer state{hint}")
+        run = self.run_state
+        if run.best_weights is not None and (reason != "finished" or restore_best):
+            self._restore(run.best_weights)
+            return (f"{what}: restored the best weights of this run (epoch {run.best['epoch']}, "
+                    f"{run.best['monitor']} {run.best['value']:.4f}) and their optimizer state{hint}")
         if reason == "finished":
             return self._finished_note()
         if reason in ("diverged", "error") or not self._weights_finite():
-            self._restore(self._start_state)
+            self._restore(run.start_weights)
             return (f"{what} in epoch {epoch + 1}: no epoch had been validated, so the weights and optimizer "
                     f"from before this fit were restored{hint}")
         return f"{what} in epoch {epoch + 1}: no validated weights yet, the current weights are kept"
@@ -604,9 +577,10 @@ class Learner:
         are worse than the run's best, or when the last epoch looked collapsed (an early epoch
         that did is only marked in the epoch table: models often start that way)."""
         last = self.history.epochs[-1] if self.history.epochs else {}
-        if self.best is not None and self.best["epoch"] != last.get("epoch"):
+        best = self.best
+        if best is not None and best["epoch"] != last.get("epoch"):
             note = (f"training finished with {self.monitor} {last[self.monitor]:.4f}, worse than epoch "
-                    f"{self.best['epoch']} ({self.best['value']:.4f}); learner.load_best() puts those weights back "
+                    f"{best['epoch']} ({best['value']:.4f}); learner.load_best() puts those weights back "
                     "(or fit with restore_best=True, or use autofit)")
         elif last.get("note"):
             note = f"training finished, but {last['note']}"
@@ -647,9 +621,9 @@ class Learner:
     def _make_rules(self, rules: dict[str, Any]) -> list[Any]:
         """autofit's reduce-on-plateau and early-stopping listeners, which the next run listens
         to (kept here, so that a checkpoint can record how long each has waited)."""
-        self._rules = [ReduceLROnPlateau(rules["monitor"], rules["reduce_patience"], rules["reduce_factor"]),
-                       EarlyStopping(rules["monitor"], rules["patience"])]
-        return self._rules
+        self.run_state.rules = [ReduceLROnPlateau(rules["monitor"], rules["reduce_patience"], rules["reduce_factor"]),
+                                EarlyStopping(rules["monitor"], rules["patience"])]
+        return self.run_state.rules
 
     def resume(self, checkpoint_dir: str | os.PathLike | None = None, callbacks: Sequence[Listener] = ()) -> History:
         """Carry on the run checkpointed in `checkpoint_dir` (by default this learner's own):
@@ -660,8 +634,6 @@ class Learner:
 
         >>> learner.resume("runs/sentiment")                   # doctest: +SKIP
         """
-        from .checkpoints import ENDED, restore
-
         folder = checkpoint_dir if checkpoint_dir is not None else self.checkpoint_dir
         if folder is None:
             raise TrainingError("resume needs a checkpoint folder: learner.resume('runs/name'), written by a fit "
@@ -670,8 +642,8 @@ class Learner:
         if self.checkpoint_dir is None:
             self.checkpoint_dir = folder
         if meta.get("ended") in ENDED:
-            if self.plan.restore_best and self._best_state is not None:
-                self._restore(self._best_state)
+            if self.plan.restore_best and self.run_state.best_weights is not None:
+                self._restore(self.run_state.best_weights)
             warnings.warn(f"the run in {folder} had ended ({meta['ended'].replace('_', ' ')}, after epoch "
                           f"{self.epochs_done}): its weights are loaded and there is nothing left to train",
                           KtnbWarning, stacklevel=2)
@@ -749,33 +721,7 @@ class Learner:
         self.lr_finder_result = result
         return result
 
-    # ------------------------------------------------------------------ evaluation
-
-    def _outputs(self, dataset: EncodedTexts) -> Outputs:
-        return run_model(self.model, dataset, pad_id(self.tokenizer), self.eval_batch_size,
-                         per_token=self.task.per_token, device=self.accelerator.device,
-                         autocast=self.accelerator.autocast)
-
-    def _as_encoded(self, data: Any, text_col: str = "text", label_col: str = "label",
-                    pair_col: str | None = None) -> tuple[EncodedTexts, LabelledTexts]:
-        """The validation set, or other labelled data checked against what the model was trained on."""
-        if data is None:
-            if self.val_ds is None:
-                raise TrainingError("there is no validation data; pass data to evaluate, e.g. evaluate(test_df)")
-            return self.val_ds, self.data.val
-        texts, labels = self.task.read_labelled(data, text_col, label_col, pair_col)
-        _check_pairs(texts, self.data.train.pairs is not None, from_table=not isinstance(data, (tuple, list)))
-        part = self.task.labelled(texts, labels, self.class_names, "evaluation data")
-        return self._encode_for_evaluation(part), part
-
-    def _report(self, dataset: EncodedTexts, tune: bool = False) -> Any:
-        """The task's report; with `tune`, its decision settings (a multi-label threshold) are first
-        chosen on these outputs, which must be the validation set's."""
-        outputs = self._outputs(dataset)
-        if tune:
-            self.settings_learnt.update(self.task.tune(outputs.logits, dataset.labels, self.settings_learnt))
-        return self.task.report(outputs.logits, dataset.labels, self.class_names, outputs.loss,
-                                self.settings_learnt, dataset)
+    # ------------------------------------------------------------------ evaluation (ktnb.evaluation)
 
     def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label",
                  pair_col: str | None = None) -> Any:
@@ -783,8 +729,7 @@ class Learner:
         labels), TextData …): for classification accuracy, per-class precision/recall/F1 and
         the confusion matrix; for regression MSE, MAE, Pearson and Spearman. Labels in `data`
         that the model was not trained on are an error."""
-        dataset, _ = self._as_encoded(data, text_col, label_col, pair_col)
-        return self._report(dataset)
+        return evaluation.evaluate(self, data, text_col, label_col, pair_col)
 
     validate = evaluate  # ktrain's name
 
@@ -792,24 +737,7 @@ class Learner:
                    pair_col: str | None = None) -> Any:
         """The `n` examples the model gets most wrong (highest loss), as a DataFrame with the
         text, true and predicted label (or value), and the loss."""
-        import pandas as pd
-
-        n = checks.whole_number("n", n)
-        dataset, part = self._as_encoded(data, text_col, label_col, pair_col)
-        logits = self._outputs(dataset).logits
-        losses = self.task.example_losses(logits, dataset.labels)
-        predicted = [" ".join(p) if isinstance(p, list) else p
-                     for p in self.task.decode(logits, self.class_names, self.settings_learnt, None, dataset)]
-        truth = self.task.readable(dataset.labels, self.class_names)
-        order = np.argsort(-losses)[:n]
-        columns: dict[str, Any] = {"text": [part.texts[i] for i in order]}
-        if part.pairs is not None:
-            columns["second text"] = [part.pairs[i] for i in order]
-        columns.update({"true": [truth[i] for i in order], "predicted": [predicted[i] for i in order],
-                        "loss": losses[order].round(4)})
-        if hasattr(self.task, "probabilities"):
-            columns["confidence"] = self.task.probabilities(logits[order]).max(axis=1).round(4)
-        return pd.DataFrame(columns, index=pd.Index(order, name="row"))
+        return evaluation.top_losses(self, n, data, text_col, label_col, pair_col)
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""
@@ -845,111 +773,4 @@ class Learner:
                 f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
 
 
-# options of the data readers, not of a learner, with a reader that takes each
-READER_OPTIONS = {"max_train": "texts_from_csv", "val_frac": "texts_from_csv", "val_path": "texts_from_csv",
-                  "class_names": "texts_from_csv", "sep": "texts_from_csv", "encoding": "texts_from_csv",
-                  "val_df": "texts_from_df", "val_texts": "texts_from_array", "val_labels": "texts_from_array"}
-
-
-def _check_learner_settings(settings: dict[str, Any]) -> None:
-    """A setting a Learner does not take is a one-line error naming the ones it does."""
-    import difflib
-    import inspect
-
-    known = [name for name in inspect.signature(Learner.__init__).parameters
-             if name not in ("self", "model", "tokenizer", "data")]
-    for name in settings:
-        if name in known:
-            continue
-        if name in READER_OPTIONS:
-            raise TrainingError(f"{name} is an option of the data readers, not of the learner: read the data with "
-                                f"it first (e.g. data = ktnb.{READER_OPTIONS[name]}(..., {name}=...)) and pass that "
-                                "data")
-        near = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {near[0]!r}? " if near else ""
-        raise TrainingError(f"text_learner has no setting {name!r}; {hint}it takes {', '.join(known)}")
-
-
-def _check_pairs(texts: Sequence[Any], trained_on_pairs: bool, from_table: bool) -> None:
-    """Evaluation inputs must be what the model was trained on: all (text, text) tuples for a
-    pair model (from `pair_col`, or given as tuples), all single texts otherwise."""
-    pairs = [isinstance(t, tuple) for t in texts]
-    if any(pairs) and not all(pairs):
-        raise TrainingError(f"evaluation data: item {pairs.index(not pairs[0])} is "
-                            f"{'a single text' if pairs[0] else 'a (text, text) pair'} among "
-                            f"{'pairs' if pairs[0] else 'single texts'}; give one kind")
-    wrong = next((i for i, t in enumerate(texts) if isinstance(t, tuple) and len(t) != 2), None)
-    if wrong is not None:
-        raise TrainingError(f"evaluation data: item {wrong} is a tuple of {len(texts[wrong])} texts; a pair is "
-                            "(text, text)")
-    if trained_on_pairs and texts and not pairs[0]:
-        raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col="
-                            if from_table else "this model was trained on text pairs: give the texts as (text, text) "
-                            "tuples")
-    if not trained_on_pairs and texts and pairs[0]:
-        raise TrainingError("this model was trained on single texts, not text pairs; evaluate it on single texts "
-                            "(without pair_col)")
-
-
-def text_learner(data: Any, model: str | None = None, *, task: str | None = None, text_col: str = "text",
-                 label_col: str = "label", pair_col: str | None = None, seed: int = 42,
-                 **learner_kwargs: Any) -> Learner:
-    """A `Learner` for any task: `data` (anything `load_texts` reads, or a `TextData` that
-    names its task) and `model` (a hub name, a local directory, or None for the
-    offline-capable default MiniLM). `task` ("classification", "regression") is read from the
-    data when not given.
-
-    >>> learner = text_learner("stsb.csv", task="regression", text_col="sentence1",
-    ...                        pair_col="sentence2", label_col="score")      # doctest: +SKIP
-    """
-    from accelerate.utils import set_seed
-
-    from .models import ensure_pad_token, load_for_task, load_tokenizer, resolve_checkpoint
-
-    _check_learner_settings(learner_kwargs)  # before the data and the model are read, which takes a while
-    if isinstance(data, (str, os.PathLike)):  # read as a %%ktrain cell reads it, so a checkpoint can read it again
-        from .workflow import check_config, load_config_data
-
-        data = load_config_data(data, check_config({"data": data, "task": task, "text_col": text_col,
-                                                    "label_col": label_col, "pair_col": pair_col}))
-    elif not isinstance(data, TextData):
-        data = get_task(task or "classification").load_data(data, text_col=text_col, label_col=label_col,
-                                                              pair_col=pair_col)
-        if data.origin is None:  # no file to read again, but a resume given the object reads these columns
-            data.origin = {"data": None, "val": None, "task": data.task, "text_col": text_col,
-                           "label_col": label_col, "pair_col": pair_col}
-    elif task is not None and get_task(task).name != data.task:
-        raise TrainingError(f"the data was read for {data.task}, not {get_task(task).name}; read it again with "
-                            f"task={get_task(task).name!r}")
-    checkpoint = resolve_checkpoint(model)
-    set_seed(checks.whole_number("seed", seed, 0))  # the new head's initial weights
-    tokenizer = load_tokenizer(checkpoint)
-    net = load_for_task(checkpoint, get_task(data.task), data.class_names)
-    if net.new_head:
-        get_task(data.task).init_head(net, data.train.labels)
-    ensure_pad_token(tokenizer, net)
-    learner = Learner(net, tokenizer, data, seed=seed, **learner_kwargs)
-    learner.checkpoint = checkpoint
-    return learner
-
-
-def text_classifier(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
-                    seed: int = 42, **learner_kwargs: Any) -> Learner:
-    """A `Learner` for text classification (see `text_learner`).
-
-    >>> learner = text_classifier("train.csv", max_len=64, batch_size=32)   # doctest: +SKIP
-    """
-    return text_learner(data, model, text_col=text_col, label_col=label_col, seed=seed, **learner_kwargs)
-
-
-def text_regressor(data: Any, model: str | None = None, *, text_col: str = "text", label_col: str = "label",
-                   pair_col: str | None = None, seed: int = 42, **learner_kwargs: Any) -> Learner:
-    """A `Learner` that predicts a number from a text or a text pair (ktrain's text regression).
-
-    >>> learner = text_regressor(df, text_col="sentence1", pair_col="sentence2", label_col="score")  # doctest: +SKIP
-    """
-    return text_learner(data, model, task="regression", text_col=text_col, label_col=label_col, pair_col=pair_col,
-                        seed=seed, **learner_kwargs)
-
-
-__all__ = ["Learner", "text_learner", "text_classifier", "text_regressor", "resolve_device", "make_optimizer"]
+__all__ = ["Learner", "resolve_device", "make_optimizer"]

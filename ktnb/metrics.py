@@ -38,6 +38,18 @@ def footer_lines(width: int, loss: float | None, warning: str | None) -> list[st
 COLLAPSE_ADVICE = "try a lower learning rate, more epochs or more data (autofit picks the epochs)"
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities from logits, row by row (numpy: reading data and reports needs no torch)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Per-label probabilities from logits (clipped: exp overflows beyond ±700)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
+
+
 @dataclass
 class ClassificationReport:
     """Accuracy, per-class precision/recall/F1/support, macro and weighted averages and the

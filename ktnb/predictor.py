@@ -20,7 +20,7 @@ import torch
 from . import checks
 from .batching import EncodedTexts, model_length_cap, pad_id
 from .errors import KtnbError, ModelError
-from .inference import run_model, softmax
+from .inference import Runner, run_model
 from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
 from .tasks import Task, get_task
 from .tasks.base import readable_prediction
@@ -84,8 +84,8 @@ class Predictor:
 
     def _outputs(self, items: list[Any]) -> Any:
         examples = self.task.encode_inputs(self.tokenizer, items, self.max_len)
-        return run_model(self.model, examples, pad_id(self.tokenizer), self.batch_size, per_token=self.task.per_token,
-                         device=self.device).logits, examples
+        runner = Runner(self.model, pad_id(self.tokenizer), self.batch_size, device=self.device)
+        return self.task.outputs(runner, examples).logits, examples
 
     def predict_proba(self, texts: Any) -> np.ndarray:
         """Class probabilities: shape (n_classes,) for one text, (n, n_classes) for a list."""

@@ -117,9 +117,9 @@ def test_autofit_resumes_with_its_rules_where_they_were(reviews, tiny_model_dir,
                                 checkpoint_dir=tmp_path / "auto")
     stop_after_2 = lambda event: event.name == "epoch_end" and event.epoch == 1 and event.learner.request_stop()  # noqa: E731
     learner.autofit(3e-3, 6, patience=2, callbacks=[stop_after_2])
-    waited = [rule.state_dict() for rule in learner._rules]
+    waited = [rule.state_dict() for rule in learner.run_state.rules]
     again = ktnb.load_learner(tmp_path / "auto")
-    assert again.plan.autofit["patience"] == 2 and [r.state_dict() for r in again._rules] == waited
+    assert again.plan.autofit["patience"] == 2 and [r.state_dict() for r in again.run_state.rules] == waited
     again.resume()
     assert again.epochs_done > 2 and again.stop_reason in ("finished", "early_stopping")
 

@@ -12,11 +12,24 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ktnb"
 
 
-def ktnb_imports(path: Path) -> set[str]:
-    """The ktnb modules a file imports anywhere (top level, in functions, under TYPE_CHECKING), as dotted names."""
+def _without_type_checking(tree: ast.AST) -> ast.AST:
+    """`tree` with its ``if TYPE_CHECKING:`` blocks (imports for type hints, never run) taken out."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                setattr(node, field, [child for child in block if not (
+                    isinstance(child, ast.If) and isinstance(child.test, ast.Name) and child.test.id == "TYPE_CHECKING")])
+    return tree
+
+
+def ktnb_imports(path: Path, runtime_only: bool = False) -> set[str]:
+    """The ktnb modules a file imports anywhere (top level, in functions, under TYPE_CHECKING unless
+    `runtime_only`), as dotted names."""
     package = path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(_without_type_checking(tree) if runtime_only else tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = list(package[: len(package) - node.level + 1])
@@ -51,3 +64,31 @@ def test_the_engine_imports_no_notebook_layer(path):
     source = path.read_text()
     assert "IPython" not in ktnb_imports(path) and "import ipywidgets" not in source and \
         "from IPython" not in source and not any(n.startswith("ktnb.jupyter") for n in ktnb_imports(path))
+
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_the_engine_has_no_import_circles():
+    """Every module's imports (at the top or in a function, not those for type hints) point one way:
+    following them never comes back to where it started. A task module is found by the registry
+    by name (`importlib`), so readers may ask the registry for a task that reads with them."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    imports = {name: {m for m in ktnb_imports(path, runtime_only=True) if m in modules and m != name}
+               for name, path in modules.items() if name != "ktnb"}  # the package's lazy names are no layer
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            raise AssertionError("import circle: " + " -> ".join(trail[trail.index(name):] + [name]))
+        if name in done:
+            return
+        for other in sorted(imports.get(name, ())):
+            visit(other, trail + [name])
+        done.add(name)
+
+    for name in sorted(imports):
+        visit(name, [])

@@ -99,7 +99,7 @@ def test_a_label_seen_only_in_validation_data_joins_the_labels_with_a_warning():
 
 
 def test_a_cell_infers_multilabel_from_joined_labels(tiny_model_dir):
-    from ktnb.workflow import infer_task
+    from ktnb.config import infer_task
 
     texts, labels = labelled(20)
     config = {"label_col": "label", "text_col": "text", "sep": None, "encoding": "utf-8"}

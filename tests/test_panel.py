@@ -216,6 +216,24 @@ def test_evaluate_runs_in_the_background_and_says_so(panel):
     assert "accuracy" in panel.report_html.value and panel.eval_status.value == ""
 
 
+def test_evaluate_shows_a_report_with_no_pictures_and_says_when_one_fails(panel, monkeypatch):
+    learner = panel.learner
+    report = learner.evaluate()
+    monkeypatch.setattr(type(report), "pictures", lambda self: {})
+    panel.eval_button.click()
+    panel.wait(60)
+    assert not panel.busy and panel.eval_status.value == "" and "accuracy" in panel.report_html.value
+    assert panel.confusion.layout.display == "none"
+
+    def no_font(self):
+        raise RuntimeError("no font")
+
+    monkeypatch.setattr(type(report), "pictures", no_font)
+    panel.eval_button.click()
+    panel.wait(60)
+    assert not panel.busy and not panel.eval_button.disabled and "RuntimeError: no font" in panel.eval_status.value
+
+
 def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(tmp_path, tiny_model_dir):
     from test_tasks import scored_texts
 

@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 
 import ktnb
 from ktnb.jupyter.magics import KtnbMagics
-from ktnb.workflow import CONFIG_KEYS, check_config, load_config_data
+from ktnb.config import CONFIG_KEYS, check_config, load_config_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*dropped.*row")  # rows with no text or label, expected here
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import ktnb
-from ktnb.workflow import check_config, infer_task, load_config_data
+from ktnb.config import check_config, infer_task, load_config_data
 
 from conftest import one_line, sentiment_texts
 

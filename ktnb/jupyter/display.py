@@ -3,7 +3,7 @@ survives untrusted notebooks), everything else through its own rich repr."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from IPython.display import HTML, Image, display
 

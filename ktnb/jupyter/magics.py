@@ -150,7 +150,8 @@ class KtnbMagics(Magics):
         return value
 
     def _run_cell(self, args: Any, cell: str) -> None:
-        from ..workflow import check_config, run_workflow
+        from ..config import check_config
+        from ..workflow import run_workflow
         from .progress import NotebookProgress
 
         config = check_config(self._parse_cell(cell))
@@ -269,7 +270,7 @@ class KtnbMagics(Magics):
         """``%ktrain resume DIR``: carry on the run checkpointed in DIR, on the session that trained
         it when there is one, else (a new kernel) on a learner rebuilt from the checkpoint, stored
         as a new session (``-s NAME``, default clf)."""
-        from ..checkpoints import load_learner
+        from ..builders import load_learner
         from ..workflow import Session
         from .progress import NotebookProgress
 

@@ -124,11 +124,10 @@ class Panel:
 
         def body() -> None:
             try:
-                result = work()
+                # showing the result may fail too (a picture that cannot be drawn): said the same way
+                on_success(work())
             except Exception as err:  # noqa: BLE001 - shown in the panel; the engine kept the best weights
                 status.value = _error_html(err)
-            else:
-                on_success(result)
             finally:
                 try:
                     if after is not None:
@@ -207,8 +206,8 @@ class Panel:
         self.pair_col.options = ["", *columns]
 
     def _load(self, _: Any = None) -> None:
-        from ..learner import text_learner
-        from ..workflow import check_config, infer_task, load_config_data
+        from ..builders import text_learner
+        from ..config import check_config, infer_task, load_config_data
 
         source = self._data_source if self._data_source is not None and not self.path.value else self.path.value
         self.data_status.value = "loading…"
@@ -420,8 +419,12 @@ class Panel:
         def show(report: Any) -> None:
             self.report = report
             self.report_html.value = report._repr_html_()
-            _show_figure(self.confusion, next(iter(report.pictures().values())))
             self.eval_status.value = ""
+            pictures = report.pictures()  # a task's report may draw none
+            if pictures:
+                _show_figure(self.confusion, next(iter(pictures.values())))
+            else:
+                _hide(self.confusion)
 
         self._run_in_thread(learner.evaluate, show, self.eval_status)
 

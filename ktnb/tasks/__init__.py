@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from typing import Any, Mapping
 
 from ..errors import KtnbError
-from .base import Task
+from .base import DataSample, Task
 
 #: name -> "module:Class" in this package, imported on first use
 TASKS = {
@@ -25,6 +26,11 @@ TASKS = {
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
            "sentiment": "classification", "ner": "tagging", "token-classification": "tagging",
            "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel"}
+
+#: the order tasks are asked whether data given without a task is theirs (`infer_task`): the
+#: most particular shapes first (word lists before label lists before numbers); the last one,
+#: the default, takes any labelled texts
+INFERENCE_ORDER = ("tagging", "multilabel", "regression", "classification")
 
 _made: dict[str, Task] = {}
 
@@ -64,4 +70,16 @@ def get_task(name: str | Task) -> Task:
     return _made[key]
 
 
-__all__ = ["TASKS", "Task", "get_task", "task_name"]
+def infer_task(source: Any, config: Mapping[str, Any], frame: Any = None) -> str:
+    """The name of the first task (in `INFERENCE_ORDER`) that recognises `source` as its data,
+    read with `config`'s options (`text_col`, `label_col`); `frame`: its first rows as a table,
+    when it is one. A task says it through `Task.recognises`: nothing here knows any task.
+
+    >>> infer_task((["a", "b"], [0.5, 3.8]), {}), infer_task((["a"], ["joy;love"]), {})
+    ('regression', 'multilabel')
+    """
+    sample = DataSample(source, frame, config)
+    return next(name for name in INFERENCE_ORDER if get_task(name).recognises(sample))
+
+
+__all__ = ["TASKS", "Task", "DataSample", "get_task", "task_name", "infer_task"]

@@ -8,13 +8,16 @@ adding a module here (and its report), then registering it in `ktnb.tasks`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ..batching import EncodedTexts
     from ..data import LabelledTexts
+    from ..inference import Runner
 
 
 class Report(Protocol):
@@ -29,6 +32,35 @@ class Report(Protocol):
     def headline(self) -> str: ...  # "accuracy 0.8383 on 872 examples, loss 0.3865"
 
     def pictures(self) -> dict[str, Any]: ...  # name -> matplotlib Figure
+
+
+@dataclass
+class DataSample:
+    """What a task looks at to say whether data is its own (`Task.recognises`), when a
+    `%%ktrain` cell or the panel is given data without a task: the source, its first rows as a
+    table when it is one, and the reading options (`text_col`, `label_col`, …)."""
+
+    source: Any
+    #: the first rows as a DataFrame (a file or a DataFrame), else None
+    frame: Any
+    config: Mapping[str, Any]
+
+    @property
+    def path(self) -> str | None:
+        return os.fspath(self.source) if isinstance(self.source, (str, os.PathLike)) else None
+
+    def labels(self) -> list[Any] | None:
+        """The first labels, as written: the label column's, or those of a (texts, labels) pair."""
+        label_col = self.config.get("label_col", "label")
+        if self.frame is not None:
+            if isinstance(label_col, str) and label_col in self.frame.columns:
+                return self.frame[label_col].head(200).tolist()
+            return None
+        source = self.source
+        if isinstance(source, (list, tuple)) and len(source) == 2 and hasattr(source[1], "__len__") \
+                and not isinstance(source[1], str):
+            return list(source[1])[:200]
+        return None
 
 
 class Task:
@@ -61,6 +93,22 @@ class Task:
     label_word = "label"
     #: a row with no label is an example (a multi-label text with none of the labels), not a gap to drop
     keeps_unlabelled_rows = False
+    #: what a table of this task's data holds, for messages; None: its data is not a table of texts
+    #: with a label each (tagged sentences), and the task reads it itself (`load_data`)
+    table_shape: str | None = "a text and a label column"
+    #: its labels may be several 0/1 columns, one per label (`label_col=[...]`)
+    label_columns = False
+    #: its labels are class names, which a `datasets` ClassLabel column gives
+    named_classes = False
+    #: what a file in this task's own format is, for messages (tasks with a `table_shape` have none)
+    file_kind = ""
+
+    # ---------------------------------------------------------------- data
+
+    def recognises(self, sample: DataSample) -> bool:
+        """Whether data given without a task is this task's (a CoNLL file is tagging's); the
+        registry asks each task in turn (`ktnb.tasks.infer_task`)."""
+        return False
 
     # ---------------------------------------------------------------- metrics
 
@@ -80,37 +128,41 @@ class Task:
         """Encoded labels as a user writes them (class names, numbers)."""
         return [label_names[label] for label in labels]
 
+    def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        """Encoded labels back in a form `labelled` reads again (class names by default)."""
+        return [label_names[label] for label in labels]
+
+    def class_counts(self, labels: Sequence[Any], label_names: Sequence[str]) -> dict[str, int]:
+        """Examples per class, for the Data tab's summary; empty for tasks without classes."""
+        return {}
+
+    def describe_data(self, label_names: Sequence[str]) -> str:
+        """What `TextData`'s repr says of the labels: "task=regression" unless a task says more."""
+        return f"task={self.name}"
+
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) \
             -> LabelledTexts:
         """New labelled data (a test set) encoded against the labels the model was trained on."""
         raise NotImplementedError
 
     def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
-        """`TextData` for this task from any source its readers take (options as `load_texts`)."""
-        from ..data import _split_pairs, load_texts, read_labelled, texts_from_array
+        """`TextData` for this task from any source its readers take (options as `load_texts`);
+        `val`: a validation set in the same form, else `val_frac` of the rows are held out."""
+        raise NotImplementedError
 
-        options["task"] = self.name
-        if val is None:
-            return load_texts(source, **options)
-        cols = {k: options.pop(k) for k in ("text_col", "label_col") if k in options}
-        files = {k: options.get(k) for k in ("sep", "encoding", "pair_col") if k in options}
-        files["labels_required"] = not self.keeps_unlabelled_rows
-        texts, labels = read_labelled(source, cols.get("text_col", "text"), cols.get("label_col", "label"), **files)
-        val_texts, val_labels = read_labelled(val, cols.get("text_col", "text"), cols.get("label_col", "label"),
-                                              **files)
-        (texts, pairs), (val_texts, val_pairs) = _split_pairs(texts), _split_pairs(val_texts)
-        for key in ("sep", "encoding", "pair_col", "val_frac"):
-            options.pop(key, None)
-        return texts_from_array(texts, labels, val_texts, val_labels, pairs=pairs, val_pairs=val_pairs,
-                                target=cols.get("label_col", "label"), **options)
+    def text_data(self, texts: list[Any], labels: list[Any], val: tuple[list[Any], list[Any]] | None, *,
+                  val_frac: float, seed: int, source: str, class_names: Sequence[str] | None,
+                  max_train: int | None, target: str) -> Any:
+        """`TextData` from texts (or (text, text) pairs) and their labels as written (names,
+        numbers, label sets), rows with a missing text already dropped; `val`: a given validation
+        set the same way, else `val_frac` of the rows are held out, seeded. Tasks whose data is a
+        table of texts with labels (`table_shape`) read their labels here."""
+        raise NotImplementedError(f"task {self.name} reads its own data (load_data)")
 
     def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
                       pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
-        """Inputs and raw labels of new labelled data (a test set)."""
-        from ..data import read_labelled
-
-        return read_labelled(source, text_col, label_col, pair_col=pair_col,
-                             labels_required=not self.keeps_unlabelled_rows)
+        """Inputs and raw labels of new labelled data (a test set), as `labelled` reads them."""
+        raise NotImplementedError
 
     # ---------------------------------------------------------------- model
 
@@ -158,6 +210,16 @@ class Task:
 
     # ---------------------------------------------------------------- outputs
 
+    def outputs(self, runner: Runner, examples: EncodedTexts) -> Any:
+        """This task's outputs for encoded `examples`, one per example, from the forward passes
+        (or `generate`) that `runner` gives, reduced batch by batch: the memory it holds is what
+        it keeps, not every batch's raw outputs. By default each example's logits row (or its
+        rows per token) and the model's mean loss (`ktnb.inference.Outputs`), which `report`,
+        `tune`, `decode` and `example_losses` then read."""
+        from ..inference import collect_logits
+
+        return collect_logits(runner.forward(examples), len(examples), self.per_token, runner.model.config.num_labels)
+
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: EncodedTexts | None = None) -> Report:
         raise NotImplementedError
@@ -194,27 +256,3 @@ def readable_prediction(prediction: Any) -> Any:
     if isinstance(prediction, list):
         return ", ".join(f"{e.word} ({e.entity})" if hasattr(e, "entity") else str(e) for e in prediction)
     return prediction
-
-
-def encode_sequences(tokenizer: Any, texts: Sequence[str], max_len: int, pairs: Sequence[str] | None = None,
-                     labels: Sequence[Any] | None = None) -> EncodedTexts:
-    """Texts (or text pairs, the longer side truncated first) as token ids, unpadded; the
-    segment ids of a pair are kept when the model takes them (BERT does), dropped otherwise."""
-    from ..batching import EncodedTexts
-
-    segments = pairs is not None and "token_type_ids" in getattr(tokenizer, "model_input_names", ())
-    enc = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation="longest_first",
-                    max_length=max_len, return_attention_mask=False, return_token_type_ids=segments)
-    return EncodedTexts(enc["input_ids"], labels, enc["token_type_ids"] if segments else None)
-
-
-class SequenceTask(Task):
-    """A task with one label per text or text pair."""
-
-    def encode(self, tokenizer: Any, part: LabelledTexts, max_len: int) -> EncodedTexts:
-        return encode_sequences(tokenizer, part.texts, max_len, part.pairs, part.labels)
-
-    def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> EncodedTexts:
-        if inputs and isinstance(inputs[0], tuple):
-            return encode_sequences(tokenizer, [a for a, _ in inputs], max_len, [b for _, b in inputs])
-        return encode_sequences(tokenizer, inputs, max_len)

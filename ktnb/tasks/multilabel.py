@@ -9,15 +9,15 @@ micro / macro / per-sample F1 and per-label precision, recall, F1 and support.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import LabelError
-from ..inference import sigmoid
-from ..metrics import footer_lines
-from .base import SequenceTask
+from ..errors import KtnbWarning, LabelError
+from ..metrics import footer_lines, sigmoid
+from .sequence import SequenceTask
 
 #: how a string holds several labels: "joy;love"
 LABEL_SEPARATOR = ";"
@@ -222,12 +222,67 @@ class MultiLabel(SequenceTask):
     default_monitor = "val_f1_macro"
     min_steps = 1500
     keeps_unlabelled_rows = True  # a text with none of the labels is an example (see `label_set`)
+    table_shape = "a text column and a column of label sets (or 0/1 columns)"
+    label_columns = True
+
+    def recognises(self, sample: Any) -> bool:
+        """Several 0/1 label columns, or labels that are lists or ";"-joined names."""
+        if isinstance(sample.config.get("label_col"), (list, tuple)):
+            return True
+        return any(isinstance(v, (list, tuple, np.ndarray)) or (isinstance(v, str) and LABEL_SEPARATOR in v)
+                   for v in sample.labels() or ())
+
+    def text_data(self, texts: list[Any], labels: list[Any], val: tuple[list[Any], list[Any]] | None, *,
+                  val_frac: float, seed: int, source: str, class_names: Sequence[str] | None,
+                  max_train: int | None, target: str) -> Any:
+        """Texts with label sets (";"-joined names or lists) as 0/1 rows; a random `val_frac` held out.
+
+        One rule for a text with no labels, however it is written (an empty string or list, a
+        missing value, a row of 0/1 columns that are all 0): it is kept, as an example of none of
+        the labels (most texts are, in data such as toxic-comment flags). A text that is missing
+        drops its row."""
+        from .. import checks
+        from ..data import TextData, _examples, random_split
+
+        sets = label_sets(labels, source)
+        if val is not None:
+            val_sets = label_sets(val[1], "validation data")
+        names = checks.unique_names("class_names", class_names, error=LabelError) if class_names is not None \
+            else sorted({name for row in sets for name in row})
+        if class_names is None and val is not None:
+            # rare labels (GoEmotions' "grief") can be missing from a small training sample but still
+            # belong to the label set: keep them, and say that the model cannot learn them from this data
+            unseen = sorted({name for row in val_sets for name in row} - set(names))
+            if unseen:
+                warnings.warn(f"{len(unseen)} label(s) occur only in the validation data, never in {source}: "
+                              f"{', '.join(unseen[:8])}{', …' if len(unseen) > 8 else ''}; the model cannot learn "
+                              "them (use more training rows, or fix the labels)", KtnbWarning, stacklevel=4)
+                names = sorted([*names, *unseen])
+        if not names:
+            raise LabelError(f"{source} has no labels at all: every text's label set is empty; give each text's "
+                             "labels as ';'-joined names (joy;love) or a list, or name 0/1 columns with "
+                             "label_col=[...]")
+        if len(names) < 2:
+            raise LabelError(f"{source} has only one label ({names[0]!r}); multi-label classification needs at least "
+                             "two (for one yes/no label per text, use task='classification')")
+        rows = multi_hot(sets, names, source)
+        if val is not None:
+            return TextData(_examples(texts, rows), _examples(val[0], multi_hot(val_sets, names, "validation data")),
+                            names, source, task=self.name)
+        if val_frac:
+            train_rows, val_rows = random_split(len(texts), val_frac, seed)
+            return TextData(_examples(texts, rows, train_rows), _examples(texts, rows, val_rows), names, source,
+                            task=self.name)
+        return TextData(_examples(texts, rows), None, names, source, task=self.name)
 
     def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
         return "labels", ", ".join(label_names)
 
     def readable(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         return [", ".join(n for n, v in zip(label_names, row) if v) for row in labels]
+
+    def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        return [[n for n, flag in zip(label_names, row) if flag] for row in labels]  # 0/1 rows back to names
 
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
         from ..data import _examples

@@ -8,13 +8,40 @@ mean squared error, and MSE / MAE / Pearson / Spearman with a predicted-against-
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..data import DECIMAL_COMMA, TextData, _examples, as_number, decimal_comma_error, fractional_numbers, random_split
+from ..errors import LabelError
 from ..metrics import footer_lines
-from .base import SequenceTask
+from .sequence import SequenceTask
+
+#: the largest regression target taken: beyond it the squared error of a float32 (or bf16) model
+#: is infinite from the first step (sqrt of float32's 3.4e38 is 1.8e19)
+MAX_TARGET = 1e18
+
+
+def targets(labels: Sequence[Any], where: str, target: str) -> list[float]:
+    """Regression targets as floats; a name, a decimal comma, or a number too large for a float32
+    model to learn (`MAX_TARGET`) is one line naming the value."""
+    values = []
+    for raw in labels:
+        if isinstance(raw, str) and DECIMAL_COMMA.match(raw):
+            raise decimal_comma_error(where, target, raw)
+        value = as_number(raw)
+        if value is None or not math.isfinite(value):
+            raise LabelError(f"{where}: the {target} {str(raw)[:40]!r} is not a number; a regression target must be "
+                             "numeric (task: regression), or use task: classification for named classes")
+        if abs(value) > MAX_TARGET:
+            scale = 10.0 ** math.floor(math.log10(abs(value)))
+            raise LabelError(f"{where}: the {target} {value:g} is too large to learn: a model computes in float32, "
+                             f"where targets beyond ±{MAX_TARGET:g} overflow the loss; rescale them (e.g. divide by "
+                             f"{scale:g})")
+        values.append(value)
+    return values
 
 
 def ranks(values: np.ndarray) -> np.ndarray:
@@ -119,6 +146,7 @@ class RegressionReport:
 
 class Regression(SequenceTask):
     name = "regression"
+    table_shape = "a text column and a numeric label column"
     title = "regression"
     problem_type = "regression"
     metrics = {"val_loss": False, "val_mse": False, "val_mae": False, "val_pearson": True, "val_spearman": True}
@@ -127,8 +155,27 @@ class Regression(SequenceTask):
     model_noun = "regression model"
     label_word = "value"
 
+    def recognises(self, sample: Any) -> bool:
+        """Labels that are all numbers (or numeric strings, or decimal commas, which the reader
+        then refuses by value), some with fractions: scores, such as STS-B's 3.8."""
+        return fractional_numbers(sample.labels() or [])
+
     def num_labels(self, label_names: Sequence[str]) -> int:
         return 1
+
+    def text_data(self, texts: list[Any], labels: list[Any], val: tuple[list[Any], list[Any]] | None, *,
+                  val_frac: float, seed: int, source: str, class_names: Sequence[str] | None,
+                  max_train: int | None, target: str) -> TextData:
+        """Numeric targets (the `target`, e.g. "score"); a random `val_frac` held out."""
+        values = targets(labels, source, target)
+        if val is not None:
+            return TextData(_examples(texts, values), _examples(val[0], targets(val[1], "validation data", target)),
+                            [target], source, task=self.name)
+        if val_frac:
+            train_rows, val_rows = random_split(len(texts), val_frac, seed)
+            return TextData(_examples(texts, values, train_rows), _examples(texts, values, val_rows), [target],
+                            source, task=self.name)
+        return TextData(_examples(texts, values), None, [target], source, task=self.name)
 
     def init_head(self, model: Any, train_labels: Sequence[Any]) -> None:
         """A new head outputs about 0 while targets sit around their mean (2.7 on STS-B's 0-5): the
@@ -143,13 +190,15 @@ class Regression(SequenceTask):
     def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
         return "target", label_names[0] if label_names else "value"
 
+    def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        return list(labels)  # the targets themselves
+
     def readable(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         return [float(v) for v in labels]
 
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
-        from ..data import _examples, _numbers
 
-        return _examples(items, _numbers(raw_labels, where, label_names[0] if label_names else "value"))
+        return _examples(items, targets(raw_labels, where, label_names[0] if label_names else "value"))
 
     def report(self, logits: np.ndarray, labels: Sequence[float], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: Any = None) -> RegressionReport:

@@ -457,9 +457,28 @@ class Tagging(Task):
     picture_titles = {"confusion": "the entity-type confusion"}
     model_noun = "token tagger"
     label_word = "entities"
+    table_shape = None  # tagged sentences: CoNLL files, token lists (see `load_data`)
+    file_kind = "a CoNLL tagging file (a word and its tag per line)"
+
+    def recognises(self, sample: Any) -> bool:
+        """A CoNLL file, a table whose text column holds word lists, or a list of (tokens, tags)."""
+        if sample.path is not None:
+            return looks_like_conll(sample.path)
+        frame = sample.frame
+        if frame is not None:
+            text_col = sample.config.get("text_col", "text")
+            text_col = text_col if text_col in frame.columns else "tokens"
+            return bool(len(frame)) and text_col in frame.columns and \
+                isinstance(frame[text_col].iloc[0], (list, tuple, np.ndarray))
+        source = sample.source
+        return isinstance(source, list) and bool(source) and all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], (list, tuple)) for p in source[:5])
 
     def describe_labels(self, label_names: Sequence[str]) -> tuple[str, str]:
         return "tags", ", ".join(label_names)
+
+    def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
+        return [[label_names[t] for t in sentence] for sentence in labels]  # each word's tag name
 
     def readable(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         return [" ".join(label_names[t] for t in sentence if t >= 0) for sentence in labels]  # -100: not a word
@@ -479,7 +498,7 @@ class Tagging(Task):
                       pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
         if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
             part = source.val if source.val is not None else source.train
-            return part.texts, [[source.class_names[t] for t in s] for s in part.labels]
+            return part.texts, self.raw_labels(part.labels, source.class_names)
         return _tagged(source, text_col if text_col != "text" else "tokens",
                        label_col if label_col != "label" else "tags", "evaluation data", "utf-8")
 
