@@ -6,6 +6,7 @@ figures in ../shared/FACTS.md.
     python bench/tasks_quality.py --data-dir ../shared/data --task stsb
     python bench/tasks_quality.py --data-dir ../shared/data --task conll
     python bench/tasks_quality.py --data-dir ../shared/data --task goemotions --epochs 6
+    python bench/tasks_quality.py --data-dir ../shared/data --task squad --epochs 2
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import ktnb
 def train_and_evaluate(data: ktnb.TextData, epochs: int, lr: str, batch_size: int, schedule: str) -> tuple:
     """ktnb's defaults on `data`: the LR finder's suggestion for `epochs` unless `lr` is a number."""
     learner = ktnb.text_learner(data, batch_size=batch_size, progress=False)
+    print(learner)
     rate = learner.lr_find(epochs=epochs).suggestion if lr == "find" else float(lr)
     started = time.perf_counter()
     learner.fit(rate, epochs, schedule)
@@ -54,7 +56,15 @@ def goemotions(data_dir: Path, *run: object) -> dict[str, float]:
     return {**figures, "threshold": report.threshold, "f1_micro": report.f1_micro, "f1_macro": report.f1_macro}
 
 
-TASKS = {"stsb": stsb, "conll": conll, "goemotions": goemotions}
+def squad(data_dir: Path, *run: object) -> dict[str, float]:
+    """SQuAD v1.1 (2,501 training questions, 500 dev), official exact match and F1."""
+    folder = data_dir / "squad"
+    data = ktnb.get_task("qa").load_data(folder / "train.json", folder / "dev.json")
+    report, figures = train_and_evaluate(data, *run)
+    return {**figures, "exact_match": report.scores.exact_match, "f1": report.scores.f1}
+
+
+TASKS = {"stsb": stsb, "conll": conll, "goemotions": goemotions, "squad": squad}
 
 
 def main() -> None:

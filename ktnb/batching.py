@@ -64,12 +64,27 @@ class EncodedTexts(Dataset):
 
     def __init__(self, input_ids: list[list[int]], labels: Sequence[Any] | None = None,
                  token_type_ids: list[list[int]] | None = None, word_ids: list[list[int | None]] | None = None,
-                 word_labels: list[list[int]] | None = None):
+                 word_labels: list[list[int]] | None = None, *, example_ids: Sequence[int] | None = None,
+                 offsets: list[list[tuple[int, int] | None]] | None = None,
+                 targets: dict[str, Sequence[int]] | None = None, example_labels: Sequence[Any] | None = None,
+                 example_inputs: Sequence[Any] | None = None):
         self.input_ids = input_ids
         self.labels = list(labels) if labels is not None else None
         self.token_type_ids = token_type_ids
         self.word_ids = word_ids
         self.word_labels = word_labels
+        #: the example each row (feature) comes from, when an example becomes several rows (the
+        #: windows of a long context); None: one row per example, in order
+        self.example_ids = list(example_ids) if example_ids is not None else None
+        #: each token's character span in the text it reads (None for tokens of other text)
+        self.offsets = offsets
+        #: what the model is trained towards besides `labels`, one whole number per row, fed under
+        #: these names (a question answering head's start_positions and end_positions)
+        self.targets = dict(targets) if targets else {}
+        #: with `example_ids`: each example's labels (its reference answers) and what it was given
+        #: (a question and its context), which the task scores and answers per example
+        self.example_labels = list(example_labels) if example_labels is not None else None
+        self.example_inputs = list(example_inputs) if example_inputs is not None else None
         self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
 
     def __len__(self) -> int:
@@ -81,15 +96,32 @@ class EncodedTexts(Dataset):
             item["token_type_ids"] = self.token_type_ids[i]
         if self.labels is not None:
             item["labels"] = self.labels[i]
+        for name, values in self.targets.items():
+            item[name] = values[i]
         return item
 
+    @property
+    def labels_by_example(self) -> list[Any] | None:
+        """One label per example: `example_labels` when examples span several rows, else `labels`."""
+        return self.example_labels if self.example_ids is not None else self.labels
+
+    @property
+    def n_examples(self) -> int:
+        """How many examples the rows come from."""
+        return len(self) if self.example_ids is None else (max(self.example_ids) + 1 if self.example_ids else 0)
+
     def without_labels(self) -> EncodedTexts:
-        return EncodedTexts(self.input_ids, None, self.token_type_ids, self.word_ids)
+        return EncodedTexts(self.input_ids, None, self.token_type_ids, self.word_ids, example_ids=self.example_ids,
+                            offsets=self.offsets, example_inputs=self.example_inputs)
 
 
 #: the label of a token that is not scored (padding, special tokens, a word's later pieces);
 #: the loss functions of transformers ignore it
 IGNORED_LABEL = -100
+
+
+#: what `PadCollator` pads to the batch's width; any other item is one whole number per row
+_PADDED = {"input_ids", "token_type_ids", "labels"}
 
 
 class PadCollator:
@@ -119,6 +151,8 @@ class PadCollator:
             batch["token_type_ids"] = segments
         if "labels" in examples[0]:
             batch["labels"] = self._labels([e["labels"] for e in examples], width)
+        for name in examples[0].keys() - _PADDED:  # one whole number per row (start_positions, …)
+            batch[name] = torch.tensor([e[name] for e in examples], dtype=torch.long)
         return batch
 
     @staticmethod

@@ -19,7 +19,7 @@ from .data import TextData
 from .errors import KtnbError, ModelError, TrainingError
 from .learner import Learner
 from .storage import MANIFEST
-from .tasks import get_task
+from .tasks import Task, get_task
 
 # options of the data readers, not of a learner, with a reader that takes each
 READER_OPTIONS = {"max_train": "texts_from_csv", "val_frac": "texts_from_csv", "val_path": "texts_from_csv",
@@ -33,7 +33,7 @@ def _check_learner_settings(settings: dict[str, Any]) -> None:
     import inspect
 
     known = [name for name in inspect.signature(Learner.__init__).parameters
-             if name not in ("self", "model", "tokenizer", "data")]
+             if name not in ("self", "model", "tokenizer", "data", "task")]
     for name in settings:
         if name in known:
             continue
@@ -46,13 +46,13 @@ def _check_learner_settings(settings: dict[str, Any]) -> None:
         raise TrainingError(f"text_learner has no setting {name!r}; {hint}it takes {', '.join(known)}")
 
 
-def text_learner(data: Any, model: str | None = None, *, task: str | None = None, text_col: str = "text",
+def text_learner(data: Any, model: str | None = None, *, task: str | Task | None = None, text_col: str = "text",
                  label_col: str = "label", pair_col: str | None = None, seed: int = 42,
                  **learner_kwargs: Any) -> Learner:
     """A `Learner` for any task: `data` (anything `load_texts` reads, or a `TextData` that
     names its task) and `model` (a hub name, a local directory, or None for the
-    offline-capable default MiniLM). `task` ("classification", "regression") is read from the
-    data when not given.
+    offline-capable default MiniLM). `task` ("classification", "regression", or a task with
+    options, ``ktnb.get_task("qa", stride=64)``) is read from the data when not given.
 
     >>> learner = text_learner("stsb.csv", task="regression", text_col="sentence1",
     ...                        pair_col="sentence2", label_col="score")      # doctest: +SKIP
@@ -74,14 +74,16 @@ def text_learner(data: Any, model: str | None = None, *, task: str | None = None
     elif task is not None and get_task(task).name != data.task:
         raise TrainingError(f"the data was read for {data.task}, not {get_task(task).name}; read it again with "
                             f"task={get_task(task).name!r}")
+    # the task with its options: those given here, else those the data was read with
+    chosen = get_task(task) if isinstance(task, Task) else get_task(data.task, **data.task_options)
     checkpoint = resolve_checkpoint(model)
     set_seed(checks.whole_number("seed", seed, 0))  # the new head's initial weights
     tokenizer = load_tokenizer(checkpoint)
-    net = load_for_task(checkpoint, get_task(data.task), data.class_names)
+    net = load_for_task(checkpoint, chosen, data.class_names)
     if net.new_head:
-        get_task(data.task).init_head(net, data.train.labels)
+        chosen.init_head(net, data.train.labels)
     ensure_pad_token(tokenizer, net)
-    learner = Learner(net, tokenizer, data, seed=seed, **learner_kwargs)
+    learner = Learner(net, tokenizer, data, seed=seed, task=chosen, **learner_kwargs)
     learner.checkpoint = checkpoint
     return learner
 
@@ -138,7 +140,8 @@ def load_learner(folder: str | os.PathLike, data: Any = None, **overrides: Any) 
     elif origin is not None:  # read by text_learner from a Python object: the same columns
         reading = {key: origin[key] for key in ("text_col", "label_col", "pair_col")}
     settings = {**meta["learner"], "checkpoint_every": meta["checkpoint_every"], **overrides}
-    learner = text_learner(data, str(path), task=meta["task"], checkpoint_dir=path, **reading, **settings)
+    task = get_task(meta["task"], **meta.get("task_options", {}))
+    learner = text_learner(data, str(path), task=task, checkpoint_dir=path, **reading, **settings)
     if meta["base_model"]:
         learner.checkpoint = meta["base_model"]
     restore(learner, path, meta)

@@ -266,10 +266,13 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     problem = _schema_problem(meta, _CHECKPOINT, "", extra_allowed=True)
     if problem:
         return problem
+    options = meta.get("task_options", {})  # older checkpoints have none
+    if not isinstance(options, dict):
+        return f"task_options is {options!r:.60}, not a mapping"
     try:
-        task = get_task(meta["task"])
-    except KtnbError:
-        return f"task is {meta['task']!r:.60}, not a task name"
+        task = get_task(meta["task"], **options)
+    except KtnbError as err:
+        return f"task is {meta['task']!r:.60} with options {options!r:.60}: {err}"
     plan, best = meta["plan"], meta["best"]
     if plan["schedule"] not in SCHEDULES:
         return f"plan.schedule is {plan['schedule']!r:.60}, not one of {', '.join(SCHEDULES)}"
@@ -321,7 +324,8 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     meta = {
         "kind": KIND, "ktnb_version": __version__,
         # what load_predictor reads: a checkpoint folder is also a predictor of its current weights
-        "task": learner.task.name, "pipeline": learner.task.pipeline_task, "class_names": learner.class_names,
+        "task": learner.task.name, "task_options": learner.task.options, "pipeline": learner.task.pipeline_task,
+        "class_names": learner.class_names,
         "max_len": model_length_cap(learner.tokenizer, learner.model.config), "settings": learner.settings_learnt,
         "pairs": learner.data.train.pairs is not None,
         # what carries the run on
@@ -415,6 +419,10 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
         raise TrainingError(f"the checkpoint in {path} is of another run than the one this learner trained, whose "
                             f"state it would replace; carry that run on in a new learner with "
                             f"ktnb.resume({str(path)!r}), or go on training this one with fit")
+    if meta.get("task_options", {}) != learner.task.options:  # windows, strides: the run's features
+        raise TrainingError(f"the checkpoint in {path} was trained with the task options {meta.get('task_options')}, "
+                            f"this learner has {learner.task.options}; build it with the run's task, "
+                            f"ktnb.get_task({meta['task']!r}, **{meta.get('task_options')})")
     if meta["task"] != learner.task.name or meta["class_names"] != learner.class_names:
         raise ModelError(f"the checkpoint in {path} is for {meta['task']} with labels {meta['class_names'][:6]}, "
                          f"but this learner is for {learner.task.name} with {learner.class_names[:6]}; resume it "

@@ -22,10 +22,11 @@ SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
-    "task": (None, "one of: classification, multilabel, regression, tagging, in any case, or an alias such as ner "
+    "task": (None, "one of: classification, multilabel, qa, regression, tagging, in any case, or an alias such as ner "
                    "(default: tagging for a CoNLL file, "
                    "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
                    "else classification)"),
+    "task_options": (None, "the task's own options as a mapping, e.g. {stride: 64} for qa"),
     "text_col": ("text", "the text column"),
     "label_col": ("label", "the label column, or a list of 0/1 columns, one per label (multi-label)"),
     "pair_col": (None, "the column of the second text, for text pairs"),
@@ -114,6 +115,14 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
         from .tasks import task_name
 
         config["task"] = task_name(config["task"])  # aliases (ner) and any case; a misspelling is refused
+    options = config["task_options"]
+    if options is not None:
+        if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+            raise _fail("task_options", options)
+        if config["task"] is not None:  # else checked once the data has named its task
+            from .tasks import get_task
+
+            get_task(config["task"], **options)  # an unknown option or a bad value is refused now
     label_col = config["label_col"]
     if isinstance(label_col, (list, tuple)):  # several 0/1 columns, one per label (multi-label)
         if not label_col or not all(isinstance(c, str) and c for c in label_col):
@@ -169,13 +178,14 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
     else:
         from .tasks import get_task
 
-        task = get_task(config["task"] or "classification")
+        task = get_task(config["task"] or "classification", **(config["task_options"] or {}))
         options = {"text_col": config["text_col"], "label_col": config["label_col"], "val_frac": config["val_frac"],
                    "seed": config["seed"], "max_train": config["max_train"], "sep": config["sep"],
                    "encoding": config["encoding"], "pair_col": config["pair_col"]}
         if config["class_names"] is not None:
             options["class_names"] = config["class_names"]
         data = task.load_data(source, config["val"], **options)
+        data.task_options = dict(task.options)
     if path is not None and (config["val"] is None or isinstance(config["val"], (str, os.PathLike))):
         # read from files (or a named set): a new process can read it again to resume a run
         data.origin = {key: (os.path.abspath(value) if key in ("data", "val") and value is not None
@@ -186,7 +196,8 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
 
 
 #: the config keys that say how data is read (what `TextData.origin` records)
-_DATA_KEYS = ("text_col", "label_col", "pair_col", "val_frac", "max_train", "class_names", "sep", "encoding", "seed")
+_DATA_KEYS = ("text_col", "label_col", "pair_col", "val_frac", "max_train", "class_names", "sep", "encoding", "seed",
+              "task_options")
 
 
 def infer_task(source: Any, config: Mapping[str, Any]) -> str:

@@ -55,6 +55,8 @@ class TextData:
     #: how to read the same data again (a `%%ktrain`-style config naming files or a named set),
     #: when it came from files: what a checkpointed run needs to resume in a new process
     origin: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: the options of the task that read it (`get_task(task, **task_options)`), for the learner
+    task_options: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
         """Number of examples per class in `split` ('train' or 'val'); empty for tasks without classes."""

@@ -52,8 +52,9 @@ def report(learner: Any, dataset: EncodedTexts, tune: bool = False) -> Any:
     chosen on these outputs, which must be the validation set's."""
     outputs = model_outputs(learner, dataset)
     if tune:
-        learner.settings_learnt.update(learner.task.tune(outputs.logits, dataset.labels, learner.settings_learnt))
-    return learner.task.report(outputs.logits, dataset.labels, learner.class_names, outputs.loss,
+        learner.settings_learnt.update(learner.task.tune(outputs.logits, dataset.labels_by_example,
+                                                         learner.settings_learnt))
+    return learner.task.report(outputs.logits, dataset.labels_by_example, learner.class_names, outputs.loss,
                                learner.settings_learnt, dataset)
 
 
@@ -76,10 +77,12 @@ def top_losses(learner: Any, n: int = 5, data: Any = None, text_col: str = "text
     n = checks.whole_number("n", n)
     dataset, part = labelled_data(learner, data, text_col, label_col, pair_col)
     logits = model_outputs(learner, dataset).logits
-    losses = learner.task.example_losses(logits, dataset.labels)
-    predicted = [" ".join(p) if isinstance(p, list) else p
+    labels = dataset.labels_by_example
+    losses = learner.task.example_losses(logits, labels)
+    # tags joined; class names and numbers as they are; anything else (an answer) as its text
+    predicted = [" ".join(p) if isinstance(p, list) else p if isinstance(p, (str, int, float, np.number)) else str(p)
                  for p in learner.task.decode(logits, learner.class_names, learner.settings_learnt, None, dataset)]
-    truth = learner.task.readable(dataset.labels, learner.class_names)
+    truth = learner.task.readable(labels, learner.class_names)
     order = np.argsort(-losses)[:n]
     columns: dict[str, Any] = {"text": [part.texts[i] for i in order]}
     if part.pairs is not None:

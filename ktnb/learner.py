@@ -125,7 +125,8 @@ class Learner:
                  mixed_precision: str = "auto", grad_accum: int = 1, clip_grad: float = 1.0,
                  weight_decay: float = 0.01, seed: int = 42, monitor: str | None = None,
                  callbacks: Sequence[Listener] = (), progress: bool = True,
-                 checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None):
+                 checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+                 task: Task | None = None):
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.grad_accum = checks.whole_number("grad_accum", grad_accum)
         self.eval_batch_size = checks.whole_number("eval_batch_size", eval_batch_size) \
@@ -137,7 +138,11 @@ class Learner:
             if isinstance(checkpoint_dir, (str, os.PathLike)) and not str(checkpoint_dir).strip():
                 raise TrainingError("checkpoint_dir is an empty path; give a folder, e.g. checkpoint_dir='runs/sst2'")
             check_checkpoint_dir(checkpoint_dir)
-        self.task = get_task(data.task)
+        # the task that read the data, with its options (a window stride); `task` may give them instead
+        self.task = get_task(data.task, **data.task_options) if task is None else get_task(task)
+        if self.task.name != data.task:
+            raise TrainingError(f"the data was read for {data.task}, not {self.task.name}; read it again with "
+                                f"task={self.task.name!r}")
         self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task)
         if any(not callable(cb) for cb in callbacks):
             raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")
@@ -578,7 +583,9 @@ class Learner:
         that did is only marked in the epoch table: models often start that way)."""
         last = self.history.epochs[-1] if self.history.epochs else {}
         best = self.best
-        if best is not None and best["epoch"] != last.get("epoch"):
+        # a tie with the best epoch (the same F1 on a small set) is not worse
+        if best is not None and best["epoch"] != last.get("epoch") and improved(
+                self.monitor, best["value"], last.get(self.monitor), higher=self.task.higher_is_better(self.monitor)):
             note = (f"training finished with {self.monitor} {last[self.monitor]:.4f}, worse than epoch "
                     f"{best['epoch']} ({best['value']:.4f}); learner.load_best() puts those weights back "
                     "(or fit with restore_best=True, or use autofit)")

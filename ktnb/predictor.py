@@ -106,6 +106,18 @@ class Predictor:
         predictions = self.task.decode(logits, self.class_names, self.settings, items, examples)
         return predictions[0] if single else predictions
 
+    def ask(self, question: str, context: str) -> Any:
+        """The answer to `question` in `context`, for a question answering model: its text, its
+        characters in the context and its score.
+
+        >>> predictor.ask("Who founded it?", "Ann Lee founded it in 1999.")   # doctest: +SKIP
+        Answer(answer='Ann Lee', start=0, end=7, score=9.2)
+        """
+        if not self.task.answers_questions:
+            raise KtnbError(f"ask needs a question answering model (task qa); this is a {self.task.model_noun}: "
+                            "use predict()")
+        return self.predict((question, context))
+
     def table(self, inputs: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Predictions as a table for views: (header, rows), with each class prediction's
         probability where the task has one."""
@@ -164,8 +176,10 @@ class Predictor:
             with quiet_transformers():
                 self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
-            write_manifest(tmp, {"task": self.task.name, "pipeline": self.task.pipeline_task, "class_names": self.class_names, "max_len": self.max_len,
-                                 "settings": self.settings, "pairs": self.pairs, "ktnb_version": __version__})
+            write_manifest(tmp, {"task": self.task.name, "task_options": self.task.options,
+                                 "pipeline": self.task.pipeline_task, "class_names": self.class_names,
+                                 "max_len": self.max_len, "settings": self.settings, "pairs": self.pairs,
+                                 "ktnb_version": __version__})
         return Path(path).expanduser()
 
     @classmethod
@@ -182,14 +196,21 @@ class Predictor:
         if not folder.is_dir():
             raise missing_folder_error(folder)
         meta = verify_manifest(folder) if (folder / PREDICTOR_FILE).is_file() else {}
-        task = get_task(meta.get("task", "classification"))
+        options = meta.get("task_options") or {}
+        if not isinstance(options, dict):
+            raise ModelError(f"{folder / PREDICTOR_FILE} has bad task_options {options!r:.60}; save the predictor "
+                             "again")
+        try:
+            task = get_task(meta.get("task", "classification"), **options)
+        except KtnbError as err:
+            raise ModelError(f"{folder / PREDICTOR_FILE} is damaged: {err}; save the predictor again") from None
         model, tokenizer = load_trained(folder, task.auto_model, task.model_noun)
         id2label = getattr(model.config, "id2label", None) or {}
         config_names = [str(id2label[i]) for i in sorted(id2label)]
         class_names = meta.get("class_names", config_names)
         if class_names != config_names:
-            raise ModelError(f"{folder / PREDICTOR_FILE} names the {task.describe_labels(class_names)[0]} {class_names} "
-                             f"but config.json has "
+            raise ModelError(f"{folder / PREDICTOR_FILE} names the {task.describe_labels(class_names)[0]} "
+                             f"{class_names} but config.json has "
                              f"{config_names}; save the predictor again")
         max_len = meta.get("max_len")
         if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 2):

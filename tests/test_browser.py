@@ -296,13 +296,19 @@ def _panel_attention(page, tab) -> None:
     _screenshot(page, "panel-attention.png")
 
 
-def test_tasks_notebook_shows_the_regression_plot_and_the_entity_highlight(lab, browser):
-    page = _open_and_run_all(browser, lab, "05_tasks.ipynb")
-    # the last cell (the Python API on CoNLL) ends with a top_losses table: every cell above has run
+def _run_to_the_last_table(browser, lab, notebook: str):
+    """The notebook run in JupyterLab until its last cell shows a table (a top_losses table: every
+    cell above has run), with no traceback anywhere."""
+    page = _open_and_run_all(browser, lab, notebook)
     last = page.locator(".jp-CodeCell").last
     _wait_or_report(page, last.locator(".jp-OutputArea-output table").first, 480_000)
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                         has_text="Traceback").count() == 0
+    return page
+
+
+def test_tasks_notebook_shows_the_regression_plot_and_the_entity_highlight(lab, browser):
+    page = _run_to_the_last_table(browser, lab, "05_tasks.ipynb")  # the last: the Python API on CoNLL
     pairs = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="pair_col"))
     report = pairs.locator("table.ktnb-report")
     assert "pearson" in report.inner_text()
@@ -317,4 +323,20 @@ def test_tasks_notebook_shows_the_regression_plot_and_the_entity_highlight(lab, 
     _screenshot(page, "tasks-entities.png")
     report.scroll_into_view_if_needed()
     _screenshot(page, "tasks-regression.png")
+    page.close()
+
+
+def test_question_answering_notebook_highlights_the_answer_in_the_pasted_paragraph(lab, browser):
+    page = _run_to_the_last_table(browser, lab, "06_question_answering.ipynb")
+    cell = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="task_options"))
+    assert "exact match" in cell.locator("table.ktnb-report").inner_text()
+    asked = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="paragraph = ("))
+    views = asked.locator(".ktnb-predictions .ktnb-entities")
+    assert views.count() == 2  # both questions, each with the paragraph
+    assert "When was the tower built?" in asked.locator(".ktnb-predictions").inner_text()
+    answers = asked.locator("mark.ktnb-entity[data-type='answer']")  # a SQuAD v1.1 model always answers
+    assert answers.count() == 2
+    assert answers.first.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    asked.scroll_into_view_if_needed()
+    _screenshot(page, "qa-answer.png")
     page.close()

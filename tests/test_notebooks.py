@@ -12,9 +12,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 pytestmark = pytest.mark.slow
 
 
-def test_there_are_five_notebooks():
+def test_there_are_six_notebooks():
     assert [nb.name for nb in NOTEBOOKS] == ["01_quickstart.ipynb", "02_panel.ipynb", "03_python_api.ipynb",
-                                             "04_inside_the_transformer.ipynb", "05_tasks.ipynb"]
+                                             "04_inside_the_transformer.ipynb", "05_tasks.ipynb",
+                                             "06_question_answering.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -241,7 +241,7 @@ def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(t
     path = tmp_path / "scores.csv"
     pd.DataFrame({"first": texts, "second": ["the film"] * len(texts), "score": scores}).to_csv(path, index=False)
     panel = Panel(data=str(path), model=str(tiny_model_dir))
-    assert list(panel.task.options) == ["auto", "classification", "regression", "tagging", "multilabel"]
+    assert list(panel.task.options) == ["auto", "classification", "regression", "tagging", "multilabel", "qa"]
     assert list(panel.pair_col.options) == ["", "first", "second", "score"]
     panel.text_col.value, panel.pair_col.value, panel.label_col.value = "first", "second", "score"
     panel.load_button.click()  # task "auto": fractional scores -> regression
@@ -322,3 +322,27 @@ def test_the_panel_opens_tagging_data_whose_first_sentence_is_long(tmp_path, tin
     panel.load_button.click()
     assert panel.learner is not None and panel.learner.task.name == "tagging", panel.data_status.value
     assert "word word word" in panel.data_status.value and "…" in panel.data_status.value
+
+
+def test_a_squad_file_in_the_panel_answers_questions_about_a_pasted_context(tmp_path, tiny_model_dir):
+    from test_qa import _examples, _squad
+
+    path = _squad(_examples(160, 4), tmp_path / "train.json")
+    panel = Panel(data=str(path), model=str(tiny_model_dir))
+    panel.batch_size.value, panel.max_len.value = 16, 48
+    panel.load_button.click()  # task "auto": a SQuAD file -> question answering
+    learner = panel.learner
+    assert learner is not None and learner.task.name == "qa", panel.data_status.value
+    assert panel.second_text.layout.display == "" and panel.text.placeholder == "one question per line"
+    learner.fit(3e-3, 3)
+    panel.eval_button.click()
+    panel.wait(60)
+    assert "exact match" in panel.report_html.value and panel.confusion.value[:4] == b"\x89PNG"  # F1 by word
+    panel.text.value = "who likes the film ?\nwho likes the <b>book</b> ?"
+    panel.predict_button.click()
+    assert panel.predictions.value == "type the context too"
+    panel.second_text.value = "ida likes the film . fay likes the book ."
+    panel.predict_button.click()
+    shown = panel.predictions.value
+    assert shown.count('class="ktnb-entities"') == 2 and 'data-type="answer"' in shown
+    assert "&lt;b&gt;book&lt;/b&gt;" in shown and "<b>book</b>" not in shown  # the typed question stays text

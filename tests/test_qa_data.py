@@ -140,3 +140,85 @@ def test_scores_average_over_questions_and_break_down_by_question_word():
                                         ("How did it end?", "how"), ("Whose car was it?", "whose")])
 def test_question_words(text, word):
     assert question_word(text) == word
+
+
+# ------------------------------------------------------------------ windows over long contexts
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+LONG = ("The river runs north past the old mill. " * 6 + "Ann Lee founded the Café Ünïcode in 1999. "
+        + "Then the road turns east to the sea. " * 6)
+
+
+def test_a_long_context_becomes_overlapping_windows_whose_offsets_are_its_characters(tokenizer):
+    from ktnb.tasks.qa_features import encode_questions
+
+    features = encode_questions(tokenizer, ["Who founded the café?"], [LONG], max_len=48, stride=12)
+    assert len(features) > 3 and set(features.example_ids) == {0} and features.n_examples == 1
+    windows = [[span for span in row if span is not None] for row in features.offsets]
+    assert all(windows) and all(b[0][0] < a[-1][1] for a, b in zip(windows, windows[1:]))  # neighbours overlap
+    covered = {c for row in windows for start, end in row for c in range(start, end)}
+    assert covered == {i for i, ch in enumerate(LONG) if not ch.isspace()}  # every character is in some window
+    for ids, row in zip(features.input_ids, features.offsets):  # each token is the text it points at
+        for token, span in zip(tokenizer.convert_ids_to_tokens(ids), row):
+            if span is not None and token != "[UNK]":
+                assert token.removeprefix("##") == LONG[span[0]:span[1]].lower().replace("é", "e").replace(
+                    "ü", "u").replace("ï", "i")
+
+
+def test_an_answer_is_targeted_in_the_windows_that_hold_it_whole_and_elsewhere_at_cls(tokenizer):
+    from ktnb.tasks.qa_features import encode_questions
+
+    answer = "Café Ünïcode"
+    start = LONG.index(answer)
+    features = encode_questions(tokenizer, ["What did Ann Lee found?"], [LONG], max_len=40, stride=16,
+                                answers=[[(answer, start)]])
+    starts, ends = features.targets["start_positions"], features.targets["end_positions"]
+    holding = [row for row, (s, e) in enumerate(zip(starts, ends)) if s != 0]
+    assert holding and len(holding) < len(features)  # some windows hold it whole, the others say "not here"
+    for row in holding:
+        spans = features.offsets[row]
+        assert LONG[spans[starts[row]][0]:spans[ends[row]][1]] == answer  # exactly its characters
+    for row in set(range(len(features))) - set(holding):
+        assert starts[row] == ends[row] == 0  # [CLS]
+        inside = [span for span in features.offsets[row] if span is not None]
+        assert inside[0][0] > start or inside[-1][1] < start + len(answer)  # the window cuts it, or misses it
+
+
+def test_the_windows_batch_with_their_targets(tokenizer):
+    from ktnb.batching import PadCollator
+    from ktnb.tasks.qa_features import encode_questions
+
+    features = encode_questions(tokenizer, ["Who?", "When?"], ["Ann Lee did.", "In 1999."], max_len=32, stride=4,
+                                answers=[[("Ann Lee", 0)], [("1999", 3)]])
+    batch = PadCollator(0)([features[0], features[1]])
+    assert batch["start_positions"].tolist() == features.targets["start_positions"]
+    assert set(batch) == {"input_ids", "attention_mask", "token_type_ids", "start_positions", "end_positions"}
+
+
+def test_a_question_too_long_for_max_len_is_one_line(tokenizer):
+    from ktnb.tasks.qa_features import encode_questions
+
+    words = " ".join(["the"] * 40)
+    assert one_line(ktnb.DataError, lambda: encode_questions(tokenizer, [words], [CONTEXT], max_len=32, stride=4,
+                                                             ids=["q7"])) == (
+        "question 'q7' is 40 tokens long, which leaves no room for its context within max_len 32; shorten the "
+        "question or raise max_len")
+
+
+def test_the_best_span_keeps_to_the_context_in_order_and_short():
+    import numpy as np
+
+    from ktnb.tasks.qa_features import Span, best_span
+
+    offsets = [None, None, (0, 3), (4, 7), (8, 12), None]  # [CLS] question [SEP]-ish, three context tokens
+    start = np.array([9.0, 8.0, 1.0, 2.0, 0.5, 7.0])  # the best starts are outside the context
+    end = np.array([9.0, 0.0, 0.1, 1.0, 3.0, 8.0])
+    assert best_span(start, end, offsets) == Span(4, 12, 5.0)  # token 3 to token 4
+    assert best_span(start, end, offsets, max_answer_len=1) == Span(8, 12, 3.5)  # one token: 0.5 + 3
+    assert best_span(start, end, offsets, n_best=2) is None  # the two best starts are both outside the context

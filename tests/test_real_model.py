@@ -119,3 +119,28 @@ def test_minilm_multilabel_goemotions_beats_the_constant_and_frozen_baselines(mi
     saved = ktnb.load_predictor(learner.predictor().save(tmp_path / "goemotions"))
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=learner.mixed_precision == "bf16"):
         assert saved.predict(texts) == predictions  # the tuned threshold travels with the folder
+
+
+def test_minilm_learns_squad_questions_in_a_short_run(minilm):
+    """A short version of `bench/tasks_quality.py --task squad`: 800 SQuAD questions for two epochs
+    lift MiniLM's dev F1 well above the untrained model's; the predictor's answers on raw
+    (question, context) pairs, scored with the official metric independently, are the report's."""
+    from conftest import SHARED_DATA
+    from ktnb.tasks.qa_data import read_squad
+    from ktnb.tasks.qa_metrics import qa_scores
+
+    folder = SHARED_DATA / "squad"
+    if not (folder / "train.json").is_file():
+        pytest.skip("../shared/data/squad is not here")
+    dev = read_squad(folder / "dev.json")[:120]
+    data = ktnb.get_task("qa", stride=40).load_data(folder / "train.json", dev, max_train=800)
+    learner = ktnb.text_learner(data, batch_size=16, max_len=160, progress=False)
+    before = learner.evaluate()
+    learner.fit_onecycle(4e-4, 2)
+    report = learner.evaluate()
+    print(before.headline, "->", report.headline)
+    assert report.scores.f1 >= before.scores.f1 + 10
+    answers = learner.predictor().predict([(e.question, e.context) for e in dev])
+    raw = qa_scores([a.answer for a in answers], [[t for t, _ in e.answers] for e in dev], [e.question for e in dev])
+    assert raw.f1 == pytest.approx(report.scores.f1, abs=0.5) and raw.exact_match == pytest.approx(
+        report.scores.exact_match, abs=0.5)

@@ -114,8 +114,18 @@ class Panel:
                        self.attention_button):
             button.disabled = busy or not ready
         self.resume_button.disabled = busy or not self._has_checkpoint()
+        self._fit_predict_inputs()
         self.load_button.disabled = busy
         self.stop_button.disabled = not (busy and self._training)
+
+    def _fit_predict_inputs(self) -> None:
+        """The Predict tab asks for what the task reads: texts, one per line; or (a question
+        answering model) questions, one per line, and the context they are asked of."""
+        fields = self.learner.task.input_fields if self.learner is not None else ("text",)
+        two = len(fields) == 2
+        self.text.placeholder = f"one {fields[0]} per line"
+        self.second_text.placeholder = f"the {fields[1]}" if two else ""
+        self.second_text.layout.display = "" if two else "none"
 
     def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML,
                        training: bool = False, after: Callable[[], None] | None = None) -> None:
@@ -430,18 +440,27 @@ class Panel:
 
     def _build_predict_tab(self) -> None:
         self.text = W.Textarea(placeholder="one text per line", layout=W.Layout(width="90%", height="80px"))
+        # the second input of a task that reads two (a question answering model: the context)
+        self.second_text = W.Textarea(layout=W.Layout(width="90%", height="120px", display="none"))
         self.predict_button = W.Button(description="Predict", icon="comment")
         self.predictions = W.HTML()
         self.predict_button.on_click(self._guard(self.predictions)(self._predict))
-        self.predict_tab = W.VBox([self.text, self.predict_button, self.predictions])
+        self.predict_tab = W.VBox([self.text, self.second_text, self.predict_button, self.predictions])
 
     def _predict(self, _: Any = None) -> None:
         learner = self._needs_learner()
         texts: list[Any] = [t for t in self.text.value.splitlines() if t.strip()]
+        fields = learner.task.input_fields
         if not texts:
-            self.predictions.value = "type a text first"
+            self.predictions.value = f"type a {fields[0]} first"
             return
         predictor = learner.predictor()
+        if len(fields) == 2:  # each line asked of the text in the second box (a question of its context)
+            if not self.second_text.value.strip():
+                self.predictions.value = f"type the {fields[1]} too"
+                return
+            self.predictions.value = predictor.view([(t.strip(), self.second_text.value) for t in texts]).html
+            return
         if predictor.pairs:  # one pair per line: "first text | second text"
             if not all(" | " in t for t in texts):
                 self.predictions.value = "this model reads text pairs: write each line as  first text | second text"

@@ -3,7 +3,7 @@
 >>> get_task("regression").pipeline_task
 'text-classification'
 >>> sorted(TASKS)
-['classification', 'multilabel', 'regression', 'tagging']
+['classification', 'multilabel', 'qa', 'regression', 'tagging']
 """
 
 from __future__ import annotations
@@ -21,16 +21,18 @@ TASKS = {
     "regression": "regression:Regression",
     "tagging": "tagging:Tagging",
     "multilabel": "multilabel:MultiLabel",
+    "qa": "qa:QuestionAnswering",
 }
 #: other words users (and saved folders of older ktnb versions) use for the same tasks
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
            "sentiment": "classification", "ner": "tagging", "token-classification": "tagging",
-           "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel"}
+           "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel",
+           "question-answering": "qa", "question_answering": "qa", "extractive-qa": "qa"}
 
 #: the order tasks are asked whether data given without a task is theirs (`infer_task`): the
 #: most particular shapes first (word lists before label lists before numbers); the last one,
 #: the default, takes any labelled texts
-INFERENCE_ORDER = ("tagging", "multilabel", "regression", "classification")
+INFERENCE_ORDER = ("qa", "tagging", "multilabel", "regression", "classification")
 
 _made: dict[str, Task] = {}
 
@@ -45,7 +47,7 @@ def task_name(name: str | Task) -> str:
     >>> task_name("regresion")
     Traceback (most recent call last):
     ...
-    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, multilabel, regression, tagging
+    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, multilabel, qa, regression, tagging
     """
     if isinstance(name, Task):
         return name.name
@@ -58,15 +60,19 @@ def task_name(name: str | Task) -> str:
     return key
 
 
-def get_task(name: str | Task) -> Task:
-    """The task called `name` (one shared object per name; aliases and any case, see
-    `task_name`); a `Task` is returned as is."""
+def get_task(name: str | Task, **options: Any) -> Task:
+    """The task called `name` (aliases and any case, see `task_name`): one shared object per
+    name, or with `options` (``get_task("qa", stride=64)``) one of its own holding them; a
+    `Task` is returned as is (a new one with `options` added, when given)."""
     if isinstance(name, Task):
-        return name
+        return type(name)(**{**name.options, **options}) if options else name
     key = task_name(name)
+    module, cls = TASKS[key].split(":")
+    task_class = getattr(importlib.import_module(f".{module}", __name__), cls)
+    if options:
+        return task_class(**options)
     if key not in _made:
-        module, cls = TASKS[key].split(":")
-        _made[key] = getattr(importlib.import_module(f".{module}", __name__), cls)()
+        _made[key] = task_class()
     return _made[key]
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from ..errors import KtnbError
+
 if TYPE_CHECKING:
     from ..batching import EncodedTexts
     from ..data import LabelledTexts
@@ -102,6 +104,25 @@ class Task:
     named_classes = False
     #: what a file in this task's own format is, for messages (tasks with a `table_shape` have none)
     file_kind = ""
+    #: its model answers questions about a context (`Predictor.ask`)
+    answers_questions = False
+    #: what a prediction reads, as views ask for it: a text, or two named inputs (a question and its context)
+    input_fields: tuple[str, ...] = ("text",)
+    #: per-run options and their defaults (a window stride, a longest answer): an instance made by
+    #: `get_task(name, **options)` holds its own in `options`, which saved folders and checkpoints keep
+    option_defaults: dict[str, Any] = {}
+
+    def __init__(self, **options: Any):
+        unknown = [name for name in options if name not in self.option_defaults]
+        if unknown:
+            known = ", ".join(self.option_defaults) or "none"
+            raise KtnbError(f"task {self.name} has no option {unknown[0]!r}; its options: {known}")
+        self.options = {**self.option_defaults, **{name: self.check_option(name, value)
+                                                   for name, value in options.items()}}
+
+    def check_option(self, name: str, value: Any) -> Any:
+        """`value` for option `name`, checked (a one-line error when it is not allowed)."""
+        return value
 
     # ---------------------------------------------------------------- data
 
@@ -248,7 +269,8 @@ class Task:
                           css_class="ktnb-predictions")
 
     def __repr__(self) -> str:
-        return f"<task {self.name}>"
+        changed = {k: v for k, v in self.options.items() if self.option_defaults.get(k) != v}
+        return f"<task {self.name}{''.join(f' {k}={v!r}' for k, v in changed.items())}>"
 
 
 def readable_prediction(prediction: Any) -> Any:

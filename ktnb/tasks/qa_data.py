@@ -130,15 +130,14 @@ def _check_unique_ids(examples: Sequence[QAExample], where: str) -> None:
 
 
 def read_qa_table(table: Any, question_col: str = "question", context_col: str = "context",
-                  answer_col: str = "answer_text", start_col: str = "answer_start", id_col: str = "id") \
-        -> list[QAExample]:
+                  answer_col: str = "answer_text", start_col: str = "answer_start", id_col: str = "id",
+                  where: str = "DataFrame") -> list[QAExample]:
     """Questions from a DataFrame (or a dict of columns): a question, a context, the answer's
     text and its character start. A cell may hold a list of answers and a list of starts (several
     references); an empty or missing answer marks an unanswerable question."""
     import pandas as pd
 
     frame = table if hasattr(table, "columns") else pd.DataFrame(table)
-    where = "DataFrame"
     for col, what in ((question_col, "question_col"), (context_col, "context_col"), (answer_col, "answer_col"),
                       (start_col, "start_col")):
         if col not in frame.columns:
