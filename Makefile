@@ -1,6 +1,6 @@
 # make lab: JupyterLab on the notebooks with everything installed. make test / make quickstart:
 # the README's two commands.
-.PHONY: lab test quickstart screenshots
+.PHONY: lab test quickstart screenshots wheel
 
 lab:
 	bash scripts/setup.sh
@@ -17,3 +17,10 @@ quickstart:
 screenshots:
 	bash scripts/setup.sh && bash scripts/setup-browser.sh
 	. scripts/env.sh && KTNB_SMALL=0 KTNB_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest -q tests/test_browser.py -k "not tasks_notebook"
+
+# the wheel a workshop teacher hands out (dist/ktnb-*.whl): uploaded beside a notebook on Colab,
+# the notebook's first cell installs it
+wheel:
+	bash scripts/setup.sh
+	rm -rf dist && .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	@ls dist/*.whl

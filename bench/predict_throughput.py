@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 import ktnb
+from rivals import print_prediction_table
 
 
 def timed(call):
@@ -71,12 +72,7 @@ def main() -> None:
     best_pipe = min((n for n in names if n != ktnb_name), key=best.get)
     print(f"\n{len(texts)} SST-2 texts, {predictor!r}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"best of {args.repeats} rounds")
-    print("| run | seconds (each round) | texts/s | ktnb speed-up | labels equal to ktnb's |")
-    print("|---|---:|---:|---:|---:|")
-    for name in names:
-        same = sum(a == b for a, b in zip(labels[name], labels[ktnb_name]))
-        print(f"| {name} | {' / '.join(f'{t:.2f}' for t in times[name])} | {len(texts) / best[name]:.0f} | "
-              f"{best[name] / best[ktnb_name]:.2f}x | {same}/{len(texts)} |")
+    print_prediction_table(times, labels, len(texts), "texts", "labels")
     print(f"ktnb / the pipeline at its best batch size ({best_pipe}): {best[best_pipe] / best[ktnb_name]:.2f}x")
 
 

@@ -31,17 +31,23 @@ def train_with_trainer(args: Any, model: Any, train: Any, collator: Any, strateg
         return time.perf_counter() - started
 
 
-def warm_up(model: Any, max_len: int, batch_size: int, labels_for: Callable[[Any], Any]) -> None:
+def warm_up(model: Any, max_len: int, batch_size: int, labels_for: Callable[[Any], Any],
+            widths: dict[bool, Any] | None = None) -> None:
     """One forward/backward of `model` at every padded length, in fp32 and bf16, so that no
     contender pays the CPU kernels' first-use cost for a shape (whoever ran first would otherwise
-    be slowed). `labels_for(ids)` gives the labels for a batch of token ids."""
+    be slowed). `labels_for(ids)` gives the labels for a batch of token ids, or a dict of the
+    head's target tensors by name (a QA head's `start_positions`, `end_positions`); `widths`
+    (bf16 or not → the widths to run) narrows it for long inputs, where each pass costs more."""
     import torch
 
-    for bf16 in (False, True):
-        for width in range(2, max_len + 1):
+    widths = widths or {False: range(2, max_len + 1), True: range(2, max_len + 1)}
+    for bf16, each in widths.items():
+        for width in each:
             ids = torch.randint(1000, 2000, (batch_size, width))
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels_for(ids)).loss
+                targets = labels_for(ids)
+                targets = targets if isinstance(targets, dict) else {"labels": targets}
+                loss = model(input_ids=ids, attention_mask=torch.ones_like(ids), **targets).loss
             loss.backward()
 
 
@@ -92,3 +98,18 @@ def print_rounds_table(times: dict[str, list[float]], scores: dict[str, list[flo
             print(f"ktnb default / {rival}: {best[rival] / best[ktnb_name]:.2f}x (best rounds), "
                   f"{median[rival] / median[ktnb_name]:.2f}x (median rounds); {score_name} "
                   f"(mean of the rounds) {mean(scores[ktnb_name]):.4f} vs {mean(scores[rival]):.4f}")
+
+
+def print_prediction_table(times: dict[str, list[float]], outputs: dict[str, list[Any]], items: int, unit: str,
+                           agree: str) -> None:
+    """The Markdown table of prediction rounds: each contender's seconds, `unit`/s by its best
+    round, the first contender's (ktnb's) speed-up over it, and how many of its outputs equal
+    ktnb's (`agree` names them: "labels", "answers")."""
+    names = list(times)
+    best = {name: min(ts) for name, ts in times.items()}
+    print(f"| run | seconds (each round) | {unit}/s | ktnb speed-up | {agree} equal to ktnb's |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        same = sum(a == b for a, b in zip(outputs[name], outputs[names[0]]))
+        print(f"| {name} | {' / '.join(f'{t:.2f}' for t in times[name])} | {items / best[name]:.1f} | "
+              f"{best[name] / best[names[0]]:.2f}x | {same}/{items} |")

@@ -22,15 +22,17 @@ __version__ = "0.1.0"
 
 # name -> module that defines it, imported when the name is first used
 _LAZY = {
-    "TextData": "data", "LabelledTexts": "data", "load_texts": "data", "load_dataset": "data",
+    "TextData": "data", "LabelledTexts": "data", "load_texts": "data", "load_dataset": "hub",
     "texts_from_csv": "data", "texts_from_df": "data", "texts_from_array": "data",
     "texts_from_folder": "data", "texts_from_dataset": "data",
     "Learner": "learner", "text_classifier": "builders", "text_learner": "builders", "text_regressor": "builders",
+    "get_learner": "builders", "get_predictor": "builders",  # ktrain's names (ktnb.ktrain_names)
     "get_task": "tasks", "RegressionReport": "tasks.regression",
     "Predictor": "predictor", "load_predictor": "predictor",
     "ClassificationReport": "metrics", "LRFinderResult": "lr_finder",
     "Callback": "events", "Event": "events", "History": "events",
     "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
+    "TensorBoard": "tensorboard_log", "Metric": "user_metrics",
     "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
     "load_learner": "builders", "resume": "builders",
     "Panel": "jupyter.panel",

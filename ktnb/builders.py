@@ -14,7 +14,7 @@ from typing import Any
 
 from . import checks
 from .checkpoints import DAMAGED_FIX, checkpoint_path, read_checkpoint, restore
-from .config import check_config, load_config_data
+from .config import check_config, infer_task, load_config_data
 from .data import TextData
 from .errors import KtnbError, ModelError, TrainingError
 from .learner import Learner
@@ -63,11 +63,14 @@ def text_learner(data: Any, model: str | None = None, *, task: str | Task | None
 
     _check_learner_settings(learner_kwargs)  # before the data and the model are read, which takes a while
     if isinstance(data, (str, os.PathLike)):  # read as a %%ktrain cell reads it, so a checkpoint can read it again
-        data = load_config_data(data, check_config({"data": data, "task": task, "text_col": text_col,
-                                                    "label_col": label_col, "pair_col": pair_col}))
+        config = check_config({"data": data, "task": task, "text_col": text_col, "label_col": label_col,
+                               "pair_col": pair_col})
+        config["task"] = config["task"] or infer_task(data, config)  # "reads the task from the data" as the cell does
+        data = load_config_data(data, config)
     elif not isinstance(data, TextData):
-        data = get_task(task or "classification").load_data(data, text_col=text_col, label_col=label_col,
-                                                              pair_col=pair_col)
+        columns = {"text_col": text_col, "label_col": label_col, "pair_col": pair_col, "sep": None, "encoding": None}
+        data = get_task(task or infer_task(data, columns)).load_data(data, text_col=text_col, label_col=label_col,
+                                                                     pair_col=pair_col)
         if data.origin is None:  # no file to read again, but a resume given the object reads these columns
             data.origin = {"data": None, "val": None, "task": data.task, "text_col": text_col,
                            "label_col": label_col, "pair_col": pair_col}
@@ -177,4 +180,36 @@ def resume(folder: str | os.PathLike, data: Any = None, **overrides: Any) -> Any
     return learner
 
 
-__all__ = ["text_learner", "text_classifier", "text_regressor", "load_learner", "resume"]
+def get_learner(model: Any, train_data: Any = None, val_data: Any = None, batch_size: int = 32,
+                eval_batch_size: int | None = None, **settings: Any) -> Any:
+    """ktrain's `get_learner(model, train_data, val_data, batch_size)`: here `model` is a hub
+    name or folder (None: the default MiniLM), not a compiled model, and `train_data`/
+    `val_data` are anything `load_texts` reads (a path, a DataFrame, (texts, labels), a
+    `TextData`), since ktnb needs no separate preprocessing step. Other settings go to
+    `text_learner` (`task=`, `text_col=`, `label_col=`, `max_len=`, …)."""
+    if hasattr(model, "parameters") and not isinstance(model, str):
+        raise KtnbError("get_learner takes a model's hub name or folder (or None for the default), not a model "
+                        "object: ktnb loads and sizes the head for your data itself")
+    if train_data is None:
+        raise KtnbError("get_learner needs train_data: a CSV path, a DataFrame, (texts, labels) or a TextData")
+    if val_data is not None:
+        if isinstance(train_data, TextData):
+            raise KtnbError("train_data is a TextData that holds its own validation split; leave val_data out")
+        columns = {k: settings[k] for k in ("text_col", "label_col", "pair_col") if k in settings}
+        task = settings.get("task") or infer_task(train_data, {"sep": None, "encoding": None, **columns})
+        train_data = get_task(task).load_data(train_data, val_data, **columns)
+    return text_learner(train_data, model, batch_size=batch_size, eval_batch_size=eval_batch_size, **settings)
+
+
+def get_predictor(learner: Any, preproc: Any = None, batch_size: int | None = None) -> Any:
+    """ktrain's `get_predictor(model, preproc)`: here it takes the learner (which holds the
+    model, its tokenizer and task, so there is no `preproc`) and gives `learner.predictor()`."""
+    if not hasattr(learner, "predictor") or not callable(learner.predictor):
+        raise KtnbError("get_predictor takes the learner: ktnb.get_predictor(learner) (it holds the tokenizer "
+                        "and the task, so there is no preproc to pass)")
+    return learner.predictor(batch_size)
+
+
+
+
+__all__ = ["text_learner", "text_classifier", "text_regressor", "load_learner", "resume", "get_learner", "get_predictor"]

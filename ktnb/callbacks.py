@@ -44,8 +44,8 @@ class _Plateau(Callback):
         value = event.metrics.get(self.monitor)
         if value is None:
             return False
-        task = getattr(event.learner, "task", None)
-        higher = task.higher_is_better(self.monitor) if task is not None else None
+        judge = getattr(event.learner, "higher_is_better", None)  # the user's metrics declare their way
+        higher = judge(self.monitor) if callable(judge) else None
         if improved(self.monitor, value, self.best, self.min_delta, higher=higher):
             self.best, self.wait = value, 0
             return False

@@ -170,11 +170,17 @@ def check_show(show: list[str] | None, task: Any) -> list[str]:
 def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
     """The data named by the config: ``sst2`` (a named set) or anything `load_texts` reads,
     with `max_train` meaning the first training rows whatever the source."""
-    from .data import NAMED_DATASETS, load_dataset
+    from .hub import load_dataset, named_dataset_key
 
     path = source if isinstance(source, (str, os.PathLike)) else None
-    if path is not None and str(path).lower() in NAMED_DATASETS and not os.path.exists(path):
+    if path is not None and named_dataset_key(str(path)) is not None and not os.path.exists(path):
+        from .tasks import get_task
+
         data = load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
+        if config["task"] is not None and get_task(config["task"]).name != data.task:
+            raise KtnbError(f"data: {path} is a {data.task} data set, not {get_task(config['task']).name}; "
+                            f"leave task: out, or set task: {data.task}")
+        data.task_options = dict(get_task(data.task, **(config["task_options"] or {})).options)
     else:
         from .tasks import get_task
 
@@ -208,9 +214,16 @@ def infer_task(source: Any, config: Mapping[str, Any]) -> str:
     from .data import read_table
     from .tasks import infer_task as first_task_recognising
 
+    from .hub import NAMED_DATASETS, named_dataset_key
+    from .hub_format import first_split, is_dataset, sample_frame
+
+    if isinstance(source, str) and named_dataset_key(source) and not os.path.exists(source):
+        return NAMED_DATASETS[named_dataset_key(source)].task  # data: conll2003
     frame = None
     if hasattr(source, "iloc") and hasattr(source, "columns"):
         frame = source.head(200)
+    elif is_dataset(first_split(source)):  # the hub's formats: class ids read as their names
+        frame = sample_frame(first_split(source))
     elif isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         try:  # a table's first rows; a file that is none (CoNLL, JSON) is judged by its task
             frame = read_table(source, config["sep"], 200, config["encoding"])

@@ -614,30 +614,13 @@ def texts_from_folder(
                             max_train=max_train, source=str(root))
 
 
-_VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev", "test")
-
-
-def _dataset_columns(ds: Any, text_col: str, label_col: str, where: str) -> tuple[list, list, list[str] | None]:
-    missing = [c for c in (text_col, label_col) if c not in ds.column_names]
-    if missing:
-        raise DataError(
-            f"{where} has no column {missing[0]!r}; available columns: {', '.join(ds.column_names)}"
-        )
-    names = getattr(ds.features[label_col], "names", None)  # a ClassLabel feature knows its names
-    texts, labels = ds[text_col], ds[label_col]
-    unlabelled = sum(1 for label in labels if label == -1)  # hub test splits mark "no label" as -1
-    if unlabelled:
-        warnings.warn(f"{where}: dropped {unlabelled} row(s) with no label (-1)", stacklevel=3)
-        kept = [i for i, label in enumerate(labels) if label != -1]
-        texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
-    return texts, labels, names
-
-
 def texts_from_dataset(
     dataset: Any,
     text_col: str = "text",
     label_col: str = "label",
     *,
+    pair_col: str | None = None,
+    task: str | None = None,
     train_split: str = "train",
     val_split: str | None = None,
     val_frac: float = 0.1,
@@ -645,45 +628,44 @@ def texts_from_dataset(
     class_names: Sequence[str] | None = None,
     max_train: int | None = None,
 ) -> TextData:
-    """Labelled text from a Hugging Face `datasets.Dataset` or `DatasetDict`.
+    """Labelled text from a Hugging Face `datasets.Dataset` or `DatasetDict`, in the hub's formats.
 
-    For a DatasetDict the validation split is `val_split`, or the first of validation/valid/
-    val/dev/test that has labels. A ClassLabel column supplies the class names.
+    The task is the one named, or the one the rows imply (as for a table): a `ClassLabel`
+    column names the classes (in its order), a list of `ClassLabel` ids per word is a tagger's
+    tags (CoNLL-2003's `tokens`/`ner_tags`), a list of ids per text is a multi-label row
+    (GoEmotions' `labels`), a float column a regression target (STS-B, with `pair_col`), and
+    `question`/`context`/`answers` columns SQuAD. For a DatasetDict the validation split is
+    `val_split`, or the first of validation/valid/val/dev/test that has labels; else `val_frac`
+    of the training rows are held out.
     """
-    if isinstance(dataset, dict):  # DatasetDict is a dict of splits
-        splits = dict(dataset)
-        if train_split not in splits:
-            raise DataError(f"dataset has no split {train_split!r}; available splits: {', '.join(splits)}")
-        train_ds = splits[train_split]
-        val_ds = None
-        if val_split is not None:
-            if val_split not in splits:
-                raise DataError(f"dataset has no split {val_split!r}; available splits: {', '.join(splits)}")
-            val_ds = splits[val_split]
-        else:
-            for name in _VAL_SPLIT_NAMES:
-                if name in splits and any(label != -1 for label in splits[name][label_col]):
-                    val_ds, val_split = splits[name], name
-                    break
-    else:
-        train_ds, val_ds = dataset, None
+    from .hub_format import dataset_rows, sample_frame, splits_of
+    from .tasks import get_task, infer_task
+
+    train_ds, val_ds, val_name = splits_of(dataset, train_split, val_split, label_col)
     if len(train_ds) == 0:
         raise DataError(f"dataset split {train_split!r} is empty")
-    texts, labels, names = _dataset_columns(train_ds, text_col, label_col, f"split {train_split!r}")
-    val_texts = val_labels = None
-    if val_ds is not None:
-        val_texts, val_labels, _ = _dataset_columns(val_ds, text_col, label_col, f"split {val_split!r}")
-    return texts_from_array(
-        texts,
-        labels,
-        val_texts,
-        val_labels,
-        val_frac=val_frac,
-        seed=seed,
-        class_names=class_names if class_names is not None else names,
-        max_train=max_train,
-        source=f"dataset split {train_split!r}",
-    )
+    if max_train is not None:
+        checks.whole_number("max_train", max_train, error=DataError)
+        train_ds = train_ds.select(range(min(max_train, len(train_ds))))
+    if task is None:
+        task = infer_task(train_ds, {"text_col": text_col, "label_col": label_col}, sample_frame(train_ds))
+    chosen = get_task(task)
+    common = {"val_frac": val_frac, "seed": seed}
+    if chosen.answers_questions:  # SQuAD's answers records: the task reads them
+        return chosen.load_data(train_ds, val_ds, **common)
+    train_rows, names = dataset_rows(train_ds, text_col, label_col, pair_col, f"split {train_split!r}")
+    val_rows = dataset_rows(val_ds, text_col, label_col, pair_col, f"split {val_name!r}")[0] \
+        if val_ds is not None else None
+    import pandas as pd
+
+    if chosen.table_shape is None:  # tagged words: the task reads token and tag lists from a table
+        return chosen.load_data(pd.DataFrame(train_rows), pd.DataFrame(val_rows) if val_rows is not None else None,
+                                text_col=text_col, label_col=label_col, **common)
+    if class_names is None and names is not None and chosen.named_classes:
+        class_names = names
+    return texts_from_df(pd.DataFrame(train_rows), text_col, label_col,
+                         pd.DataFrame(val_rows) if val_rows is not None else None, pair_col=pair_col,
+                         task=chosen.name, class_names=class_names, source=f"dataset split {train_split!r}", **common)
 
 
 def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *, val_frac: float = 0.1,
@@ -698,12 +680,16 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
     `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
     reads numeric labels. A task with its own reader (tagging: CoNLL files, token lists) is
     handed to it; a misspelt task is refused."""
+    from .hub_format import first_split, is_dataset
     from .tasks import get_task
 
     text_task = get_task(task)  # a misspelt task is refused here, even for a TextData
     task = text_task.name
     if isinstance(source, TextData):
         return source
+    if is_dataset(first_split(source)):  # the hub's formats, for any task
+        return texts_from_dataset(source, text_col, label_col, pair_col=pair_col, task=task, class_names=class_names,
+                                  val_frac=val_frac, seed=seed, max_train=max_train)
     if text_task.table_shape is None:  # not a table of texts and labels (tagged sentences): the task reads it
         return text_task.load_data(source, text_col=text_col, label_col=label_col, val_frac=val_frac, seed=seed,
                                         max_train=max_train, encoding=encoding)
@@ -717,11 +703,6 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
                               **common, **table)
     if hasattr(source, "iloc") and hasattr(source, "columns"):
         return texts_from_df(source, text_col, label_col, class_names=class_names, **common, **table)
-    # a datasets.Dataset: its ClassLabel column names the classes of a classifier; other tasks read it as a table
-    if (pair_col or not text_task.named_classes) and hasattr(source, "to_pandas"):
-        return texts_from_df(source.to_pandas(), text_col, label_col, class_names=class_names, **common, **table)
-    if hasattr(source, "column_names") or hasattr(source, "keys"):
-        return texts_from_dataset(source, text_col, label_col, class_names=class_names, **common)
     if isinstance(source, (tuple, list)) and len(source) == 2:
         return texts_from_array(source[0], source[1], class_names=class_names, task=task, **common)
     raise DataError(
@@ -755,103 +736,13 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
         texts, labels = _columns(table, text_col, label_col, Path(source).name, pair_col)
     elif hasattr(source, "iloc"):
         texts, labels = _columns(source, text_col, label_col, "DataFrame", pair_col)
-    elif hasattr(source, "column_names") and not isinstance(source, dict):
-        texts, labels, _ = _dataset_columns(source, text_col, label_col, "dataset")
+    elif hasattr(source, "column_names") and hasattr(source, "features"):  # a datasets.Dataset
+        from .hub_format import dataset_labelled
+
+        texts, labels = dataset_labelled(source, text_col, label_col, pair_col)
     else:
         raise DataError(f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, "
                         "a DataFrame, a datasets.Dataset, or (texts, labels)")
     if len(texts) == 0:
         raise DataError("the evaluation data is empty")
     return _drop_missing(texts, labels, "evaluation data", labels_required)
-
-
-# ---------------------------------------------------------------- named data sets
-
-
-@dataclass(frozen=True)
-class NamedDataset:
-    """Where a public data set lives locally (CSV files with `text,label`) and on the hub."""
-
-    train_file: str
-    val_file: str
-    hub_id: str
-    hub_text_col: str
-    hub_val_split: str
-    class_names: tuple[str, ...]
-
-
-NAMED_DATASETS: dict[str, NamedDataset] = {
-    "sst2": NamedDataset(
-        train_file="train.csv",
-        val_file="dev.csv",
-        hub_id="stanfordnlp/sst2",
-        hub_text_col="sentence",
-        hub_val_split="validation",
-        class_names=("negative", "positive"),
-    ),
-}
-
-
-def _local_dataset_dir(name: str, data_dir: str | os.PathLike | None) -> Path | None:
-    """`data_dir` (the set's own folder, or a folder holding it), then $KTNB_DATA_DIR, then
-    ~/.cache/ktnb/datasets; None when no local copy is found."""
-    spec = NAMED_DATASETS[name]
-    roots = [Path(data_dir)] if data_dir is not None else []
-    if os.environ.get("KTNB_DATA_DIR"):
-        roots.append(Path(os.environ["KTNB_DATA_DIR"]))
-    roots.append(Path.home() / ".cache" / "ktnb" / "datasets")
-    for root in roots:
-        for candidate in (root, root / name):
-            if (candidate / spec.train_file).is_file():
-                return candidate
-    if data_dir is not None:
-        raise DataError(f"no {name} copy in {data_dir}: expected {Path(data_dir) / name / spec.train_file}")
-    return None
-
-
-def load_dataset(
-    name: str,
-    data_dir: str | os.PathLike | None = None,
-    *,
-    max_train: int | None = None,
-    seed: int = 42,
-) -> TextData:
-    """A named public data set (``"sst2"``) as `TextData`, with its own validation split.
-
-    A local copy is read when found (see `_local_dataset_dir`); otherwise it is downloaded
-    through `datasets.load_dataset` from the Hugging Face hub. `max_train` keeps the first
-    rows of the training split, for quick runs.
-    """
-    key = str(name).lower().replace("-", "")
-    if max_train is not None:
-        checks.whole_number("max_train", max_train, error=DataError)
-    if key not in NAMED_DATASETS:
-        raise DataError(f"unknown data set {name!r}; known: {', '.join(NAMED_DATASETS)}")
-    spec = NAMED_DATASETS[key]
-    local = _local_dataset_dir(key, data_dir)
-    if local is not None:
-        return texts_from_csv(
-            local / spec.train_file,
-            val_path=local / spec.val_file,
-            max_train=max_train,
-            seed=seed,
-            class_names=spec.class_names,
-        )
-    import datasets
-
-    try:
-        hub = datasets.load_dataset(spec.hub_id)
-    except Exception as err:  # offline, or the hub is unreachable: say where a local copy goes
-        raise DataError(
-            f"could not download {spec.hub_id} ({type(err).__name__}); put a local copy in "
-            f"$KTNB_DATA_DIR/{key}/ or pass data_dir="
-        ) from None
-    train = hub["train"] if max_train is None else hub["train"].select(range(min(max_train, len(hub["train"]))))
-    return texts_from_dataset(
-        {"train": train, spec.hub_val_split: hub[spec.hub_val_split]},
-        spec.hub_text_col,
-        "label",
-        val_split=spec.hub_val_split,
-        seed=seed,
-        class_names=spec.class_names,
-    )

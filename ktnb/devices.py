@@ -53,14 +53,22 @@ def cpu_has_native_bf16() -> bool:
 BF16_MIN_WIDTH = 128
 
 
+def gpu_has_native_bf16(device: torch.device) -> bool:
+    """Whether this CUDA GPU multiplies bf16 in hardware: compute capability 8.0 (Ampere) or later."""
+    major, _ = torch.cuda.get_device_capability(device)
+    return major >= 8
+
+
 def resolve_mixed_precision(mixed_precision: str, device: torch.device, model: Any = None) -> str:
-    """"auto" is bf16 on GPUs that support it, else fp16 with loss scaling; bf16 on CPUs with
-    native bf16 when the model is wide enough to gain from it; full precision elsewhere."""
+    """"auto" is bf16 on GPUs that multiply it natively (compute capability 8.0 and up: A100,
+    L4, H100…), fp16 with loss scaling on older ones (a Colab T4 is 7.5: there
+    `torch.cuda.is_bf16_supported()` says yes, through slow emulation); bf16 on CPUs with native
+    bf16 when the model is wide enough to gain from it; full precision elsewhere."""
     if mixed_precision not in MIXED_PRECISION:
         raise TrainingError(f"mixed_precision must be one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}")
     if mixed_precision == "auto":
         if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            return "bf16" if gpu_has_native_bf16(device) else "fp16"
         width = model_width(model)
         if device.type == "cpu" and cpu_has_native_bf16() and (width is None or width >= BF16_MIN_WIDTH):
             return "bf16"

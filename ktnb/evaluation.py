@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import checks
+from . import checks, user_metrics
 from .batching import EncodedTexts, model_length_cap, pad_id
 from .data import LabelledTexts
 from .errors import TrainingError
@@ -54,8 +54,14 @@ def report(learner: Any, dataset: EncodedTexts, tune: bool = False) -> Any:
     if tune:
         learner.settings_learnt.update(learner.task.tune(outputs.logits, dataset.labels_by_example,
                                                          learner.settings_learnt))
-    return learner.task.report(outputs.logits, dataset.labels_by_example, learner.class_names, outputs.loss,
-                               learner.settings_learnt, dataset)
+    result = learner.task.report(outputs.logits, dataset.labels_by_example, learner.class_names, outputs.loss,
+                                 learner.settings_learnt, dataset)
+    own = getattr(learner, "metrics", ())
+    if own:  # the user's metrics, on the labels and predictions as they read them
+        predicted = learner.task.decode(outputs.logits, learner.class_names, learner.settings_learnt, None, dataset)
+        truth = learner.task.readable(dataset.labels_by_example, learner.class_names)
+        result.own_metrics = user_metrics.compute(own, truth, predicted)
+    return result
 
 
 def evaluate(learner: Any, data: Any = None, text_col: str = "text", label_col: str = "label",

@@ -16,6 +16,11 @@ import torch
 from .batching import IGNORED_LABEL, EncodedTexts, PadCollator, sorted_batches
 
 
+#: a CPU forward pass's padded tokens at most (bench/RESULTS.md, prediction of question answering:
+#: 8 windows of 512 tokens a batch took 10.5 s for 200 SQuAD questions, 64 took 12.8 s)
+CPU_BATCH_TOKENS = 4096
+
+
 @dataclass
 class Outputs:
     """Per-example logits: an (n, k) array for sequence-level tasks, or for per-token tasks a
@@ -60,6 +65,9 @@ class Runner:
         self.batch_size = batch_size
         self.device = torch.device(device) if device is not None else device_of(model)
         self.autocast = autocast
+        #: padded tokens a batch may hold: on a CPU, long rows (QA's 512-token windows) run faster
+        #: a few at a time; a GPU takes whole batches
+        self.max_tokens = CPU_BATCH_TOKENS if self.device.type == "cpu" else None
 
     @contextlib.contextmanager
     def _evaluating(self) -> Iterator[None]:
@@ -76,7 +84,7 @@ class Runner:
         outputs copied to the CPU (a causal LM's 49k-wide logits stay on the device unless asked)."""
         collate = PadCollator(self.pad_id)
         with self._evaluating():
-            for index in sorted_batches(examples.lengths, self.batch_size):
+            for index in sorted_batches(examples.lengths, self.batch_size, self.max_tokens):
                 inputs = collate([examples[i] for i in index])
                 with self.autocast():
                     out = self.model(**{k: v.to(self.device) for k, v in inputs.items()})

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 import warnings
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -37,12 +37,14 @@ from .dropout import use_cheap_dropout
 from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
+from .ktrain_names import KtrainNames
 from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
 from .models import model_width
 from .predictor import Predictor
 from .run_state import Position, RunPlan, RunState
 from .schedules import make_schedule
 from .tasks import Task, get_task
+from .user_metrics import Metric, checked_metrics
 
 MIN_MAX_LEN = 8  # shorter inputs leave a classifier almost no text to read
 _MAX_LEN_SAMPLE = 5000  # texts tokenised to choose max_len; enough for a stable 95th percentile
@@ -80,10 +82,11 @@ def _cpu_copy(value: Any) -> Any:
     return value
 
 
-def _checked_monitor(monitor: str, task: Task) -> str:
-    if monitor not in task.metrics:
-        raise TrainingError(f"monitor {monitor!r} is not a validation metric; choose one of: "
-                            f"{', '.join(task.metrics)}")
+def _checked_monitor(monitor: str, task: Task, own: Sequence[Metric] = ()) -> str:
+    known = [*task.metrics, *("val_" + m.name for m in own)]
+    if monitor not in known:
+        raise TrainingError(f"monitor {monitor!r} is not a validation metric; choose one of: {', '.join(known)} "
+                            "(or track your own with metrics=[ktnb.Metric(name, fn)])")
     return monitor
 
 
@@ -101,7 +104,7 @@ _REASON_TEXT = {
 }
 
 
-class Learner:
+class Learner(KtrainNames):
     """Trains and evaluates a sequence classifier on a `TextData`.
 
     Most users build one with `text_classifier`. Settings: `max_len` (None: the 95th
@@ -126,7 +129,7 @@ class Learner:
                  weight_decay: float = 0.01, seed: int = 42, monitor: str | None = None,
                  callbacks: Sequence[Listener] = (), progress: bool = True,
                  checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-                 task: Task | None = None):
+                 task: Task | None = None, metrics: Sequence[Metric] | Mapping[str, Callable] | None = None):
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.grad_accum = checks.whole_number("grad_accum", grad_accum)
         self.eval_batch_size = checks.whole_number("eval_batch_size", eval_batch_size) \
@@ -143,7 +146,9 @@ class Learner:
         if self.task.name != data.task:
             raise TrainingError(f"the data was read for {data.task}, not {self.task.name}; read it again with "
                                 f"task={self.task.name!r}")
-        self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task)
+        #: the user's own metrics (`ktnb.Metric`), tracked as val_<name> beside the task's
+        self.metrics = checked_metrics(metrics)
+        self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task, self.metrics)
         if any(not callable(cb) for cb in callbacks):
             raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")
         self.tokenizer = tokenizer
@@ -526,12 +531,17 @@ class Learner:
             return []
         return [Checkpointer(self.checkpoint_dir, self.checkpoint_every)]
 
+    def higher_is_better(self, metric: str) -> bool:
+        """Which way a validation metric improves: as the user's `Metric` declares, else as the task says."""
+        own = next((m for m in self.metrics if "val_" + m.name == metric), None)
+        return own.higher_is_better if own is not None else self.task.higher_is_better(metric)
+
     def _validate(self, listeners: Sequence[Listener], **fields: Any) -> tuple[dict[str, float], str | None]:
         """One pass over the validation set: its summary metrics (the best weights kept aside
         when they improve) and a warning when the predictions look collapsed."""
         self._emit(listeners, "validate_begin", **fields)
         report = evaluation.report(self, self.val_ds, tune=True)
-        summary = report.summary("val_")
+        summary = {**report.summary("val_"), **getattr(report, "own_metrics", {})}
         self._emit(listeners, "evaluate", metrics=summary, **fields)
         self._keep_if_best(summary)
         return summary, report.warning
@@ -540,7 +550,7 @@ class Learner:
         """Keep this epoch's weights aside when `monitor` improved on the run's best."""
         run, value = self.run_state, metrics[self.monitor]
         if improved(self.monitor, value, run.best["value"] if run.best else None,
-                    higher=self.task.higher_is_better(self.monitor)):
+                    higher=self.higher_is_better(self.monitor)):
             run.best = {"epoch": run.epochs_done + 1, "value": value, "monitor": self.monitor}
             run.best_weights, run.start_weights = self._snapshot(), None
 
@@ -585,7 +595,7 @@ class Learner:
         best = self.best
         # a tie with the best epoch (the same F1 on a small set) is not worse
         if best is not None and best["epoch"] != last.get("epoch") and improved(
-                self.monitor, best["value"], last.get(self.monitor), higher=self.task.higher_is_better(self.monitor)):
+                self.monitor, best["value"], last.get(self.monitor), higher=self.higher_is_better(self.monitor)):
             note = (f"training finished with {self.monitor} {last[self.monitor]:.4f}, worse than epoch "
                     f"{best['epoch']} ({best['value']:.4f}); learner.load_best() puts those weights back "
                     "(or fit with restore_best=True, or use autofit)")
@@ -616,7 +626,7 @@ class Learner:
         if isinstance(reduce_factor, bool) or not isinstance(reduce_factor, (int, float)) \
                 or not 0 < reduce_factor <= 1:
             raise TrainingError(f"reduce_factor must be a number in (0, 1], got {reduce_factor!r}")
-        self.monitor = monitor = _checked_monitor(monitor or self.monitor, self.task)
+        self.monitor = monitor = _checked_monitor(monitor or self.monitor, self.task, self.metrics)
         lr = checks.positive_number("lr", lr)
         make_schedule(schedule, lr)
         rules = {"monitor": monitor, "patience": patience, "reduce_patience": reduce_patience,
@@ -737,8 +747,6 @@ class Learner:
         the confusion matrix; for regression MSE, MAE, Pearson and Spearman. Labels in `data`
         that the model was not trained on are an error."""
         return evaluation.evaluate(self, data, text_col, label_col, pair_col)
-
-    validate = evaluate  # ktrain's name
 
     def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",
                    pair_col: str | None = None) -> Any:

@@ -97,8 +97,11 @@ class Predictor:
         proba = self.task.probabilities(self._outputs(items)[0])
         return proba[0] if single else proba
 
-    def predict(self, texts: Any) -> Any:
-        """One prediction per text (a class name, a number, …), or the one for a lone text."""
+    def predict(self, texts: Any, return_proba: bool = False) -> Any:
+        """One prediction per text (a class name, a number, …), or the one for a lone text;
+        with `return_proba` (ktrain's name) the class probabilities instead, as `predict_proba`."""
+        if return_proba:
+            return self.predict_proba(texts)
         items, single = self._inputs(texts, "predict")
         if not items:
             return []

@@ -99,6 +99,14 @@ def tiny_learner(tiny_model_dir, sentiment_data):
 
 
 @pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared real data sets (../shared/data)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("the shared data sets are not in ../shared/data")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
 def sst2_dir() -> Path:
     if not (SST2 / "train.csv").is_file():
         pytest.skip("SST-2 sample not found in ../shared/data/sst2")

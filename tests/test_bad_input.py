@@ -132,13 +132,13 @@ def test_max_train_from_label_sorted_data_says_why_there_is_one_class():
     ({"weight_decay": -1}, "weight_decay must be a number of at least 0, got -1"),
     ({"seed": "7"}, "seed must be a whole number of at least 0, got '7'"),
     ({"monitor": "val_acc"}, "monitor 'val_acc' is not a validation metric; choose one of: val_loss, val_accuracy, "
-                             "val_f1_macro"),
+                             "val_f1_macro (or track your own with metrics=[ktnb.Metric(name, fn)])"),
     ({"callbacks": ["print"]}, "callbacks must be callables taking an Event (or ktnb.Callback objects)"),
     ({"max_train": 500}, "max_train is an option of the data readers, not of the learner: read the data with it first "
                          "(e.g. data = ktnb.texts_from_csv(..., max_train=...)) and pass that data"),
     ({"batchsize": 8}, "text_learner has no setting 'batchsize'; did you mean 'batch_size'? it takes max_len, "
                        "batch_size, eval_batch_size, device, mixed_precision, grad_accum, clip_grad, weight_decay, "
-                       "seed, monitor, callbacks, progress, checkpoint_dir, checkpoint_every"),
+                       "seed, monitor, callbacks, progress, checkpoint_dir, checkpoint_every, metrics"),
 ])
 def test_bad_learner_settings(tiny_model_dir, sentiment_data, settings, message):
     call = lambda: ktnb.text_classifier(sentiment_data, str(tiny_model_dir), progress=False, **settings)  # noqa: E731
@@ -310,7 +310,8 @@ def test_dollar_signs_in_class_names_are_drawn_literally(tiny_model_dir):
     (lambda L: L.autofit(1e-3, patience=1.5), "patience must be a whole number of at least 1, got 1.5"),
     (lambda L: L.autofit(1e-3, reduce_factor=2), "reduce_factor must be a number in (0, 1], got 2"),
     (lambda L: L.autofit(1e-3, monitor="accuracy"), "monitor 'accuracy' is not a validation metric; choose one of: "
-                                                     "val_loss, val_accuracy, val_f1_macro"),
+                                                     "val_loss, val_accuracy, val_f1_macro (or track your own with "
+                                                     "metrics=[ktnb.Metric(name, fn)])"),
     (lambda L: L.fit(1e-3, 1, warmup=1.5), "warmup is the fraction of training spent warming up, in [0, 1), got 1.5"),
     (lambda L: L.predictor(batch_size=0), "batch_size must be a whole number of at least 1, got 0"),
 ])

@@ -87,22 +87,6 @@ def test_folder_in_aclimdb_layout_skips_unsup(tmp_path):
     assert ktnb.load_texts(tmp_path).class_names == ["neg", "pos"]
 
 
-def test_hugging_face_dataset_dict_with_class_label_names():
-    import datasets
-
-    features = datasets.Features({"sentence": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
-    train = datasets.Dataset.from_dict({"sentence": ["good", "bad", "fine", "poor"], "label": [1, 0, 1, 0]},
-                                       features=features)
-    test = datasets.Dataset.from_dict({"sentence": ["unknown"], "label": [-1]}, features=features)
-    val = datasets.Dataset.from_dict({"sentence": ["nice", "dire"], "label": [1, 0]}, features=features)
-    data = ktnb.texts_from_dataset(datasets.DatasetDict(train=train, validation=val, test=test), "sentence")
-    assert data.class_names == ["negative", "positive"]
-    assert data.val.texts == ["nice", "dire"] and data.val.labels == [1, 0]
-    single = ktnb.texts_from_dataset(train, "sentence", val_frac=0)
-    assert single.train.labels == [1, 0, 1, 0]
-
-
 def test_sst2_from_local_copy_via_env_var(sst2_dir, monkeypatch):
     monkeypatch.setenv("KTNB_DATA_DIR", str(sst2_dir.parent))
     data = ktnb.load_dataset("sst2", max_train=500)
@@ -162,11 +146,6 @@ def test_validation_label_not_seen_in_training():
     with pytest.raises(ktnb.LabelError, match="label 'neutral' in validation data was not seen in training; "
                                               "known labels: neg, pos"):
         ktnb.texts_from_array(["a", "b"], ["pos", "neg"], ["c"], ["neutral"])
-
-
-def test_unknown_named_dataset():
-    with pytest.raises(ktnb.DataError, match="unknown data set 'imdb2'; known: sst2"):
-        ktnb.load_dataset("imdb2")
 
 
 def test_errors_are_value_errors_for_callers_that_catch_those():

@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from conftest import sentiment_texts
 
 import ktnb
 from ktnb.events import EVENT_NAMES, Callback
@@ -298,3 +299,23 @@ def test_progress_bar_prints_epochs_and_end(tiny_model_dir, sentiment_data, caps
     captured = capsys.readouterr()
     assert "fit · cpu · fp32: 100%" in captured.err  # the bar, on stderr, saying where and how it runs
     assert "epoch 1/2" in captured.out and "epoch 2/2" in captured.out and "val_accuracy" in captured.out
+
+
+@pytest.mark.parametrize("capability, chosen", [((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_precision_on_a_gpu_is_bf16_only_where_it_is_native(monkeypatch, capability, chosen):
+    """A Colab T4 (7.5) emulates bf16, which torch.cuda.is_bf16_supported() reports as support:
+    there auto must pick fp16 with loss scaling; Ampere (8.0) and later pick bf16."""
+    from ktnb.devices import resolve_mixed_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
+    assert resolve_mixed_precision("auto", torch.device("cuda:0")) == chosen
+    assert resolve_mixed_precision("bf16", torch.device("cuda:0")) == "bf16"  # asked for, kept
+
+
+def test_auto_epochs_are_what_the_readme_says_at_the_default_batch_size(tiny_model_dir):
+    """README: about 100 optimizer steps, at most 10 epochs: 10 epochs of 300 rows, 2 of 2,000."""
+    for rows, epochs in ((300, 10), (2000, 2)):
+        texts, labels = sentiment_texts(rows, seed=1)
+        learner = ktnb.text_classifier(ktnb.texts_from_array(texts, labels), str(tiny_model_dir), progress=False)
+        assert learner.batch_size == 32 and learner.auto_epochs() == epochs, rows

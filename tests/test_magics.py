@@ -359,3 +359,19 @@ def test_the_task_key_overrides_what_the_data_suggests(ip, tiny_model_dir):
     session = ip.user_ns["as_scores"]
     assert session.learner.task.name == "regression" and session.prediction_header == ["text", "value"]
     assert isinstance(session.predictions[0][1], float) and "pearson" in repr(session)
+
+
+def test_the_panel_opens_before_any_session(ip, trained, tmp_path, monkeypatch):
+    """`%ktrain panel` is offered beside the cell: in a fresh notebook it opens on the Data tab,
+    and `%ktrain panel DATA` starts from a file or a notebook variable."""
+    magics = ip.magics_manager.registry["KtnbMagics"]
+    monkeypatch.setattr(magics, "sessions", {})
+    monkeypatch.setattr(magics, "last", None)
+    panel = ip.run_line_magic("ktrain", "panel")
+    assert type(panel).__name__ == "Panel" and panel.learner is None and panel.path.value == ""
+    csv = tmp_path / "own.csv"
+    csv.write_text("review,stars\na fine film,5\na dull film,1\n")
+    panel = ip.run_line_magic("ktrain", f"panel {csv}")
+    assert panel.path.value == str(csv) and "review" in panel.text_col.options
+    with pytest.raises(UsageError, match="no ktnb session named 'nope'"):
+        ip.run_line_magic("ktrain", "-s nope panel")

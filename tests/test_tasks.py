@@ -169,3 +169,22 @@ def test_a_missing_pair_column_is_one_line():
     frame = pair_frame(20)
     assert one_line(ktnb.DataError, lambda: ktnb.texts_from_df(frame, "premise", "label", pair_col="second")) == (
         "DataFrame has no column 'second' (set pair_col); available columns: premise, hypothesis, label")
+
+
+def test_text_learner_reads_the_task_from_a_file_or_a_table_as_its_docstring_says(tiny_model_dir, tmp_path):
+    """text_learner("stsb/train.csv", label_col="score") once trained a classifier with one class
+    per score; the task comes from the data when not given, as in a %%ktrain cell."""
+    rng = random.Random(0)
+    table = pd.DataFrame({"sentence1": [f"a man plays {i}" for i in range(40)],
+                          "sentence2": [f"someone plays {i}" for i in range(40)],
+                          "score": [round(rng.uniform(0, 5), 2) for _ in range(40)]})
+    table.to_csv(tmp_path / "train.csv", index=False)
+    from_file = ktnb.text_learner(tmp_path / "train.csv", str(tiny_model_dir), label_col="score",
+                                  pair_col="sentence2", text_col="sentence1", progress=False)
+    from_table = ktnb.text_learner(table, str(tiny_model_dir), label_col="score", pair_col="sentence2",
+                                   text_col="sentence1", progress=False)
+    assert from_file.task.name == from_table.task.name == "regression"
+    assert from_file.model.config.num_labels == 1
+    named = ktnb.text_learner(table, str(tiny_model_dir), label_col="score", text_col="sentence1",
+                              task="regression", progress=False)
+    assert named.task.name == "regression"

@@ -90,7 +90,7 @@ class KtnbMagics(Magics):
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
                    "lr_find [EPOCHS]; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
-                   "top_losses [N]; history; save DIR; panel; show NAME (a step of the cell: report, confusion, "
+                   "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
     @no_var_expand  # $ and {..} stay literal: the body is YAML, filled by ktnb after parsing
@@ -227,7 +227,9 @@ class KtnbMagics(Magics):
         if command not in COMMANDS or handler is None:
             raise UsageError(f"unknown %ktrain command {command!r}; choose one of: {', '.join(COMMANDS)}")
         self._line_args = args
-        if command == "resume":  # the one step that needs no session: in a new kernel it rebuilds one
+        if command in ("resume", "panel"):  # need no session: resume rebuilds one, the panel starts from data
+            if command == "panel" and args.session is not None:
+                return handler(self._session(args.session), rest)
             return handler(self.sessions.get(args.session or self.last or ""), rest)
         return handler(self._session(args.session), rest)
 
@@ -307,7 +309,8 @@ class KtnbMagics(Magics):
 
     def _cmd_attention(self, session: Any, rest: list[str]) -> None:
         if not rest:
-            raise UsageError('usage: %ktrain attention "some text" [LAYER [HEAD]]')
+            raise UsageError('usage: %ktrain attention "some text" [LAYER [HEAD]] (counted from 1, as the view '
+                             'labels them)')
         att = session.learner.attention(rest[0])
         picked = []
         for position, limit, what in ((1, att.layers, "LAYER"), (2, att.heads, "HEAD")):
@@ -334,8 +337,12 @@ class KtnbMagics(Magics):
         print(f"saved the predictor to {session.saved_to}")
 
     def _cmd_panel(self, session: Any, rest: list[str]) -> Any:
+        """The panel on the last session's learner; before any session (or given DATA: a path or
+        a notebook variable), a panel whose Data tab starts a new one."""
         from .panel import Panel
 
+        if rest:
+            return Panel(data=self._namespace_value(rest[0]))
         return Panel(session)
 
     def _cmd_show(self, session: Any, rest: list[str]) -> None:

@@ -127,7 +127,12 @@ class QAReport:
 
 def _examples_from(source: Any, what: str, encoding: str) -> list[QAExample]:
     """Questions from a SQuAD JSON file, a CSV/TSV file or a DataFrame of question, context,
-    answer_text and answer_start columns, or a list of `QAExample`."""
+    answer_text and answer_start columns, a `datasets.Dataset` in SQuAD's hub format (id,
+    question, context, answers {text, answer_start}), or a list of `QAExample`."""
+    from ..hub_format import is_dataset, qa_examples
+
+    if is_dataset(source):
+        return qa_examples(source, what)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.suffix.lower() == ".json" or looks_like_squad(path):

@@ -45,7 +45,7 @@ def _text(value: Any, what: str, qid: str, where: str) -> str:
     return value
 
 
-def _checked_answers(raw: Sequence[Any], context: str, qid: str, where: str) -> list[tuple[str, int]]:
+def checked_answers(raw: Sequence[Any], context: str, qid: str, where: str) -> list[tuple[str, int]]:
     answers = []
     for answer in raw:
         text, start = (answer.get("text"), answer.get("answer_start")) if isinstance(answer, dict) else answer
@@ -113,15 +113,15 @@ def read_squad(path: str | os.PathLike, version: str | None = None, encoding: st
                 if impossible and version == "1.1":
                     raise DataError(f"{where} is SQuAD v2.0 (question {qid!r} is unanswerable); read it with "
                                     "version='2.0'")
-                answers = [] if impossible else _checked_answers(raw, context, qid, where)
+                answers = [] if impossible else checked_answers(raw, context, qid, where)
                 examples.append(QAExample(qid, question, context, answers, title))
     if not examples:
         raise DataError(f"{where} has no questions")
-    _check_unique_ids(examples, where)
+    check_unique_ids(examples, where)
     return examples
 
 
-def _check_unique_ids(examples: Sequence[QAExample], where: str) -> None:
+def check_unique_ids(examples: Sequence[QAExample], where: str) -> None:
     seen: set[str] = set()
     for example in examples:
         if example.id in seen:
@@ -160,10 +160,10 @@ def read_qa_table(table: Any, question_col: str = "question", context_col: str =
             pairs = []
         else:
             pairs = [(texts, starts)]
-        examples.append(QAExample(qid, question, context, _checked_answers(pairs, context, qid, where)))
+        examples.append(QAExample(qid, question, context, checked_answers(pairs, context, qid, where)))
     if not examples:
         raise DataError(f"{where} has no questions")
-    _check_unique_ids(examples, where)
+    check_unique_ids(examples, where)
     return examples
 
 
@@ -177,4 +177,4 @@ def looks_like_squad(path: str | os.PathLike) -> bool:
     return '"data"' in head and '"paragraphs"' in head
 
 
-__all__ = ["QAExample", "read_squad", "read_qa_table", "looks_like_squad"]
+__all__ = ["QAExample", "read_squad", "read_qa_table", "looks_like_squad", "checked_answers", "check_unique_ids"]

@@ -503,7 +503,15 @@ class Tagging(Task):
                        label_col if label_col != "label" else "tags", "evaluation data", "utf-8")
 
     def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
+        from ..data import texts_from_dataset
+        from ..hub_format import first_split, is_dataset
+
         text_col, label_col = options.get("text_col", "text"), options.get("label_col", "label")
+        if is_dataset(first_split(source)) and val is None:  # the hub's token lists and ClassLabel tag ids
+            return texts_from_dataset(source, text_col if text_col != "text" else "tokens",
+                                      label_col if label_col != "label" else "ner_tags", task=self.name,
+                                      val_frac=options.get("val_frac", 0.1), seed=options.get("seed", 42),
+                                      max_train=options.get("max_train"))
         return tagged_data(source, val, tokens_col=text_col if text_col != "text" else "tokens",
                            tags_col=label_col if label_col != "label" else "tags",
                            val_frac=options.get("val_frac", 0.1), seed=options.get("seed", 42),

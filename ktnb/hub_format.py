@@ -1,0 +1,155 @@
+"""The Hugging Face hub's column formats, read without `datasets` imported: a `ClassLabel`
+column of class ids (SST-2), a list of `ClassLabel` ids per word (CoNLL-2003's `ner_tags`) or
+per text (GoEmotions' `labels`), a float score (STS-B), SQuAD's `answers` records. Ids become
+their names, so that every task's reader takes a dataset's rows as it takes a table's.
+
+>>> import datasets
+>>> features = datasets.Features({"text": datasets.Value("string"),
+...                               "label": datasets.ClassLabel(names=["neg", "pos", "mixed"])})
+>>> ds = datasets.Dataset.from_dict({"text": ["good", "bad", "so-so"], "label": [1, 0, 2]}, features=features)
+>>> sample_frame(ds)["label"].tolist()
+['pos', 'neg', 'mixed']
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+from .errors import DataError
+
+#: split names taken for validation, in this order, when a DatasetDict's `val_split` is not given
+VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev", "test")
+
+
+# ---------------------------------------------------------------- what a column holds
+
+def class_names_of(feature: Any) -> list[str] | None:
+    """The class names of a `ClassLabel` column, or of the `ClassLabel` inside a list column."""
+    inner = getattr(feature, "feature", None)  # List(...) / Sequence(...) hold one feature
+    return getattr(feature, "names", None) or getattr(inner, "names", None)
+
+
+def sample_frame(ds: Any, rows: int = 200) -> Any:
+    """The first `rows` rows of a dataset as a DataFrame, class ids turned into their names: what
+    each task looks at to recognise its data (`ktnb.tasks.infer_task`)."""
+    import pandas as pd
+
+    head = ds.select(range(min(rows, len(ds))))
+    return pd.DataFrame({col: _named(head[col], class_names_of(head.features[col])) for col in head.column_names})
+
+
+def first_split(dataset: Any) -> Any:
+    """A DatasetDict's training split (else its first), or the dataset itself."""
+    if isinstance(dataset, dict):
+        return dataset["train"] if "train" in dataset else next(iter(dataset.values()))
+    return dataset
+
+
+def is_dataset(source: Any) -> bool:
+    """Whether `source` is a `datasets.Dataset` or `DatasetDict` (without importing `datasets`)."""
+    return type(source).__module__.startswith("datasets.") and (hasattr(source, "column_names"))
+
+
+def _named(values: Sequence[Any], names: Sequence[str] | None) -> list[Any]:
+    """Class ids (or lists of them) as their names; -1 (the hub's "no label") as None."""
+    if names is None:
+        return list(values)
+
+    def name(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [name(v) for v in value]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return value
+        if value == -1:
+            return None
+        if not 0 <= value < len(names):
+            raise DataError(f"class id {value} is outside the column's {len(names)} class names")
+        return names[value]
+
+    return [name(v) for v in values]
+
+
+def _columns_of(ds: Any, columns: Sequence[str | None], where: str) -> None:
+    missing = [c for c in columns if c is not None and c not in ds.column_names]
+    if missing:
+        raise DataError(f"{where} has no column {missing[0]!r}; available columns: {', '.join(ds.column_names)}")
+
+
+def _unlabelled_dropped(rows: dict[str, list[Any]], label_col: str, where: str) -> dict[str, list[Any]]:
+    """Rows with no label dropped, with a warning: a `ClassLabel` id of -1 (read as None), or a
+    column that is -1 throughout (GLUE's unlabelled test splits); a -1 among real scores is a score."""
+    labels = rows[label_col]
+    unlabelled_split = bool(labels) and all(not isinstance(v, bool) and isinstance(v, (int, float)) and v == -1
+                                            for v in labels)
+    kept = [] if unlabelled_split else [i for i, label in enumerate(labels) if label is not None]
+    if len(kept) < len(labels):
+        warnings.warn(f"{where}: dropped {len(labels) - len(kept)} row(s) with no label (-1)", stacklevel=4)
+        rows = {col: [values[i] for i in kept] for col, values in rows.items()}
+    return rows
+
+
+def dataset_rows(ds: Any, text_col: str, label_col: str, pair_col: str | None, where: str) \
+        -> tuple[dict[str, list[Any]], list[str] | None]:
+    """The text, pair and label columns of `ds` with class ids turned into names (and rows with
+    no label dropped), and the label column's class names when it has them."""
+    _columns_of(ds, (text_col, label_col, pair_col), where)
+    names = class_names_of(ds.features[label_col])
+    rows = {col: list(ds[col]) for col in (text_col, pair_col) if col is not None}
+    rows[label_col] = _named(ds[label_col], names)
+    return _unlabelled_dropped(rows, label_col, where), names
+
+
+def _labelled_split(splits: dict[str, Any], label_col: str) -> tuple[str, Any] | tuple[None, None]:
+    for name in VAL_SPLIT_NAMES:
+        ds = splits.get(name)
+        if ds is not None and len(ds) and (label_col not in ds.column_names
+                                           or any(label != -1 for label in ds[label_col])):
+            return name, ds
+    return None, None
+
+
+def splits_of(dataset: Any, train_split: str, val_split: str | None, label_col: str) -> tuple[Any, Any, str | None]:
+    """The training split, the validation split and its name (None, None without one) of a
+    `Dataset` or a `DatasetDict`: `val_split`, else the first of `VAL_SPLIT_NAMES` with labels."""
+    if not isinstance(dataset, dict):  # a DatasetDict is a dict of splits
+        return dataset, None, None
+    splits = dict(dataset)
+    for name in (train_split, val_split):
+        if name is not None and name not in splits:
+            raise DataError(f"dataset has no split {name!r}; available splits: {', '.join(splits)}")
+    if val_split is None:
+        val_split, val = _labelled_split({k: v for k, v in splits.items() if k != train_split}, label_col)
+    else:
+        val = splits[val_split]
+    return splits[train_split], val, val_split
+
+
+# ---------------------------------------------------------------- reading a dataset
+
+def qa_examples(ds: Any, where: str) -> list[Any]:
+    """SQuAD-format rows (id, question, context, answers {text, answer_start}) as `QAExample`s."""
+    from .tasks.qa_data import QAExample, check_unique_ids, checked_answers
+
+    _columns_of(ds, ("question", "context", "answers"), where)
+    ids = ds["id"] if "id" in ds.column_names else [str(i) for i in range(len(ds))]
+    examples = []
+    for qid, question, context, answers in zip(ids, ds["question"], ds["context"], ds["answers"]):
+        raw = [{"text": t, "answer_start": s} for t, s in zip(answers.get("text", []), answers.get("answer_start", []))]
+        examples.append(QAExample(str(qid), question, context, checked_answers(raw, context, str(qid), where)))
+    if not examples:
+        raise DataError(f"{where} has no questions")
+    check_unique_ids(examples, where)
+    return examples
+
+
+def dataset_labelled(ds: Any, text_col: str, label_col: str, pair_col: str | None = None) \
+        -> tuple[list[Any], list[Any]]:
+    """Texts (or (text, text) pairs) and their labels by name from one `datasets.Dataset`, for
+    data judged against an existing model."""
+    rows, _ = dataset_rows(ds, text_col, label_col, pair_col, "dataset")
+    texts = rows[text_col] if pair_col is None else list(zip(rows[text_col], rows[pair_col]))
+    return texts, rows[label_col]
+
+__all__ = ["VAL_SPLIT_NAMES", "class_names_of", "sample_frame", "first_split", "is_dataset", "dataset_rows",
+           "dataset_labelled", "splits_of", "qa_examples"]
