@@ -181,12 +181,14 @@ def resume(folder: str | os.PathLike, data: Any = None, **overrides: Any) -> Any
 
 
 def get_learner(model: Any, train_data: Any = None, val_data: Any = None, batch_size: int = 32,
-                eval_batch_size: int | None = None, **settings: Any) -> Any:
+                eval_batch_size: int | None = None, workers: int = 1, use_multiprocessing: bool = False,
+                **settings: Any) -> Any:
     """ktrain's `get_learner(model, train_data, val_data, batch_size)`: here `model` is a hub
     name or folder (None: the default MiniLM), not a compiled model, and `train_data`/
     `val_data` are anything `load_texts` reads (a path, a DataFrame, (texts, labels), a
     `TextData`), since ktnb needs no separate preprocessing step. Other settings go to
-    `text_learner` (`task=`, `text_col=`, `label_col=`, `max_len=`, …)."""
+    `text_learner` (`task=`, `text_col=`, `label_col=`, `max_len=`, …); ktrain's `workers` and
+    `use_multiprocessing` (Keras data loading) are accepted and change nothing."""
     if hasattr(model, "parameters") and not isinstance(model, str):
         raise KtnbError("get_learner takes a model's hub name or folder (or None for the default), not a model "
                         "object: ktnb loads and sizes the head for your data itself")

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +295,8 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
             return f"best.epoch is {best['epoch']}, after the {meta['epochs_done']} epochs done"
     elif meta["best_is_current"]:
         return "best_is_current is true, but there is no best epoch"
-    if meta["monitor"] not in task.metrics:
+    own = isinstance(meta["monitor"], str) and re.fullmatch(r"val_[A-Za-z][A-Za-z0-9_]*", meta["monitor"])
+    if meta["monitor"] not in task.metrics and not own:  # a user's metric is checked when the learner is built
         return f"monitor is {meta['monitor']!r:.60}, not a metric of {task.name}"
     wanted = ["model.safetensors", TRAINING_STATE] + ([BEST_WEIGHTS] if best and not meta["best_is_current"] else [])
     unlisted = [name for name in wanted if name not in meta["files"]]

@@ -638,58 +638,73 @@ def texts_from_dataset(
     `val_split`, or the first of validation/valid/val/dev/test that has labels; else `val_frac`
     of the training rows are held out.
     """
-    from .hub_format import dataset_rows, sample_frame, splits_of
+    from .hub_format import dataset_rows, first_split, sample_frame, splits_of
     from .tasks import get_task, infer_task
 
-    train_ds, val_ds, val_name = splits_of(dataset, train_split, val_split, label_col)
+    if first_split(dataset) is None:
+        raise DataError("the dataset has no splits")
+    several = isinstance(label_col, (list, tuple))  # 0/1 columns, one per label: the readers' table path
+    probe = dataset.get(train_split, first_split(dataset)) if isinstance(dataset, dict) else dataset
+    if task is None:
+        task = "multilabel" if several else infer_task(probe, {"text_col": text_col, "label_col": label_col},
+                                                       sample_frame(probe))
+    chosen = get_task(task)
+    if chosen.table_shape is None and not chosen.answers_questions:  # tagged words: the hub's column names
+        text_col = "tokens" if text_col == "text" else text_col
+        label_col = ("ner_tags" if "ner_tags" in probe.column_names else "tags") if label_col == "label" \
+            else label_col
+    train_ds, val_ds, val_name = splits_of(dataset, train_split, val_split, label_col if not several else "")
     if len(train_ds) == 0:
         raise DataError(f"dataset split {train_split!r} is empty")
     if max_train is not None:
         checks.whole_number("max_train", max_train, error=DataError)
         train_ds = train_ds.select(range(min(max_train, len(train_ds))))
-    if task is None:
-        task = infer_task(train_ds, {"text_col": text_col, "label_col": label_col}, sample_frame(train_ds))
-    chosen = get_task(task)
     common = {"val_frac": val_frac, "seed": seed}
     if chosen.answers_questions:  # SQuAD's answers records: the task reads them
         return chosen.load_data(train_ds, val_ds, **common)
-    train_rows, names = dataset_rows(train_ds, text_col, label_col, pair_col, f"split {train_split!r}")
-    val_rows = dataset_rows(val_ds, text_col, label_col, pair_col, f"split {val_name!r}")[0] \
-        if val_ds is not None else None
     import pandas as pd
 
-    if chosen.table_shape is None:  # tagged words: the task reads token and tag lists from a table
-        return chosen.load_data(pd.DataFrame(train_rows), pd.DataFrame(val_rows) if val_rows is not None else None,
-                                text_col=text_col, label_col=label_col, **common)
-    if class_names is None and names is not None and chosen.named_classes:
-        class_names = names
-    return texts_from_df(pd.DataFrame(train_rows), text_col, label_col,
-                         pd.DataFrame(val_rows) if val_rows is not None else None, pair_col=pair_col,
-                         task=chosen.name, class_names=class_names, source=f"dataset split {train_split!r}", **common)
+    if several:
+        return texts_from_df(train_ds.to_pandas(), text_col, label_col,
+                             val_ds.to_pandas() if val_ds is not None else None, pair_col=pair_col, task=chosen.name,
+                             class_names=class_names, source=f"dataset split {train_split!r}", **common)
+    reading = {"class_names": class_names, "classes": chosen.labels_are_classes,
+               "keep_empty": chosen.keeps_unlabelled_rows}
+    train_rows, names = dataset_rows(train_ds, text_col, label_col, pair_col, f"split {train_split!r}", **reading)
+    val_rows = dataset_rows(val_ds, text_col, label_col, pair_col, f"split {val_name!r}", **reading)[0] \
+        if val_ds is not None else None
+    val_frame = pd.DataFrame(val_rows) if val_rows is not None else None
+    if chosen.table_shape is None:
+        return chosen.load_data(pd.DataFrame(train_rows), val_frame, text_col=text_col, label_col=label_col,
+                                **common)
+    return texts_from_df(pd.DataFrame(train_rows), text_col, label_col, val_frame, pair_col=pair_col,
+                         task=chosen.name, class_names=names if names is not None else class_names,
+                         source=f"dataset split {train_split!r}", **common)
 
 
 def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *, val_frac: float = 0.1,
                seed: int = 42, class_names: Sequence[str] | None = None, max_train: int | None = None,
                sep: str | None = None, encoding: str = "utf-8", pair_col: str | None = None,
-               task: str = "classification") -> TextData:
+               task: str | None = None) -> TextData:
     """Read labelled text from whatever `source` is: a CSV/TSV path, a class-folder tree, a
     DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`.
 
     The options mean the same for every source: `max_train` keeps the first training rows
     (before `val_frac` is held out), `class_names` fixes the classes and their order; `sep` and
     `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
-    reads numeric labels. A task with its own reader (tagging: CoNLL files, token lists) is
-    handed to it; a misspelt task is refused."""
-    from .hub_format import first_split, is_dataset
+    reads numeric labels (without `task`: classification, or for a dataset the task its rows
+    imply). A task with its own reader (tagging: CoNLL files, token lists) is handed to it; a
+    misspelt task is refused."""
+    from .hub_format import holds_datasets
     from .tasks import get_task
 
-    text_task = get_task(task)  # a misspelt task is refused here, even for a TextData
+    if holds_datasets(source):  # the hub's formats, for any task (read from the rows unless named)
+        return texts_from_dataset(source, text_col, label_col, pair_col=pair_col, task=task, class_names=class_names,
+                                  val_frac=val_frac, seed=seed, max_train=max_train)
+    text_task = get_task(task or "classification")  # a misspelt task is refused here, even for a TextData
     task = text_task.name
     if isinstance(source, TextData):
         return source
-    if is_dataset(first_split(source)):  # the hub's formats, for any task
-        return texts_from_dataset(source, text_col, label_col, pair_col=pair_col, task=task, class_names=class_names,
-                                  val_frac=val_frac, seed=seed, max_train=max_train)
     if text_task.table_shape is None:  # not a table of texts and labels (tagged sentences): the task reads it
         return text_task.load_data(source, text_col=text_col, label_col=label_col, val_frac=val_frac, seed=seed,
                                         max_train=max_train, encoding=encoding)
@@ -713,11 +728,12 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
 
 def read_labelled(source: Any, text_col: str = "text", label_col: str = "label", *, sep: str | None = None,
                   encoding: str = "utf-8", pair_col: str | None = None,
-                  labels_required: bool = True) -> tuple[list[Any], list[Any]]:
+                  labels_required: bool = True, classes: bool = True) -> tuple[list[Any], list[Any]]:
     """Texts (or (text, text) pairs, with `pair_col`) and raw labels (names, ids or numbers, not
     yet encoded) from any source `load_texts` reads; for data judged against an existing
     model, such as a test set. With `labels_required` False (multi-label), a row with no label
-    is kept, as a text with none of the labels."""
+    is kept, as a text with none of the labels. `classes` False (scores): a -1 in a dataset is a
+    score, not the hub's "no label"."""
     if isinstance(source, TextData):
         part = source.val if source.val is not None else source.train
         texts = list(zip(part.texts, part.pairs)) if part.pairs is not None else part.texts
@@ -739,7 +755,8 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
     elif hasattr(source, "column_names") and hasattr(source, "features"):  # a datasets.Dataset
         from .hub_format import dataset_labelled
 
-        texts, labels = dataset_labelled(source, text_col, label_col, pair_col)
+        texts, labels = dataset_labelled(source, text_col, label_col, pair_col, classes=classes,
+                                         keep_empty=not labels_required)
     else:
         raise DataError(f"can't read labelled text from a {type(source).__name__}; give a CSV/TSV path, "
                         "a DataFrame, a datasets.Dataset, or (texts, labels)")

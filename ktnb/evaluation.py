@@ -59,7 +59,7 @@ def report(learner: Any, dataset: EncodedTexts, tune: bool = False) -> Any:
     own = getattr(learner, "metrics", ())
     if own:  # the user's metrics, on the labels and predictions as they read them
         predicted = learner.task.decode(outputs.logits, learner.class_names, learner.settings_learnt, None, dataset)
-        truth = learner.task.readable(dataset.labels_by_example, learner.class_names)
+        truth, predicted = learner.task.metric_inputs(dataset.labels_by_example, learner.class_names, predicted)
         result.own_metrics = user_metrics.compute(own, truth, predicted)
     return result
 

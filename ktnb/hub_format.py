@@ -40,15 +40,20 @@ def sample_frame(ds: Any, rows: int = 200) -> Any:
 
 
 def first_split(dataset: Any) -> Any:
-    """A DatasetDict's training split (else its first), or the dataset itself."""
+    """A DatasetDict's training split (else its first; None when it has none), or the dataset itself."""
     if isinstance(dataset, dict):
-        return dataset["train"] if "train" in dataset else next(iter(dataset.values()))
+        return dataset["train"] if "train" in dataset else next(iter(dataset.values()), None)
     return dataset
 
 
 def is_dataset(source: Any) -> bool:
-    """Whether `source` is a `datasets.Dataset` or `DatasetDict` (without importing `datasets`)."""
-    return type(source).__module__.startswith("datasets.") and (hasattr(source, "column_names"))
+    """Whether `source` is one `datasets.Dataset` (without importing `datasets`)."""
+    return type(source).__name__ == "Dataset" and type(source).__module__.startswith("datasets.")
+
+
+def holds_datasets(source: Any) -> bool:
+    """Whether `source` is a `datasets.Dataset` or a `DatasetDict` (a dict of them)."""
+    return is_dataset(source) or (isinstance(source, dict) and bool(source) and all(map(is_dataset, source.values())))
 
 
 def _named(values: Sequence[Any], names: Sequence[str] | None) -> list[Any]:
@@ -76,35 +81,58 @@ def _columns_of(ds: Any, columns: Sequence[str | None], where: str) -> None:
         raise DataError(f"{where} has no column {missing[0]!r}; available columns: {', '.join(ds.column_names)}")
 
 
-def _unlabelled_dropped(rows: dict[str, list[Any]], label_col: str, where: str) -> dict[str, list[Any]]:
-    """Rows with no label dropped, with a warning: a `ClassLabel` id of -1 (read as None), or a
-    column that is -1 throughout (GLUE's unlabelled test splits); a -1 among real scores is a score."""
+def _is_minus_one(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value == -1
+
+
+def _unlabelled_dropped(rows: dict[str, list[Any]], label_col: str, where: str, *, classes: bool,
+                        keep_empty: bool) -> dict[str, list[Any]]:
+    """Rows with no label dropped, with a warning: -1 (the hub's "no label": a `ClassLabel` id,
+    or any -1 among class ids), a missing label unless `keep_empty` (multi-label keeps a text
+    with none), and a column of -1 throughout (GLUE's unlabelled test splits). Among scores
+    (`classes` False), a -1 is a score."""
     labels = rows[label_col]
-    unlabelled_split = bool(labels) and all(not isinstance(v, bool) and isinstance(v, (int, float)) and v == -1
-                                            for v in labels)
-    kept = [] if unlabelled_split else [i for i, label in enumerate(labels) if label is not None]
+    if labels and all(_is_minus_one(v) for v in labels):
+        kept, why = [], "no label (-1 throughout)"
+    else:
+        kept = [i for i, v in enumerate(labels) if not (classes and _is_minus_one(v))
+                and (keep_empty or v is not None)]
+        why = "no label (-1 or missing)"
     if len(kept) < len(labels):
-        warnings.warn(f"{where}: dropped {len(labels) - len(kept)} row(s) with no label (-1)", stacklevel=4)
+        warnings.warn(f"{where}: dropped {len(labels) - len(kept)} row(s) with {why}", stacklevel=4)
         rows = {col: [values[i] for i in kept] for col, values in rows.items()}
     return rows
 
 
-def dataset_rows(ds: Any, text_col: str, label_col: str, pair_col: str | None, where: str) \
+def dataset_rows(ds: Any, text_col: str, label_col: str, pair_col: str | None, where: str, *,
+                 class_names: Sequence[str] | None = None, classes: bool = True, keep_empty: bool = False) \
         -> tuple[dict[str, list[Any]], list[str] | None]:
-    """The text, pair and label columns of `ds` with class ids turned into names (and rows with
-    no label dropped), and the label column's class names when it has them."""
+    """The text, pair and label columns of `ds` with class ids turned into names (the column's
+    `ClassLabel` names, or `class_names` given instead of them, one for one), rows with no label
+    dropped (see `_unlabelled_dropped`), and the class names used."""
     _columns_of(ds, (text_col, label_col, pair_col), where)
     names = class_names_of(ds.features[label_col])
+    if names is not None and class_names is not None:
+        if len(class_names) != len(names):
+            shown = ", ".join(map(str, names[:8])) + (", …" if len(names) > 8 else "")
+            raise DataError(f"class_names has {len(class_names)} names but the label column of {where} has "
+                            f"{len(names)} classes ({shown}); give one name per class")
+        names = [str(n) for n in class_names]
     rows = {col: list(ds[col]) for col in (text_col, pair_col) if col is not None}
     rows[label_col] = _named(ds[label_col], names)
-    return _unlabelled_dropped(rows, label_col, where), names
+    return _unlabelled_dropped(rows, label_col, where, classes=classes, keep_empty=keep_empty), names
 
 
 def _labelled_split(splits: dict[str, Any], label_col: str) -> tuple[str, Any] | tuple[None, None]:
+    """The first split named like a validation split whose labels are there (SQuAD's `answers`
+    count), not -1 throughout."""
     for name in VAL_SPLIT_NAMES:
         ds = splits.get(name)
-        if ds is not None and len(ds) and (label_col not in ds.column_names
-                                           or any(label != -1 for label in ds[label_col])):
+        if ds is None or not len(ds):
+            continue
+        if label_col in ds.column_names and any(not _is_minus_one(v) for v in ds[label_col]):
+            return name, ds
+        if label_col not in ds.column_names and "answers" in ds.column_names:
             return name, ds
     return None, None
 
@@ -143,13 +171,15 @@ def qa_examples(ds: Any, where: str) -> list[Any]:
     return examples
 
 
-def dataset_labelled(ds: Any, text_col: str, label_col: str, pair_col: str | None = None) \
-        -> tuple[list[Any], list[Any]]:
+def dataset_labelled(ds: Any, text_col: str, label_col: str, pair_col: str | None = None, *, classes: bool = True,
+                     keep_empty: bool = False) -> tuple[list[Any], list[Any]]:
     """Texts (or (text, text) pairs) and their labels by name from one `datasets.Dataset`, for
-    data judged against an existing model."""
-    rows, _ = dataset_rows(ds, text_col, label_col, pair_col, "dataset")
+    data judged against an existing model (`classes`, `keep_empty`: as `dataset_rows`)."""
+    rows, _ = dataset_rows(ds, text_col, label_col, pair_col, "dataset", classes=classes, keep_empty=keep_empty)
     texts = rows[text_col] if pair_col is None else list(zip(rows[text_col], rows[pair_col]))
     return texts, rows[label_col]
 
-__all__ = ["VAL_SPLIT_NAMES", "class_names_of", "sample_frame", "first_split", "is_dataset", "dataset_rows",
+
+__all__ = ["VAL_SPLIT_NAMES", "class_names_of", "sample_frame", "first_split", "is_dataset", "holds_datasets",
+           "dataset_rows",
            "dataset_labelled", "splits_of", "qa_examples"]

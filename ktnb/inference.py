@@ -16,9 +16,10 @@ import torch
 from .batching import IGNORED_LABEL, EncodedTexts, PadCollator, sorted_batches
 
 
-#: a CPU forward pass's padded tokens at most (bench/RESULTS.md, prediction of question answering:
-#: 8 windows of 512 tokens a batch took 10.5 s for 200 SQuAD questions, 64 took 12.8 s)
-CPU_BATCH_TOKENS = 4096
+#: a CPU forward pass's padded tokens at most: rows of up to 128 tokens keep the batch size asked
+#: for, QA's 512-token windows go 16 at a time (bench/RESULTS.md, prediction of question answering:
+#: 8 or 16 windows of 512 tokens a batch took 10.5-10.8 s for 200 SQuAD questions, 64 took 12.8 s)
+CPU_BATCH_TOKENS = 8192
 
 
 @dataclass

@@ -23,8 +23,10 @@ from .errors import KtnbError
 class KtrainNames:
     """ktrain's method names on the `Learner` (mixed in; each calls the ktnb method it names)."""
 
-    def lr_plot(self) -> Any:
-        """The last `lr_find` curve with its suggestion marked (ktrain's `learner.lr_plot()`)."""
+    def lr_plot(self, **ktrain_options: Any) -> Any:
+        """The last `lr_find` curve with its suggestion marked (ktrain's `learner.lr_plot()`).
+        ktrain's options (`suggest=`, `n_skip_beginning=`, …) are accepted and change nothing:
+        the curve always shows the suggestion and the whole sweep."""
         result = getattr(self, "lr_finder_result", None)
         if result is None:
             raise KtnbError("lr_plot draws the last lr_find: run learner.lr_find() first")
@@ -38,18 +40,21 @@ class KtrainNames:
 
     def validate(self, val_data: Any = None, print_report: bool = True, class_names: Sequence[str] | None = None) \
             -> Any:
-        """The report on the validation set, or on `val_data` (ktrain's `validate` prints a
-        classification report and returns the confusion matrix: here the report is returned,
-        printed when `print_report`, and holds the matrix as `report.confusion` for a
-        classifier). `class_names`, when given, must be the model's, in its order."""
+        """As ktrain's `validate`: for a classifier, prints the report on the validation set
+        (or `val_data`) when `print_report` and returns the confusion matrix; for other tasks,
+        returns the report (`learner.evaluate()` gives a classifier's report too).
+        `class_names`, when given (not ktrain's default []), must be the model's, in its order."""
         known = list(self.data.class_names)  # type: ignore[attr-defined]
-        if class_names is not None and list(class_names) != known:
+        if class_names and list(class_names) != known:
             raise KtnbError(f"class_names {list(class_names)} are not this model's classes {known}; ktnb names them "
                             "from the data: leave class_names out")
         report = self.evaluate(val_data)  # type: ignore[attr-defined]
+        confusion = getattr(report, "confusion", None)
+        if confusion is None:
+            return report
         if print_report:
             print(report)
-        return report
+        return confusion
 
 
 __all__ = ["KtrainNames"]

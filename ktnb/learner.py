@@ -148,6 +148,9 @@ class Learner(KtrainNames):
                                 f"task={self.task.name!r}")
         #: the user's own metrics (`ktnb.Metric`), tracked as val_<name> beside the task's
         self.metrics = checked_metrics(metrics)
+        taken = next((m.name for m in self.metrics if "val_" + m.name in self.task.metrics), None)
+        if taken is not None:
+            raise TrainingError(f"metric {taken!r} would hide the task's own val_{taken}; give yours another name")
         self.monitor = _checked_monitor(monitor or self.task.default_monitor, self.task, self.metrics)
         if any(not callable(cb) for cb in callbacks):
             raise TrainingError("callbacks must be callables taking an Event (or ktnb.Callback objects)")

@@ -23,8 +23,9 @@ class TensorBoard(Callback):
     """Writes `train/loss` and `train/lr` at every training batch and `epoch/<metric>` (the
     validation metrics and the mean training loss) at every epoch, numbered as the learner's
     history numbers them, so that later `fit` calls and resumed runs continue the same curves.
-    Each learner gets its own run folder, `log_dir/run_name` (default: the time it started
-    and its run id). The LR finder's sweep is not written."""
+    Each run gets its own folder, `log_dir/run_name` (default: the run's id, which a resumed
+    run keeps). Only the main process of a multi-process run writes. The LR finder's sweep is
+    not written."""
 
     order = 50
 
@@ -48,8 +49,11 @@ class TensorBoard(Callback):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise KtnbError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from None
-        run_id = str(getattr(event.learner, "run_id", "") or "")[:8]
-        name = self.run_name or "-".join(filter(None, [time.strftime("%Y%m%d-%H%M%S"), run_id]))
+        accelerator = getattr(event.learner, "accelerator", None)
+        if accelerator is not None and not accelerator.is_main_process:  # one writer for a multi-process run
+            return
+        # the run's id: a resumed run (ktnb.resume, in a new process too) writes on in the same folder
+        name = self.run_name or str(getattr(event.learner, "run_id", "") or time.strftime("%Y%m%d-%H%M%S"))
         if self.writer is not None:
             self.writer.close()
         self.writer, self._learner = SummaryWriter(log_dir=str(self.log_dir / name)), event.learner

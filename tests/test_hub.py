@@ -11,7 +11,7 @@ import pytest
 import ktnb
 from ktnb.hub import NAMED_DATASETS
 
-EMOTIONS = ["admiration", "amusement", "anger", "neutral"]
+EMOTIONS = ["admiration", "anger", "love", "neutral", "joy"]  # not alphabetical: the ClassLabel order counts
 NER = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
 
@@ -48,7 +48,7 @@ def goemotions_split(n: int) -> datasets.Dataset:
     features = datasets.Features({"text": datasets.Value("string"),
                                   "labels": datasets.Sequence(datasets.ClassLabel(names=EMOTIONS)),
                                   "id": datasets.Value("string")})
-    ids = [[0], [1, 2], [3], [0, 1]]
+    ids = [[0], [1, 2], [3], [0, 1, 4]]
     return datasets.Dataset.from_dict({"text": [f"comment {i}" for i in range(n)],
                                        "labels": [ids[i % 4] for i in range(n)], "id": [str(i) for i in range(n)]},
                                       features=features)
@@ -106,7 +106,7 @@ def test_go_emotions_id_lists_become_multilabel_rows_in_the_classlabel_order():
     data = ktnb.texts_from_dataset(datasets.DatasetDict(train=goemotions_split(40), validation=goemotions_split(8)),
                                    label_col="labels")
     assert data.task == "multilabel" and data.class_names == EMOTIONS
-    assert data.train.labels[1] == [0.0, 1.0, 1.0, 0.0]  # amusement and anger
+    assert data.train.labels[1] == [0.0, 1.0, 1.0, 0.0, 0.0]  # anger and love
 
 
 def test_plain_id_lists_without_class_names_are_labels_too():
@@ -199,3 +199,63 @@ def test_named_sets_read_their_local_copies(data_dir):
 def test_an_unknown_named_set_lists_the_known_ones():
     with pytest.raises(ktnb.DataError, match="unknown data set 'imdb2'; known: " + ", ".join(NAMED_DATASETS)):
         ktnb.load_dataset("imdb2")
+
+
+def test_a_minus_one_among_class_ids_is_no_label_and_dropped_with_a_warning():
+    ds = datasets.Dataset.from_dict({"text": list("abcdefgh"), "label": [0, 1, 0, 1, -1, 1, 0, -1]})
+    with pytest.warns(UserWarning, match="dropped 2 row"):
+        data = ktnb.texts_from_dataset(ds, val_frac=0)
+    assert data.class_names == ["0", "1"] and len(data.train) == 6
+
+
+def test_class_names_rename_a_classlabel_one_for_one():
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    ds = datasets.Dataset.from_dict({"text": ["good", "bad"] * 4, "label": [1, 0] * 4}, features=features)
+    data = ktnb.texts_from_dataset(ds, val_frac=0, class_names=["negative", "positive"])
+    assert data.class_names == ["negative", "positive"] and data.train.labels[:2] == [1, 0]
+    with pytest.raises(ktnb.DataError, match=r"class_names has 3 names but the label column of split 'train' has 2 classes \(neg, pos\)"):
+        ktnb.texts_from_dataset(ds, val_frac=0, class_names=["a", "b", "c"])
+
+
+def test_several_flag_columns_of_a_dataset_are_multilabel():
+    ds = datasets.Dataset.from_dict({"text": [f"t{i}" for i in range(8)], "joy": [1, 0] * 4, "anger": [0, 1] * 4})
+    data = ktnb.load_texts(ds, label_col=["joy", "anger"], val_frac=0)
+    assert data.task == "multilabel" and sorted(data.class_names) == ["anger", "joy"]
+
+
+def test_multilabel_rows_with_no_labels_are_kept_as_from_a_table():
+    ds = datasets.Dataset.from_dict({"text": [f"t{i}" for i in range(6)],
+                                     "labels": [["a"], None, ["b"], [], ["a", "b"], None]})
+    data = ktnb.texts_from_dataset(ds, label_col="labels", task="multilabel", val_frac=0)
+    assert len(data.train) == 6
+
+
+def test_load_texts_reads_the_task_and_the_hub_columns_from_a_dataset():
+    data = ktnb.load_texts(datasets.DatasetDict(train=conll_split(12), validation=conll_split(4)))
+    assert data.task == "tagging" and len(data.val) == 4  # tokens/ner_tags, the hub's names
+    emotions = ktnb.load_texts(goemotions_split(12), label_col="labels", val_frac=0)
+    assert emotions.task == "multilabel"
+
+
+def test_a_split_without_labels_is_not_taken_for_validation():
+    hub = datasets.DatasetDict(train=sst2_split(20), test=datasets.Dataset.from_dict({"text": ["a", "b"]}))
+    data = ktnb.texts_from_dataset(hub, val_frac=0.25, class_names=["negative", "positive"])
+    assert len(data.train) + len(data.val) == 20 and "a" not in data.val.texts  # held out of train, not the test split
+
+
+def test_squad_and_conll_dataset_dicts_go_through_each_tasks_reader_and_evaluation(tiny_model_dir):
+    squad = datasets.DatasetDict(train=squad_split(12), validation=squad_split(4, 100))
+    assert ktnb.get_task("qa").load_data(squad).task == "qa"
+    from ktnb.config import infer_task
+
+    assert infer_task(squad, {"sep": None, "encoding": None, "text_col": "text", "label_col": "label"}) == "qa"
+    tagging = ktnb.get_task("tagging")
+    data = tagging.load_data(conll_split(10), conll_split(4))
+    assert len(data.train) == 10 and len(data.val) == 4
+    learner = ktnb.text_learner(data, str(tiny_model_dir), progress=False)
+    assert learner.evaluate(conll_split(4)).f1 >= 0
+
+
+def test_an_empty_dataset_dict_is_one_line():
+    with pytest.raises(ktnb.DataError, match="the dataset has no splits"):
+        ktnb.texts_from_dataset(datasets.DatasetDict())

@@ -82,3 +82,24 @@ def test_a_metric_that_raises_stops_training_with_one_line_and_keeps_the_learner
     with pytest.raises(ktnb.TrainingError, match="metric 'broken' failed: ZeroDivisionError: division by zero"):
         learner.fit(3e-3, 1)
     assert learner.predictor().predict("a wonderful film") in sentiment_data.class_names
+
+
+def test_each_task_hands_a_metric_truth_and_prediction_in_the_same_shape():
+    import numpy as np
+
+    multilabel = ktnb.get_task("multilabel")
+    truth, predicted = multilabel.metric_inputs([[0.0, 1.0, 1.0]], ["a", "joy", "love"],
+                                                multilabel.decode(np.array([[-5.0, 5.0, 5.0]]), ["a", "joy", "love"],
+                                                                  {}))
+    assert truth == predicted == [["joy", "love"]]
+    tagging = ktnb.get_task("tagging")
+    assert tagging.metric_inputs([[1, 0, 2]], ["O", "B-PER", "I-PER"], [["B-PER", "O", "I-PER"]]) == (
+        [["B-PER", "O", "I-PER"]], [["B-PER", "O", "I-PER"]])
+    regression = ktnb.get_task("regression")
+    assert regression.metric_inputs([2.5, -1.0], ["score"], [2.4, -0.9]) == ([2.5, -1.0], [2.4, -0.9])
+
+
+def test_a_metric_may_not_hide_one_of_the_tasks(tiny_model_dir, sentiment_data):
+    with pytest.raises(ktnb.TrainingError, match="metric 'accuracy' would hide the task's own val_accuracy"):
+        ktnb.text_classifier(sentiment_data, str(tiny_model_dir), progress=False,
+                             metrics=[Metric("accuracy", wrong)])

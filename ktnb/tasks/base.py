@@ -83,6 +83,8 @@ class Task:
     #: the pictures its report draws, the first one shown by default, and what each is called
     pictures: tuple[str, ...] = ()
     picture_titles: dict[str, str] = {}
+    #: labels are classes (a -1 among class ids is the hub's "no label"), not scores
+    labels_are_classes = True
     #: the validation metric that picks the best weights unless the user names one
     default_monitor = "val_loss"
     #: the fewest optimizer steps `auto_epochs` aims for (None: ktnb's general 100)
@@ -152,6 +154,12 @@ class Task:
     def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         """Encoded labels back in a form `labelled` reads again (class names by default)."""
         return [label_names[label] for label in labels]
+
+    def metric_inputs(self, labels: Sequence[Any], label_names: Sequence[str], predictions: Sequence[Any]) \
+            -> tuple[list[Any], list[Any]]:
+        """(y_true, y_pred) for a user's metric (`ktnb.Metric`), each example's truth in the shape
+        of its prediction: class names, numbers, lists of label names or of word tags."""
+        return self.raw_labels(labels, label_names), list(predictions)
 
     def class_counts(self, labels: Sequence[Any], label_names: Sequence[str]) -> dict[str, int]:
         """Examples per class, for the Data tab's summary; empty for tasks without classes."""

@@ -208,8 +208,11 @@ class QuestionAnswering(Task):
         file, a CSV file or DataFrame (question, context, answer_text, answer_start), or a list of
         `QAExample`; `val` in the same forms, else `val_frac` of the contexts held out whole."""
         from .. import checks
-        from ..data import LabelledTexts, TextData
+        from ..data import LabelledTexts, TextData, texts_from_dataset
 
+        if isinstance(source, dict):  # a DatasetDict: its splits
+            return texts_from_dataset(source, task=self.name, val_frac=options.get("val_frac", 0.1),
+                                      seed=options.get("seed", 42), max_train=options.get("max_train"))
         encoding = options.get("encoding") or "utf-8"
         examples = _examples_from(source, "training data", encoding)
         max_train = options.get("max_train")
@@ -254,6 +257,11 @@ class QuestionAnswering(Task):
 
     def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         return [list(answers) for answers in labels]
+
+    def metric_inputs(self, labels: Sequence[Any], label_names: Sequence[str], predictions: Sequence[Any]) \
+            -> tuple[list[Any], list[Any]]:
+        """Each question's reference answer texts (a list; empty when unanswerable) and the answer text."""
+        return [[text for text, _ in answers] for answers in labels], [a.answer for a in predictions]
 
     def shown(self, example: Any) -> str:
         if isinstance(example, tuple):

@@ -149,6 +149,7 @@ class Regression(SequenceTask):
     table_shape = "a text column and a numeric label column"
     title = "regression"
     problem_type = "regression"
+    labels_are_classes = False
     metrics = {"val_loss": False, "val_mse": False, "val_mae": False, "val_pearson": True, "val_spearman": True}
     pictures = ("scatter",)
     picture_titles = {"scatter": "the predicted-against-true plot"}

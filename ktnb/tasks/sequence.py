@@ -38,6 +38,7 @@ class SequenceTask(Task):
         cols = {k: options.pop(k) for k in ("text_col", "label_col") if k in options}
         files = {k: options.get(k) for k in ("sep", "encoding", "pair_col") if k in options}
         files["labels_required"] = not self.keeps_unlabelled_rows
+        files["classes"] = self.labels_are_classes
         texts, labels = read_labelled(source, cols.get("text_col", "text"), cols.get("label_col", "label"), **files)
         val_texts, val_labels = read_labelled(val, cols.get("text_col", "text"), cols.get("label_col", "label"),
                                               **files)
@@ -54,7 +55,7 @@ class SequenceTask(Task):
         from ..data import read_labelled
 
         return read_labelled(source, text_col, label_col, pair_col=pair_col,
-                             labels_required=not self.keeps_unlabelled_rows)
+                             labels_required=not self.keeps_unlabelled_rows, classes=self.labels_are_classes)
 
     def encode(self, tokenizer: Any, part: LabelledTexts, max_len: int) -> EncodedTexts:
         return encode_sequences(tokenizer, part.texts, max_len, part.pairs, part.labels)

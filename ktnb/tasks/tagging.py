@@ -171,6 +171,23 @@ def _tagged(source: Any, tokens_col: str, tags_col: str, where: str,
     return words, tags
 
 
+def _columns_for(source: Any, text_col: str, label_col: str) -> tuple[str, str]:
+    """The token and tag columns: those named, else `tokens` and `tags` (a dataset from the hub:
+    `ner_tags` when it has that column)."""
+    columns = getattr(source, "column_names", None) or []
+    tags = ("ner_tags" if "ner_tags" in columns else "tags") if label_col == "label" else label_col
+    return ("tokens" if text_col == "text" else text_col), tags
+
+
+def _dataset_frame(ds: Any, tokens_col: str, tags_col: str, where: str) -> Any:
+    """A `datasets.Dataset` of word lists and tag ids as a table of word and tag-name lists."""
+    import pandas as pd
+
+    from ..hub_format import dataset_rows
+
+    return pd.DataFrame(dataset_rows(ds, tokens_col, tags_col, None, where)[0])
+
+
 def tagged_data(source: Any, val: Any = None, *, tokens_col: str = "tokens", tags_col: str = "tags",
                 val_frac: float = 0.1, seed: int = 42, max_train: int | None = None, encoding: str = "utf-8") -> Any:
     """Tagged sentences as `TextData` (task "tagging"): texts are word lists, labels tag-id lists.
@@ -496,22 +513,28 @@ class Tagging(Task):
 
     def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
                       pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
+        from ..hub_format import is_dataset
+
         if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
             part = source.val if source.val is not None else source.train
             return part.texts, self.raw_labels(part.labels, source.class_names)
-        return _tagged(source, text_col if text_col != "text" else "tokens",
-                       label_col if label_col != "label" else "tags", "evaluation data", "utf-8")
+        tokens_col, tags_col = _columns_for(source, text_col, label_col)
+        if is_dataset(source):
+            source = _dataset_frame(source, tokens_col, tags_col, "evaluation data")
+        return _tagged(source, tokens_col, tags_col, "evaluation data", "utf-8")
 
     def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
         from ..data import texts_from_dataset
-        from ..hub_format import first_split, is_dataset
+        from ..hub_format import holds_datasets, is_dataset
 
         text_col, label_col = options.get("text_col", "text"), options.get("label_col", "label")
-        if is_dataset(first_split(source)) and val is None:  # the hub's token lists and ClassLabel tag ids
-            return texts_from_dataset(source, text_col if text_col != "text" else "tokens",
-                                      label_col if label_col != "label" else "ner_tags", task=self.name,
+        if holds_datasets(source):  # the hub's token lists and ClassLabel tag ids
+            splits = {"train": source, "validation": val} if val is not None and is_dataset(source) else source
+            return texts_from_dataset(splits, text_col, label_col, task=self.name,
                                       val_frac=options.get("val_frac", 0.1), seed=options.get("seed", 42),
                                       max_train=options.get("max_train"))
+        if is_dataset(val):
+            val = _dataset_frame(val, *_columns_for(val, text_col, label_col), "validation data")
         return tagged_data(source, val, tokens_col=text_col if text_col != "text" else "tokens",
                            tags_col=label_col if label_col != "label" else "tags",
                            val_frac=options.get("val_frac", 0.1), seed=options.get("seed", 42),
