@@ -309,7 +309,7 @@ def _run_to_the_last_table(browser, lab, notebook: str):
 
 def test_tasks_notebook_shows_the_regression_plot_and_the_entity_highlight(lab, browser):
     page = _run_to_the_last_table(browser, lab, "05_tasks.ipynb")  # the last: the Python API on CoNLL
-    pairs = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="pair_col"))
+    pairs = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="data: stsb"))  # pairs, a score
     report = pairs.locator("table.ktnb-report")
     assert "pearson" in report.inner_text()
     scatter = pairs.locator(".jp-OutputArea-output img").first  # predicted against true scores
