@@ -649,10 +649,8 @@ def texts_from_dataset(
         task = "multilabel" if several else infer_task(probe, {"text_col": text_col, "label_col": label_col},
                                                        sample_frame(probe))
     chosen = get_task(task)
-    if chosen.table_shape is None and not chosen.answers_questions:  # tagged words: the hub's column names
-        text_col = "tokens" if text_col == "text" else text_col
-        label_col = ("ner_tags" if "ner_tags" in probe.column_names else "tags") if label_col == "label" \
-            else label_col
+    if not several:  # the task's own column names on the hub (a tagger's tokens and ner_tags)
+        text_col, label_col = chosen.dataset_columns(probe, text_col, label_col)
     train_ds, val_ds, val_name = splits_of(dataset, train_split, val_split, label_col if not several else "")
     if len(train_ds) == 0:
         raise DataError(f"dataset split {train_split!r} is empty")

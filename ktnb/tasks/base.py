@@ -226,6 +226,11 @@ class Task:
         """An input or example as one line of text, for tables and views (a pair as "a | b")."""
         return " | ".join(example) if isinstance(example, tuple) else str(example)
 
+    def dataset_columns(self, dataset: Any, text_col: str, label_col: str) -> tuple[str, str]:
+        """The text and label columns to read from a `datasets.Dataset` when the defaults
+        ("text", "label") are given: the task's own names for them on the hub, if it has any."""
+        return text_col, label_col
+
     def split_inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool] | None:
         """`inputs` of `predict` as (items, whether one was given alone) when this task reads
         more than texts and text pairs (a tagger reads pre-split words); None: the predictor's

@@ -523,6 +523,10 @@ class Tagging(Task):
             source = _dataset_frame(source, tokens_col, tags_col, "evaluation data")
         return _tagged(source, tokens_col, tags_col, "evaluation data", "utf-8")
 
+    def dataset_columns(self, dataset: Any, text_col: str, label_col: str) -> tuple[str, str]:
+        """`tokens` and `ner_tags` (CoNLL-2003 on the hub) or `tags`, unless others are named."""
+        return _columns_for(dataset, text_col, label_col)
+
     def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
         from ..data import texts_from_dataset
         from ..hub_format import holds_datasets, is_dataset
