@@ -22,6 +22,8 @@ SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "data": (None, "a CSV/TSV path, a folder, a notebook variable (DataFrame, Dataset, (texts, labels)), or sst2"),
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
+    "test": (None, "test data, same forms as data: held out from training and validation, what the report is on "
+                   "(a named set brings its own)"),
     "task": (None, "one of: classification, multilabel, qa, regression, tagging, in any case, or an alias such as ner "
                    "(default: tagging for a CoNLL file, "
                    "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
@@ -192,11 +194,15 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
             options["class_names"] = config["class_names"]
         data = task.load_data(source, config["val"], **options)
         data.task_options = dict(task.options)
-    if path is not None and (config["val"] is None or isinstance(config["val"], (str, os.PathLike))):
+    if config.get("test") is not None:
+        data = data.with_test(config["test"], config["text_col"], config["label_col"], config["pair_col"])
+    if path is not None and all(config.get(key) is None or isinstance(config[key], (str, os.PathLike))
+                                for key in ("val", "test")):
         # read from files (or a named set): a new process can read it again to resume a run
-        data.origin = {key: (os.path.abspath(value) if key in ("data", "val") and value is not None
+        files = {key: config.get(key) and str(config[key]) for key in ("val", "test")}
+        data.origin = {key: (os.path.abspath(value) if key in ("data", "val", "test") and value is not None
                              and os.path.exists(value) else value)
-                       for key, value in {"data": str(path), "val": config["val"] and str(config["val"]),
+                       for key, value in {"data": str(path), **files,
                                           "task": data.task, **{k: config[k] for k in _DATA_KEYS}}.items()}
     return data
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from . import checks
-from .errors import DataError, LabelError
+from .errors import DataError, LabelError, TrainingError
 
 if TYPE_CHECKING:  # pandas and datasets are imported on first use only
     import pandas as pd
@@ -44,7 +44,9 @@ class LabelledTexts:
 
 @dataclass
 class TextData:
-    """A training set, an optional validation set, and the class names (index = label id)."""
+    """A training set, an optional validation set (it picks the best weights and tunes
+    thresholds), an optional test set held out from both (what `evaluate` reports on when it is
+    there), and the class names (index = label id)."""
 
     train: LabelledTexts
     val: LabelledTexts | None
@@ -57,13 +59,40 @@ class TextData:
     origin: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: the options of the task that read it (`get_task(task, **task_options)`), for the learner
     task_options: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: labelled data used for nothing but the final report (`with_test`)
+    test: LabelledTexts | None = None
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
-        """Number of examples per class in `split` ('train' or 'val'); empty for tasks without classes."""
+        """Number of examples per class in `split` ('train', 'val' or 'test'); empty for tasks without classes."""
         from .tasks import get_task
 
-        part = self.train if split == "train" else self.val
+        part = {"train": self.train, "val": self.val, "test": self.test}[split]
         return {} if part is None else get_task(self.task).class_counts(part.labels, self.class_names)
+
+    def held_out(self) -> LabelledTexts:
+        """The rows to judge a model on when this data is handed to `evaluate`: its test set,
+        else its validation set, else (no held-out rows at all) its training rows."""
+        return next(part for part in (self.test, self.val, self.train) if part is not None)
+
+    def with_test(self, source: Any, text_col: str = "text", label_col: str = "label",
+                  pair_col: str | None = None) -> TextData:
+        """This data with a held-out test set read from `source` (anything `evaluate` reads: a
+        path, a DataFrame, a `datasets.Dataset`, (texts, labels)), its labels checked against
+        these classes. `learner.evaluate()` then reports on it, not on the validation set that
+        chose the best weights.
+
+        >>> data = texts_from_array(["good", "bad"] * 10, ["pos", "neg"] * 10)
+        >>> data.with_test((["fine", "poor"], ["pos", "neg"]))
+        TextData(train=18, val=2, test=2, classes=['neg', 'pos'])
+        """
+        from dataclasses import replace
+
+        from .tasks import get_task
+
+        task = get_task(self.task, **self.task_options)
+        texts, labels = task.read_labelled(source, text_col, label_col, pair_col)
+        check_pairs(texts, self.train.pairs is not None, from_table=not isinstance(source, (tuple, list)))
+        return replace(self, test=task.labelled(texts, labels, self.class_names, "test data"))
 
     def encode_labels(self, labels: Iterable[Any], where: str = "evaluation data") -> list[int]:
         """Map raw labels (names or integer ids) to this data's label ids; unknown labels raise."""
@@ -71,11 +100,33 @@ class TextData:
 
     def __repr__(self) -> str:
         val = len(self.val) if self.val is not None else 0
+        test = f", test={len(self.test)}" if self.test is not None else ""
         pairs = ", pairs" if self.train.pairs is not None else ""
         from .tasks import get_task
 
         what = get_task(self.task).describe_data(self.class_names)
-        return f"TextData(train={len(self.train)}, val={val}, {what}{pairs})"
+        return f"TextData(train={len(self.train)}, val={val}{test}, {what}{pairs})"
+
+
+def check_pairs(texts: Sequence[Any], trained_on_pairs: bool, from_table: bool) -> None:
+    """Evaluation inputs must be what the model was trained on: all (text, text) tuples for a
+    pair model (from `pair_col`, or given as tuples), all single texts otherwise."""
+    pairs = [isinstance(t, tuple) for t in texts]
+    if any(pairs) and not all(pairs):
+        raise TrainingError(f"evaluation data: item {pairs.index(not pairs[0])} is "
+                            f"{'a single text' if pairs[0] else 'a (text, text) pair'} among "
+                            f"{'pairs' if pairs[0] else 'single texts'}; give one kind")
+    wrong = next((i for i, t in enumerate(texts) if isinstance(t, tuple) and len(t) != 2), None)
+    if wrong is not None:
+        raise TrainingError(f"evaluation data: item {wrong} is a tuple of {len(texts[wrong])} texts; a pair is "
+                            "(text, text)")
+    if trained_on_pairs and texts and not pairs[0]:
+        raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col="
+                            if from_table else "this model was trained on text pairs: give the texts as (text, text) "
+                            "tuples")
+    if not trained_on_pairs and texts and pairs[0]:
+        raise TrainingError("this model was trained on single texts, not text pairs; evaluate it on single texts "
+                            "(without pair_col)")
 
 
 # ---------------------------------------------------------------- labels and splits
@@ -167,7 +218,7 @@ def _refuse_scores_as_classes(labels: Sequence[Any], where: str) -> None:
     comma = next((v for v in labels if isinstance(v, str) and DECIMAL_COMMA.match(v)), None)
     if comma is not None:
         raise decimal_comma_error(where, "label", comma)
-    example = next(v for v in labels if math.isfinite(as_number(v) or 0) and not (as_number(v) or 0).is_integer())
+    example = next(v for v in labels if math.isfinite(as_number(v) or 0.0) and not (as_number(v) or 0.0).is_integer())
     distinct = len({label_key(v) for v in labels})
     raise LabelError(f"{where}: the labels are numbers with fractions (e.g. {_plain(example)!r}), which a classifier "
                      f"would read as {distinct} separate classes; pass task='regression' to predict a number, or "
@@ -579,11 +630,16 @@ def _read_class_folders(root: Path, classes: Sequence[str] | None, encoding: str
     return texts, labels
 
 
+#: validation folders `texts_from_folder` looks for beside the training folder
+VAL_FOLDERS = ("valid", "validation", "val", "dev")
+
+
 def texts_from_folder(
     root: str | os.PathLike,
     train_dir: str = "train",
-    val_dir: str | None = "test",
+    val_dir: str | None = None,
     *,
+    test_dir: str | None = "test",
     classes: Sequence[str] | None = None,
     val_frac: float = 0.1,
     seed: int = 42,
@@ -593,9 +649,10 @@ def texts_from_folder(
     """Labelled text from one sub-folder per class, as in aclImdb (``train/pos/*.txt``).
 
     `root/train_dir` is read for training when it exists, otherwise `root` itself holds the
-    class folders. `root/val_dir` (``test`` in aclImdb) is the validation set when present,
-    else `val_frac` is held out. `classes` picks and orders the folders; an ``unsup`` folder
-    (aclImdb's unlabelled reviews) is skipped unless named there.
+    class folders. The validation set is `root/val_dir` (by default the first of valid,
+    validation, val, dev that exists), else `val_frac` held out; `root/test_dir` (``test`` in
+    aclImdb) is the test set that `evaluate` reports on. `classes` picks and orders the
+    folders; an ``unsup`` folder (aclImdb's unlabelled reviews) is skipped unless named there.
     """
     root = Path(root)
     if not root.is_dir():
@@ -607,11 +664,19 @@ def texts_from_folder(
     order = np.random.default_rng(seed).permutation(len(texts))  # files come class by class; max_train
     texts, labels = [texts[i] for i in order], [labels[i] for i in order]  # takes the first rows
     names = list(classes) if classes is not None else sorted(set(labels))
+    beside = train_root != root  # split folders beside train/, not class folders
+    if val_dir is not None and not (root / val_dir).is_dir():
+        raise DataError(f"validation folder not found: {root / val_dir}")
+    val_dir = val_dir or next((name for name in VAL_FOLDERS if beside and (root / name).is_dir()), None)
     val_texts = val_labels = None
-    if val_dir and train_root != root and (root / val_dir).is_dir():
+    if val_dir is not None:
         val_texts, val_labels = _read_class_folders(root / val_dir, names, encoding)
-    return texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=names,
+    data = texts_from_array(texts, labels, val_texts, val_labels, val_frac=val_frac, seed=seed, class_names=names,
                             max_train=max_train, source=str(root))
+    if test_dir and beside and test_dir != val_dir and (root / test_dir).is_dir():
+        test_texts, test_labels = _read_class_folders(root / test_dir, names, encoding)
+        data = data.with_test((test_texts, test_labels))
+    return data
 
 
 def texts_from_dataset(
@@ -623,6 +688,7 @@ def texts_from_dataset(
     task: str | None = None,
     train_split: str = "train",
     val_split: str | None = None,
+    test_split: str | None = None,
     val_frac: float = 0.1,
     seed: int = 42,
     class_names: Sequence[str] | None = None,
@@ -635,8 +701,9 @@ def texts_from_dataset(
     tags (CoNLL-2003's `tokens`/`ner_tags`), a list of ids per text is a multi-label row
     (GoEmotions' `labels`), a float column a regression target (STS-B, with `pair_col`), and
     `question`/`context`/`answers` columns SQuAD. For a DatasetDict the validation split is
-    `val_split`, or the first of validation/valid/val/dev/test that has labels; else `val_frac`
-    of the training rows are held out.
+    `val_split`, or the first of validation/valid/val/dev that has labels, else `val_frac` of the
+    training rows held out; the test split (`TextData.test`, what `evaluate` reports on) is
+    `test_split`, or a "test" split that has labels.
     """
     from .hub_format import dataset_rows, first_split, sample_frame, splits_of
     from .tasks import get_task, infer_task
@@ -651,39 +718,53 @@ def texts_from_dataset(
     chosen = get_task(task)
     if not several:  # the task's own column names on the hub (a tagger's tokens and ner_tags)
         text_col, label_col = chosen.dataset_columns(probe, text_col, label_col)
-    train_ds, val_ds, val_name = splits_of(dataset, train_split, val_split, label_col if not several else "")
+    parts = splits_of(dataset, train_split, val_split, label_col if not several else "", test_split)
+    (_, train_ds), (val_name, val_ds), (test_name, test_ds) = parts["train"], parts["val"], parts["test"]
     if len(train_ds) == 0:
         raise DataError(f"dataset split {train_split!r} is empty")
     if max_train is not None:
         checks.whole_number("max_train", max_train, error=DataError)
         train_ds = train_ds.select(range(min(max_train, len(train_ds))))
     common = {"val_frac": val_frac, "seed": seed}
-    if chosen.answers_questions:  # SQuAD's answers records: the task reads them
-        return chosen.load_data(train_ds, val_ds, **common)
     import pandas as pd
 
-    if several:
-        return texts_from_df(train_ds.to_pandas(), text_col, label_col,
-                             val_ds.to_pandas() if val_ds is not None else None, pair_col=pair_col, task=chosen.name,
-                             class_names=class_names, source=f"dataset split {train_split!r}", **common)
     reading = {"class_names": class_names, "classes": chosen.labels_are_classes,
                "keep_empty": chosen.keeps_unlabelled_rows}
-    train_rows, names = dataset_rows(train_ds, text_col, label_col, pair_col, f"split {train_split!r}", **reading)
-    val_rows = dataset_rows(val_ds, text_col, label_col, pair_col, f"split {val_name!r}", **reading)[0] \
-        if val_ds is not None else None
-    val_frame = pd.DataFrame(val_rows) if val_rows is not None else None
-    if chosen.table_shape is None:
-        return chosen.load_data(pd.DataFrame(train_rows), val_frame, text_col=text_col, label_col=label_col,
-                                **common)
-    return texts_from_df(pd.DataFrame(train_rows), text_col, label_col, val_frame, pair_col=pair_col,
-                         task=chosen.name, class_names=names if names is not None else class_names,
-                         source=f"dataset split {train_split!r}", **common)
+
+    def frame(ds: Any, name: str | None) -> Any:
+        if ds is None:
+            return None
+        return ds.to_pandas() if several else pd.DataFrame(dataset_rows(ds, text_col, label_col, pair_col,
+                                                                        f"split {name!r}", **reading)[0])
+
+    if chosen.answers_questions:  # SQuAD's answers records: the task reads them
+        data = chosen.load_data(train_ds, val_ds, **common)
+    elif several:
+        data = texts_from_df(train_ds.to_pandas(), text_col, label_col, frame(val_ds, val_name), pair_col=pair_col,
+                             task=chosen.name, class_names=class_names, source=f"dataset split {train_split!r}",
+                             **common)
+    else:
+        train_rows, names = dataset_rows(train_ds, text_col, label_col, pair_col, f"split {train_split!r}", **reading)
+        if names is not None:
+            reading["class_names"] = names
+        if chosen.table_shape is None:
+            data = chosen.load_data(pd.DataFrame(train_rows), frame(val_ds, val_name), text_col=text_col,
+                                    label_col=label_col, **common)
+        else:
+            data = texts_from_df(pd.DataFrame(train_rows), text_col, label_col, frame(val_ds, val_name),
+                                 pair_col=pair_col, task=chosen.name, class_names=reading["class_names"],
+                                 source=f"dataset split {train_split!r}", **common)
+    if test_ds is None:
+        return data
+    # the test rows read as the validation rows were (class names, tag names), checked against the classes
+    test = test_ds if chosen.answers_questions else frame(test_ds, test_name)
+    return data.with_test(test, text_col, label_col, pair_col)
 
 
 def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *, val_frac: float = 0.1,
                seed: int = 42, class_names: Sequence[str] | None = None, max_train: int | None = None,
                sep: str | None = None, encoding: str = "utf-8", pair_col: str | None = None,
-               task: str | None = None) -> TextData:
+               task: str | None = None, test: Any = None) -> TextData:
     """Read labelled text from whatever `source` is: a CSV/TSV path, a class-folder tree, a
     DataFrame, a `datasets` Dataset/DatasetDict, a ``(texts, labels)`` pair, or a `TextData`.
 
@@ -692,7 +773,16 @@ def load_texts(source: Any, text_col: str = "text", label_col: str = "label", *,
     `encoding` apply to files. `pair_col` names the second text of a pair; ``task="regression"``
     reads numeric labels (without `task`: classification, or for a dataset the task its rows
     imply). A task with its own reader (tagging: CoNLL files, token lists) is handed to it; a
-    misspelt task is refused."""
+    misspelt task is refused. `test` is a held-out test set in any form `evaluate` reads (see
+    `TextData.with_test`); a DatasetDict's labelled "test" split is taken as one."""
+    data = _load_texts(source, text_col, label_col, val_frac=val_frac, seed=seed, class_names=class_names,
+                       max_train=max_train, sep=sep, encoding=encoding, pair_col=pair_col, task=task)
+    return data if test is None else data.with_test(test, text_col, label_col, pair_col)
+
+
+def _load_texts(source: Any, text_col: str, label_col: str, *, val_frac: float, seed: int,
+                class_names: Sequence[str] | None, max_train: int | None, sep: str | None, encoding: str,
+                pair_col: str | None, task: str | None) -> TextData:
     from .hub_format import holds_datasets
     from .tasks import get_task
 
@@ -733,7 +823,7 @@ def read_labelled(source: Any, text_col: str = "text", label_col: str = "label",
     is kept, as a text with none of the labels. `classes` False (scores): a -1 in a dataset is a
     score, not the hub's "no label"."""
     if isinstance(source, TextData):
-        part = source.val if source.val is not None else source.train
+        part = source.held_out()
         texts = list(zip(part.texts, part.pairs)) if part.pairs is not None else part.texts
         from .tasks import get_task
 

@@ -1,4 +1,4 @@
-"""A learner's evaluation: its task's report on the validation set or on other labelled data,
+"""A learner's evaluation: its task's report on the test set, the validation set or other labelled data,
 the examples it gets most wrong, and the checks that such data is what the model was trained
 on. The learner's `evaluate` and `top_losses` are these; the loop calls `report` each epoch.
 
@@ -8,13 +8,13 @@ on. The learner's `evaluate` and `top_losses` are these; the loop calls `report`
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import checks, user_metrics
 from .batching import EncodedTexts, model_length_cap, pad_id
-from .data import LabelledTexts
+from .data import LabelledTexts, check_pairs
 from .errors import TrainingError
 from .inference import Outputs, Runner
 
@@ -34,10 +34,22 @@ def model_outputs(learner: Any, dataset: EncodedTexts) -> Outputs:
     return learner.task.outputs(runner, dataset)
 
 
+#: the names `evaluate(split=)` and `top_losses(split=)` take for the learner's own sets
+SPLITS = ("validation", "test")
+
+
 def labelled_data(learner: Any, data: Any, text_col: str = "text", label_col: str = "label",
-                  pair_col: str | None = None) -> tuple[EncodedTexts, LabelledTexts]:
-    """The validation set, or other labelled data checked against what the model was trained on."""
+                  pair_col: str | None = None, split: str = "validation") -> tuple[EncodedTexts, LabelledTexts]:
+    """The learner's validation or test set (`split`), or other labelled data checked against
+    what the model was trained on."""
     if data is None:
+        if split not in SPLITS:
+            raise TrainingError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if split == "test":
+            if learner.data.test is None:
+                raise TrainingError("there is no test data; add it with data.with_test(test_df), test: in a %%ktrain "
+                                    "cell, or pass data to evaluate, e.g. evaluate(test_df)")
+            return encode_for_evaluation(learner, learner.data.test), learner.data.test
         if learner.val_ds is None:
             raise TrainingError("there is no validation data; pass data to evaluate, e.g. evaluate(test_df)")
         return learner.val_ds, learner.data.val
@@ -47,15 +59,17 @@ def labelled_data(learner: Any, data: Any, text_col: str = "text", label_col: st
     return encode_for_evaluation(learner, part), part
 
 
-def report(learner: Any, dataset: EncodedTexts, tune: bool = False) -> Any:
+def report(learner: Any, dataset: EncodedTexts, tune: bool = False, split: str = "") -> Any:
     """The task's report; with `tune`, its decision settings (a multi-label threshold) are first
-    chosen on these outputs, which must be the validation set's."""
+    chosen on these outputs, which must be the validation set's. `split` names the set in the
+    report's headline ("validation", "test"; empty for data the user passed)."""
     outputs = model_outputs(learner, dataset)
     if tune:
         learner.settings_learnt.update(learner.task.tune(outputs.logits, dataset.labels_by_example,
                                                          learner.settings_learnt))
     result = learner.task.report(outputs.logits, dataset.labels_by_example, learner.class_names, outputs.loss,
                                  learner.settings_learnt, dataset)
+    result.split = split
     own = getattr(learner, "metrics", ())
     if own:  # the user's metrics, on the labels and predictions as they read them
         predicted = learner.task.decode(outputs.logits, learner.class_names, learner.settings_learnt, None, dataset)
@@ -65,23 +79,27 @@ def report(learner: Any, dataset: EncodedTexts, tune: bool = False) -> Any:
 
 
 def evaluate(learner: Any, data: Any = None, text_col: str = "text", label_col: str = "label",
-             pair_col: str | None = None) -> Any:
-    """The task's report on the validation set, or on `data` (a path, DataFrame, (texts,
-    labels), TextData …): for classification accuracy, per-class precision/recall/F1 and
-    the confusion matrix; for regression MSE, MAE, Pearson and Spearman. Labels in `data`
-    that the model was not trained on are an error."""
-    dataset, _ = labelled_data(learner, data, text_col, label_col, pair_col)
-    return report(learner, dataset)
+             pair_col: str | None = None, split: str | None = None) -> Any:
+    """The task's report on the learner's test set when it has one, else its validation set
+    (`split` picks one), or on `data` (a path, DataFrame, (texts, labels), TextData …): for
+    classification accuracy, per-class precision/recall/F1 and the confusion matrix; for
+    regression MSE, MAE, Pearson and Spearman. The headline says which set it is on. Labels in
+    `data` that the model was not trained on are an error."""
+    if data is None and split is None:
+        split = "test" if learner.data.test is not None else "validation"
+    dataset, _ = labelled_data(learner, data, text_col, label_col, pair_col, split or "validation")
+    return report(learner, dataset, split=split if data is None else "")
 
 
 def top_losses(learner: Any, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",
-               pair_col: str | None = None) -> Any:
-    """The `n` examples the model gets most wrong (highest loss), as a DataFrame with the
-    text, true and predicted label (or value), and the loss."""
+               pair_col: str | None = None, split: str = "validation") -> Any:
+    """The `n` examples the model gets most wrong (highest loss) in the validation set (or
+    `split`, or `data`), as a DataFrame with the text, true and predicted label (or value),
+    and the loss."""
     import pandas as pd
 
     n = checks.whole_number("n", n)
-    dataset, part = labelled_data(learner, data, text_col, label_col, pair_col)
+    dataset, part = labelled_data(learner, data, text_col, label_col, pair_col, split)
     logits = model_outputs(learner, dataset).logits
     labels = dataset.labels_by_example
     losses = learner.task.example_losses(logits, labels)
@@ -100,26 +118,5 @@ def top_losses(learner: Any, n: int = 5, data: Any = None, text_col: str = "text
     return pd.DataFrame(columns, index=pd.Index(order, name="row"))
 
 
-def check_pairs(texts: Sequence[Any], trained_on_pairs: bool, from_table: bool) -> None:
-    """Evaluation inputs must be what the model was trained on: all (text, text) tuples for a
-    pair model (from `pair_col`, or given as tuples), all single texts otherwise."""
-    pairs = [isinstance(t, tuple) for t in texts]
-    if any(pairs) and not all(pairs):
-        raise TrainingError(f"evaluation data: item {pairs.index(not pairs[0])} is "
-                            f"{'a single text' if pairs[0] else 'a (text, text) pair'} among "
-                            f"{'pairs' if pairs[0] else 'single texts'}; give one kind")
-    wrong = next((i for i, t in enumerate(texts) if isinstance(t, tuple) and len(t) != 2), None)
-    if wrong is not None:
-        raise TrainingError(f"evaluation data: item {wrong} is a tuple of {len(texts[wrong])} texts; a pair is "
-                            "(text, text)")
-    if trained_on_pairs and texts and not pairs[0]:
-        raise TrainingError("this model was trained on text pairs: name the second text's column with pair_col="
-                            if from_table else "this model was trained on text pairs: give the texts as (text, text) "
-                            "tuples")
-    if not trained_on_pairs and texts and pairs[0]:
-        raise TrainingError("this model was trained on single texts, not text pairs; evaluate it on single texts "
-                            "(without pair_col)")
-
-
-__all__ = ["evaluate", "top_losses", "report", "model_outputs", "labelled_data", "encode_for_evaluation",
+__all__ = ["SPLITS", "evaluate", "top_losses", "report", "model_outputs", "labelled_data", "encode_for_evaluation",
            "check_pairs"]

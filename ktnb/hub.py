@@ -32,41 +32,59 @@ class NamedDataset:
     hub_id: str
     hub_config: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
-    val_split: str = "validation"
+    #: the hub's split that picks the best weights (None: held out from train) and the one
+    #: reported on; a set whose test labels are not public reports on its dev split
+    val_split: str | None = "validation"
+    test_split: str = "test"
     about: str = ""
 
 
 def _sst2(folder: Path, max_train: int | None, seed: int) -> Any:
     from .data import texts_from_csv
 
-    return texts_from_csv(folder / "train.csv", val_path=folder / "dev.csv", max_train=max_train, seed=seed,
+    data = texts_from_csv(folder / "train.csv", val_path=folder / "dev.csv", max_train=max_train, seed=seed,
                           class_names=("negative", "positive"))
+    return data.with_test(folder / "test.csv") if (folder / "test.csv").is_file() else data
 
 
 def _stsb(folder: Path, max_train: int | None, seed: int) -> Any:
     from .data import texts_from_csv
 
-    return texts_from_csv(folder / "train.csv", "sentence1", "score", val_path=folder / "dev.csv",
-                          pair_col="sentence2", task="regression", max_train=max_train, seed=seed)
+    # GLUE's test scores are not public: the dev set is the test set, validation is held out
+    data = texts_from_csv(folder / "train.csv", "sentence1", "score", pair_col="sentence2", task="regression",
+                          max_train=max_train, seed=seed)
+    return data.with_test(folder / "dev.csv", "sentence1", "score", "sentence2")
 
 
 def _conll(folder: Path, max_train: int | None, seed: int) -> Any:
     from .tasks import get_task
 
-    return get_task("tagging").load_data(folder / "train.txt", folder / "test.txt", max_train=max_train, seed=seed)
+    return get_task("tagging").load_data(folder / "train.txt", max_train=max_train, seed=seed) \
+        .with_test(folder / "test.txt")
+
+
+#: GoEmotions' labels in the order of their ids (the hub's ClassLabel order): all of them, so
+#: that a few training rows are still scored against a test set that has the rare ones
+GOEMOTIONS_LABELS = ("admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity",
+                     "desire", "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear",
+                     "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride", "realization", "relief",
+                     "remorse", "sadness", "surprise", "neutral")
 
 
 def _goemotions(folder: Path, max_train: int | None, seed: int) -> Any:
     from .data import texts_from_csv
 
-    return texts_from_csv(folder / "train.csv", "text", "labels", val_path=folder / "dev.csv", task="multilabel",
-                          max_train=max_train, seed=seed)
+    data = texts_from_csv(folder / "train.csv", "text", "labels", task="multilabel", max_train=max_train, seed=seed,
+                          class_names=GOEMOTIONS_LABELS)
+    return data.with_test(folder / "dev.csv", "text", "labels")
 
 
 def _squad(folder: Path, max_train: int | None, seed: int) -> Any:
     from .tasks import get_task
 
-    return get_task("qa").load_data(folder / "train.json", folder / "dev.json", max_train=max_train, seed=seed)
+    # SQuAD's test set is not public: the dev set is the test set, validation is held out by article
+    return get_task("qa").load_data(folder / "train.json", max_train=max_train, seed=seed) \
+        .with_test(folder / "dev.json")
 
 
 NAMED_DATASETS: dict[str, NamedDataset] = {
@@ -74,18 +92,19 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
     # that the local copy and the README's figures use (its labels are 0/1, named here)
     "sst2": NamedDataset("classification", "sst2", "train.csv", _sst2, "SetFit/sst2",
                          columns={"class_names": ("negative", "positive")},
-                         about="SST-2 sentences (6,920 train, 872 dev), sentiment"),
+                         about="SST-2 sentences (6,920 train, 872 validation, 1,821 test), sentiment"),
     "stsb": NamedDataset("regression", "stsb", "train.csv", _stsb, "nyu-mll/glue", "stsb",
-                         {"text_col": "sentence1", "pair_col": "sentence2"},
-                         about="STS-B sentence pairs scored 0-5"),
+                         {"text_col": "sentence1", "pair_col": "sentence2"}, val_split=None, test_split="validation",
+                         about="STS-B sentence pairs scored 0-5 (GLUE's dev set as the test set)"),
     "conll2003": NamedDataset("tagging", "conll2003", "train.txt", _conll, "eriktks/conll2003",
                               columns={"text_col": "tokens", "label_col": "ner_tags"},
                               about="CoNLL-2003 English named entities"),
     "go_emotions": NamedDataset("multilabel", "goemotions", "train.csv", _goemotions,
                                 "google-research-datasets/go_emotions", "simplified", {"label_col": "labels"},
                                 about="GoEmotions Reddit comments, 27 emotions and neutral"),
-    "squad": NamedDataset("qa", "squad", "train.json", _squad, "rajpurkar/squad",
-                          about="SQuAD v1.1, extractive question answering"),
+    "squad": NamedDataset("qa", "squad", "train.json", _squad, "rajpurkar/squad", val_split=None,
+                          test_split="validation", about="SQuAD v1.1, extractive question answering (its dev set as "
+                                                         "the test set)"),
 }
 
 
@@ -133,7 +152,8 @@ def download(spec: NamedDataset) -> Any:
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, max_train: int | None = None,
                  seed: int = 42) -> Any:
-    """A named public data set as `TextData` for its task, with its own validation split:
+    """A named public data set as `TextData` for its task, with a validation split (the set's
+    own, else held out from its training rows) and a test split that `evaluate` reports on:
     "sst2" (sentiment), "stsb" (pairs scored 0-5), "conll2003" (named entities),
     "go_emotions" (multi-label), "squad" (question answering).
 
@@ -156,9 +176,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, max_tr
     hub = download(spec)
     from .data import texts_from_dataset
 
-    return texts_from_dataset({"train": hub["train"], spec.val_split: hub[spec.val_split]},
-                              val_split=spec.val_split, task=spec.task, max_train=max_train, seed=seed,
-                              **spec.columns)
+    val_split, test_split = (name if name in hub else None for name in (spec.val_split, spec.test_split))
+    splits = {name: hub[name] for name in ("train", val_split, test_split) if name is not None}
+    return texts_from_dataset(splits, val_split=val_split, test_split=test_split, task=spec.task, max_train=max_train,
+                              seed=seed, **spec.columns)
 
 
 __all__ = ["load_dataset", "NAMED_DATASETS", "NamedDataset", "named_dataset_key", "download"]

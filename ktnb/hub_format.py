@@ -18,8 +18,10 @@ from typing import Any, Sequence
 
 from .errors import DataError
 
-#: split names taken for validation, in this order, when a DatasetDict's `val_split` is not given
-VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev", "test")
+#: split names taken for validation, in this order, when a DatasetDict's `val_split` is not given;
+#: a "test" split is never one of them: it is kept for the final report (`TEST_SPLIT_NAMES`)
+VAL_SPLIT_NAMES = ("validation", "valid", "val", "dev")
+TEST_SPLIT_NAMES = ("test",)
 
 
 # ---------------------------------------------------------------- what a column holds
@@ -123,10 +125,10 @@ def dataset_rows(ds: Any, text_col: str, label_col: str, pair_col: str | None, w
     return _unlabelled_dropped(rows, label_col, where, classes=classes, keep_empty=keep_empty), names
 
 
-def _labelled_split(splits: dict[str, Any], label_col: str) -> tuple[str, Any] | tuple[None, None]:
-    """The first split named like a validation split whose labels are there (SQuAD's `answers`
-    count), not -1 throughout."""
-    for name in VAL_SPLIT_NAMES:
+def _labelled_split(splits: dict[str, Any], label_col: str, names: Sequence[str]) -> tuple[str, Any] | tuple[None, None]:
+    """The first split of `names` whose labels are there (SQuAD's `answers` count), not -1
+    throughout (GLUE's test splits)."""
+    for name in names:
         ds = splits.get(name)
         if ds is None or not len(ds):
             continue
@@ -137,20 +139,27 @@ def _labelled_split(splits: dict[str, Any], label_col: str) -> tuple[str, Any] |
     return None, None
 
 
-def splits_of(dataset: Any, train_split: str, val_split: str | None, label_col: str) -> tuple[Any, Any, str | None]:
-    """The training split, the validation split and its name (None, None without one) of a
-    `Dataset` or a `DatasetDict`: `val_split`, else the first of `VAL_SPLIT_NAMES` with labels."""
+def splits_of(dataset: Any, train_split: str, val_split: str | None, label_col: str,
+              test_split: str | None = None) -> dict[str, tuple[str | None, Any]]:
+    """The training, validation and test splits of a `Dataset` or a `DatasetDict`, as
+    {"train"/"val"/"test": (name, split)}, (None, None) where there is none: `val_split`, else
+    the first of `VAL_SPLIT_NAMES` with labels; `test_split`, else a labelled "test" split."""
     if not isinstance(dataset, dict):  # a DatasetDict is a dict of splits
-        return dataset, None, None
+        return {"train": (None, dataset), "val": (None, None), "test": (None, None)}
     splits = dict(dataset)
-    for name in (train_split, val_split):
+    for name in (train_split, val_split, test_split):
         if name is not None and name not in splits:
             raise DataError(f"dataset has no split {name!r}; available splits: {', '.join(splits)}")
-    if val_split is None:
-        val_split, val = _labelled_split({k: v for k, v in splits.items() if k != train_split}, label_col)
+    others = {k: v for k, v in splits.items() if k not in (train_split, test_split)}
+    val = (val_split, splits[val_split]) if val_split is not None else _labelled_split(others, label_col,
+                                                                                       VAL_SPLIT_NAMES)
+    if test_split is not None:
+        if test_split == val[0]:
+            raise DataError(f"split {test_split!r} cannot be both the validation and the test split")
+        test = (test_split, splits[test_split])
     else:
-        val = splits[val_split]
-    return splits[train_split], val, val_split
+        test = _labelled_split({k: v for k, v in others.items() if k != val[0]}, label_col, TEST_SPLIT_NAMES)
+    return {"train": (train_split, splits[train_split]), "val": val, "test": test}
 
 
 # ---------------------------------------------------------------- reading a dataset
@@ -180,6 +189,6 @@ def dataset_labelled(ds: Any, text_col: str, label_col: str, pair_col: str | Non
     return texts, rows[label_col]
 
 
-__all__ = ["VAL_SPLIT_NAMES", "class_names_of", "sample_frame", "first_split", "is_dataset", "holds_datasets",
+__all__ = ["VAL_SPLIT_NAMES", "TEST_SPLIT_NAMES", "class_names_of", "sample_frame", "first_split", "is_dataset", "holds_datasets",
            "dataset_rows",
            "dataset_labelled", "splits_of", "qa_examples"]

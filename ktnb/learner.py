@@ -543,7 +543,7 @@ class Learner(KtrainNames):
         """One pass over the validation set: its summary metrics (the best weights kept aside
         when they improve) and a warning when the predictions look collapsed."""
         self._emit(listeners, "validate_begin", **fields)
-        report = evaluation.report(self, self.val_ds, tune=True)
+        report = evaluation.report(self, self.val_ds, tune=True, split="validation")
         summary = {**report.summary("val_"), **getattr(report, "own_metrics", {})}
         self._emit(listeners, "evaluate", metrics=summary, **fields)
         self._keep_if_best(summary)
@@ -744,18 +744,20 @@ class Learner(KtrainNames):
     # ------------------------------------------------------------------ evaluation (ktnb.evaluation)
 
     def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label",
-                 pair_col: str | None = None) -> Any:
-        """The task's report on the validation set, or on `data` (a path, DataFrame, (texts,
+                 pair_col: str | None = None, *, split: str | None = None) -> Any:
+        """The task's report on the test set when the data has one, else on the validation set
+        (``split="validation"`` or ``"test"`` picks), or on `data` (a path, DataFrame, (texts,
         labels), TextData …): for classification accuracy, per-class precision/recall/F1 and
-        the confusion matrix; for regression MSE, MAE, Pearson and Spearman. Labels in `data`
-        that the model was not trained on are an error."""
-        return evaluation.evaluate(self, data, text_col, label_col, pair_col)
+        the confusion matrix; for regression MSE, MAE, Pearson and Spearman. The headline says
+        which set it is on. Labels in `data` that the model was not trained on are an error."""
+        return evaluation.evaluate(self, data, text_col, label_col, pair_col, split)
 
     def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",
-                   pair_col: str | None = None) -> Any:
-        """The `n` examples the model gets most wrong (highest loss), as a DataFrame with the
-        text, true and predicted label (or value), and the loss."""
-        return evaluation.top_losses(self, n, data, text_col, label_col, pair_col)
+                   pair_col: str | None = None, *, split: str = "validation") -> Any:
+        """The `n` examples the model gets most wrong (highest loss) in the validation set (or
+        ``split="test"``, or `data`), as a DataFrame with the text, true and predicted label (or
+        value), and the loss."""
+        return evaluation.top_losses(self, n, data, text_col, label_col, pair_col, split)
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""

@@ -50,6 +50,18 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -60, 60)))
 
 
+def counted(report: Any, n: int, noun: str = "examples") -> str:
+    """"872 examples", or "1821 test examples" once `evaluate` has said which set a report is on
+    (its `split`), so that no figure is read as a test score when it is the validation set's.
+
+    >>> class Scored: split = "test"
+    >>> counted(Scored(), 1821)
+    '1821 test examples'
+    """
+    split = getattr(report, "split", "")
+    return f"{n} {split} {noun}" if split else f"{n} {noun}"
+
+
 @dataclass
 class ClassificationReport:
     """Accuracy, per-class precision/recall/F1/support, macro and weighted averages and the
@@ -174,7 +186,7 @@ class ClassificationReport:
 
     @property
     def headline(self) -> str:
-        text = f"accuracy {self.accuracy:.4f} on {self.n} examples"
+        text = f"accuracy {self.accuracy:.4f} on {counted(self, self.n)}"
         return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
 
     def _repr_html_(self) -> str:

@@ -21,7 +21,7 @@ from . import checks
 from .batching import EncodedTexts, model_length_cap, pad_id
 from .errors import KtnbError, ModelError
 from .inference import Runner, run_model
-from .storage import MANIFEST, atomic_folder, missing_folder_error, verify_manifest, write_manifest
+from .storage import MANIFEST, atomic_folder, missing_folder_error, partial_dir, verify_manifest, write_manifest
 from .tasks import Task, get_task
 from .tasks.base import readable_prediction
 
@@ -185,17 +185,35 @@ class Predictor:
                                  "ktnb_version": __version__})
         return Path(path).expanduser()
 
+    def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None,
+                    commit_message: str = "Upload a ktnb predictor") -> str:
+        """Upload this predictor to the Hugging Face hub as the model repository `repo_id`
+        ("you/sst2-minilm", created when missing): the folder `save` writes, which
+        `transformers.pipeline(task, model=repo_id)` and `ktnb.load_predictor(repo_id)` load.
+        Log in first (`hf auth login`) or pass `token=`. Returns the repository's URL.
+
+        >>> predictor.push_to_hub("you/sst2-minilm", private=True)   # doctest: +SKIP
+        'https://huggingface.co/you/sst2-minilm'
+        """
+        from .hub_models import push_folder
+
+        return push_folder(self.save, repo_id, private=private, token=token, commit_message=commit_message)
+
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None, batch_size: int = 64) -> Predictor:
-        """A predictor from a folder written by `save` (or any trained sequence classifier).
+        """A predictor from a folder written by `save` (or any trained sequence classifier), or
+        from the hub's repository of that name ("you/sst2-minilm") when no such folder exists.
 
         Refused, in one line, when the folder is not whole: files changed or cut short since
         they were saved, class names that disagree with the model, a base model without a
         trained head, a tokenizer that belongs to another model."""
         from .devices import resolve_device
+        from .hub_models import download_folder, looks_like_repo_id
         from .models import load_trained
 
         folder = Path(path).expanduser()
+        if not folder.is_dir() and looks_like_repo_id(path) and not partial_dir(folder).exists():
+            folder = download_folder(str(path))  # "you/sst2-minilm": a predictor pushed to the hub
         if not folder.is_dir():
             raise missing_folder_error(folder)
         meta = verify_manifest(folder) if (folder / PREDICTOR_FILE).is_file() else {}

@@ -37,7 +37,8 @@ def run(data_dir: str | None, max_train: int, out: Path, model: str | None, lr: 
     learner.fit_onecycle(rate, epochs)
     report = learner.evaluate()
     print(report)
-    print(f"accuracy {report.accuracy:.4f}  macro F1 {report.macro['f1']:.4f}")
+    why = " (it picked no weights)" if report.split == "test" else ""
+    print(f"{report.headline}; macro F1 {report.macro['f1']:.4f}{why}")
 
     out.mkdir(parents=True, exist_ok=True)
     saved = learner.predictor().save(out / "predictor")

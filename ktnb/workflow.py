@@ -133,7 +133,7 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     if learner.stop_reason == "interrupted":
         return _skip_the_rest(session, "training was interrupted (its weights are restored)", on_step)
     on_step("fit", learner.history)
-    if learner.val_ds is not None:
+    if learner.val_ds is not None or learner.data.test is not None:
         session.report = learner.evaluate()
         on_step("report", session.report)
         if "top_losses" in config["show"]:

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/setup-browser.sh
 source scripts/env.sh
-.venv/bin/python -m pytest -q -rs tests --doctest-modules ktnb "$@"
+.venv/bin/python -m pytest -q -rs --durations=25 tests --doctest-modules ktnb "$@"

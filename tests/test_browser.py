@@ -183,6 +183,7 @@ def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, br
     _wait_or_report(page, last_view.locator(".ktnb-attention-live svg rect").first, 300_000)
     report = page.locator(".jp-OutputArea-output table.ktnb-report").first
     assert report.is_visible() and "accuracy" in report.inner_text()
+    assert "test examples" in report.inner_text()  # on SST-2's test split, not the dev split that picked the weights
     assert page.locator(".jp-OutputArea-output img").count() >= 1  # the confusion matrix PNG
     assert page.locator(".jp-OutputArea-output img").first.evaluate("img => img.naturalWidth") > 200
     tokens = last_view.locator(".ktnb-token").all_inner_texts()

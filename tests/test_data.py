@@ -80,18 +80,24 @@ def test_folder_in_aclimdb_layout_skips_unsup(tmp_path):
         folder = tmp_path / split / cls
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{len(list(folder.iterdir()))}.txt").write_text(text)
-    data = ktnb.texts_from_folder(tmp_path)
+    data = ktnb.texts_from_folder(tmp_path, val_frac=0.5)
     assert data.class_names == ["neg", "pos"]
-    assert sorted(data.train.texts) == ["awful", "great", "hated it", "loved it"]
-    assert sorted(zip(data.val.texts, data.val.labels)) == [("fine", 1), ("poor", 0)]
+    # test/ is kept for the report; validation is held out of train/
+    assert sorted(data.train.texts + data.val.texts) == ["awful", "great", "hated it", "loved it"]
+    assert sorted(zip(data.test.texts, data.test.labels)) == [("fine", 1), ("poor", 0)]
     assert ktnb.load_texts(tmp_path).class_names == ["neg", "pos"]
+    for cls, text in [("pos", "nice"), ("neg", "dull")]:
+        (tmp_path / "dev" / cls).mkdir(parents=True)
+        (tmp_path / "dev" / cls / "0.txt").write_text(text)
+    data = ktnb.texts_from_folder(tmp_path)
+    assert len(data.train) == 4 and sorted(data.val.texts) == ["dull", "nice"] and len(data.test) == 2
 
 
 def test_sst2_from_local_copy_via_env_var(sst2_dir, monkeypatch):
     monkeypatch.setenv("KTNB_DATA_DIR", str(sst2_dir.parent))
     data = ktnb.load_dataset("sst2", max_train=500)
     assert data.class_names == ["negative", "positive"]
-    assert len(data.train) == 500 and len(data.val) == 872
+    assert len(data.train) == 500 and len(data.val) == 872 and len(data.test) == 1821
 
 
 def test_sst2_without_local_copy_or_hub_says_where_to_put_it(monkeypatch, tmp_path):

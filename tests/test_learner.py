@@ -266,6 +266,30 @@ def test_evaluate_other_data_and_unknown_label(tiny_learner):
         tiny_learner.evaluate((["so so"], ["meh"]))
 
 
+def test_a_held_out_test_set_is_what_evaluate_reports_on_and_the_headline_says_so(tiny_model_dir, sentiment_data):
+    texts, labels = sentiment_texts(24, seed=5)
+    data = sentiment_data.with_test((texts, labels))
+    learner = ktnb.text_classifier(data, str(tiny_model_dir), batch_size=8, progress=False)
+    learner.fit(1e-3, 1)
+    chosen_on = learner.history.epochs[-1]
+    report = learner.evaluate()  # the test set: it picked no weights
+    assert report.n == 24 and report.split == "test" and "on 24 test examples" in report.headline
+    on_val = learner.evaluate(split="validation")
+    assert on_val.n == len(data.val) and "validation examples" in on_val.headline
+    assert on_val.summary()["val_loss"] == pytest.approx(chosen_on["val_loss"], rel=1e-4)
+    assert learner.evaluate(split="test").summary() == report.summary()
+    assert "test examples" not in learner.evaluate((texts[:4], labels[:4])).headline  # data passed in: no split named
+    assert len(learner.top_losses(3)) == 3 and set(learner.top_losses(30, split="test").index) == set(range(24))
+    with pytest.raises(ktnb.TrainingError, match="split must be one of validation, test, got 'dev'"):
+        learner.evaluate(split="dev")
+    without = ktnb.text_classifier(sentiment_data, str(tiny_model_dir), batch_size=8, progress=False)
+    assert without.evaluate().split == "validation"
+    with pytest.raises(ktnb.TrainingError, match="there is no test data; add it with data.with_test"):
+        without.evaluate(split="test")
+    with pytest.raises(ktnb.LabelError, match="test data"):
+        sentiment_data.with_test((["so so"], ["meh"]))
+
+
 def test_top_losses_are_the_worst_examples_first(tiny_learner):
     tiny_learner.fit(1e-3, 1)
     top = tiny_learner.top_losses(5)

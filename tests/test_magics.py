@@ -174,6 +174,15 @@ def test_max_train_holds_when_a_validation_set_is_given(ip, trained):
     assert len(session.learner.train_ds) == 60 and len(session.learner.val_ds) == 200
 
 
+def test_a_test_set_in_the_cell_is_what_the_report_is_on(ip, trained, tmp_path):
+    texts, labels = sentiment_texts(40, seed=11)
+    path = tmp_path / "test.csv"
+    pd.DataFrame({"review": texts, "sentiment": labels}).to_csv(path, index=False)
+    session = _cell(ip, BASE + f"test: {path}\nmax_train: 60\n")
+    assert session.report.n == 40 and "on 40 test examples" in session.report.headline
+    assert len(session.learner.val_ds) == 6  # validation held out of the training rows, apart from the test set
+
+
 @pytest.mark.parametrize("body, message", [
     (BASE + "predict: '{nowhere}'", "{nowhere} in 'predict': there is no notebook variable named 'nowhere'; define it "
                                     "first, or write {{nowhere}} for literal braces"),

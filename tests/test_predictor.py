@@ -51,6 +51,78 @@ def test_save_load_and_pipeline_give_the_same_predictions(trained, tmp_path):
     assert [o["score"] for o in out] == pytest.approx(predictor.predict_proba(texts).max(axis=1), abs=1e-4)
 
 
+class LocalHub:
+    """huggingface_hub's HfApi and snapshot_download over a local folder: what the hub is sent
+    and hands back, without the network."""
+
+    def __init__(self, root):
+        self.root, self.calls = root, []
+
+    def api(self, token=None):
+        hub = self
+
+        class Api:
+            def create_repo(self, repo_id, private=None, exist_ok=False, repo_type=None):
+                hub.calls.append(("create_repo", repo_id, private, token))
+                (hub.root / repo_id).mkdir(parents=True, exist_ok=exist_ok)
+                return f"https://huggingface.co/{repo_id}"
+
+            def upload_folder(self, repo_id, folder_path, commit_message=None, repo_type=None):
+                import shutil
+
+                hub.calls.append(("upload_folder", repo_id, commit_message))
+                shutil.copytree(folder_path, hub.root / repo_id, dirs_exist_ok=True)
+
+        return Api()
+
+    def snapshot_download(self, repo_id, revision=None, repo_type=None):
+        if not (self.root / repo_id).is_dir():
+            raise FileNotFoundError(f"404 Client Error: Repository Not Found for url: .../{repo_id}")
+        return str(self.root / repo_id)
+
+
+def test_push_to_hub_uploads_a_folder_that_pipeline_and_load_predictor_read_by_name(trained, tmp_path, monkeypatch):
+    import huggingface_hub
+    from transformers import pipeline
+
+    hub = LocalHub(tmp_path / "hub")
+    monkeypatch.setattr(huggingface_hub, "HfApi", hub.api)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub.snapshot_download)
+    monkeypatch.chdir(tmp_path)  # "you/sentiment" is no folder here: it is the hub's
+    predictor = trained.predictor()
+    assert predictor.push_to_hub("you/sentiment", private=True, token="hf_x") == "https://huggingface.co/you/sentiment"
+    assert hub.calls == [("create_repo", "you/sentiment", True, "hf_x"),
+                         ("upload_folder", "you/sentiment", "Upload a ktnb predictor")]
+    texts = ["a dull and tedious film", "the actors were great"]
+    pushed = hub.root / "you" / "sentiment"
+    assert [o["label"] for o in pipeline("text-classification", model=str(pushed), device="cpu")(texts)] == \
+        predictor.predict(texts)
+    assert ktnb.load_predictor("you/sentiment").predict(texts) == predictor.predict(texts)
+    with pytest.raises(ktnb.ModelError, match="model directory not found: you/other, and it could not be downloaded "
+                                              "from the hub .FileNotFoundError: 404"):
+        ktnb.load_predictor("you/other")
+    with pytest.raises(ktnb.ModelError, match="repo_id must be 'owner/name' as on the hub"):
+        predictor.push_to_hub("../escape")
+
+
+def test_a_failed_push_is_one_line_saying_what_to_do(trained, monkeypatch):
+    import huggingface_hub
+
+    class NoLogin:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, *args, **kwargs):
+            raise RuntimeError("401 Client Error: Unauthorized\nInvalid credentials in Authorization header")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", NoLogin)
+    with pytest.raises(ktnb.ModelError) as err:
+        trained.predictor().push_to_hub("you/sentiment")
+    assert str(err.value) == ("could not push to the hub repository you/sentiment (RuntimeError: 401 Client Error: "
+                              "Unauthorized); log in with `hf auth login` (or pass token=), and check that you may "
+                              "write to it")
+
+
 def test_load_from_missing_folder():
     with pytest.raises(ktnb.ModelError, match="model directory not found: nowhere"):
         ktnb.load_predictor("nowhere")

@@ -157,6 +157,7 @@ class KtnbMagics(Magics):
         config = check_config(self._parse_cell(cell))
         data = self._namespace_value(config["data"])
         config["val"] = self._namespace_value(config["val"])
+        config["test"] = self._namespace_value(config["test"])
 
         def store(session: Any) -> None:
             self.sessions[args.out] = session

@@ -260,12 +260,14 @@ class Panel:
         learner = self.learner
         data = learner.data
         counts = data.class_counts()
-        val = data.class_counts("val")
-        rows = [(name, counts[name], val.get(name, 0)) for name in data.class_names if name in counts]
+        splits = ["val"] + (["test"] if data.test is not None else [])  # the test set: what Evaluate reports on
+        held = [data.class_counts(split) for split in splits]
+        rows = [(name, counts[name], *(part.get(name, 0) for part in held)) for name in data.class_names
+                if name in counts]
         labels = learner.task.readable(data.train.labels[:5], data.class_names)
         sample = [(shorten(learner.task.shown(text)), label) for text, label in zip(data.train.texts[:5], labels)]
-        counts_table = table_html(("class", "train", "validation"), rows, "class counts", css_class="ktnb-counts") \
-            if rows else ""
+        header = ("class", "train", "validation", "test")[:2 + len(splits)]
+        counts_table = table_html(header, rows, "class counts", css_class="ktnb-counts") if rows else ""
         return (f"<div>{escape(repr(learner))}</div>" + counts_table
                 + table_html(("text", learner.task.label_word), sample, "sample", css_class="ktnb-sample"))
 

@@ -31,7 +31,9 @@ class Report(Protocol):
     def warning(self) -> str | None: ...  # a one-line warning when the predictions look wrong
 
     @property
-    def headline(self) -> str: ...  # "accuracy 0.8383 on 872 examples, loss 0.3865"
+    def headline(self) -> str: ...  # "accuracy 0.8383 on 872 validation examples, loss 0.3865"
+
+    split: str  # the set it is on ("validation", "test"), set by evaluate; empty for data passed in
 
     def pictures(self) -> dict[str, Any]: ...  # name -> matplotlib Figure
 

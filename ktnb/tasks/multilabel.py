@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import KtnbWarning, LabelError
-from ..metrics import footer_lines, sigmoid
+from ..metrics import counted, footer_lines, sigmoid
 from .sequence import SequenceTask
 
 #: how a string holds several labels: "joy;love"
@@ -155,7 +155,7 @@ class MultiLabelReport:
 
     @property
     def headline(self) -> str:
-        text = (f"micro-F1 {self.f1_micro:.4f}, macro-F1 {self.f1_macro:.4f} on {self.n} examples "
+        text = (f"micro-F1 {self.f1_micro:.4f}, macro-F1 {self.f1_macro:.4f} on {counted(self, self.n)} "
                 f"(threshold {self.threshold:.2f})")
         return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
 

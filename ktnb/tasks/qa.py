@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import DataError, KtnbError
-from ..metrics import footer_lines
+from ..metrics import counted, footer_lines
 from .base import Task
 from .qa_data import QAExample, looks_like_squad, read_qa_table, read_squad
 from .qa_metrics import QAScores, qa_scores
@@ -87,7 +87,7 @@ class QAReport:
 
     @property
     def headline(self) -> str:
-        text = f"F1 {self.scores.f1:.1f}, exact match {self.scores.exact_match:.1f} on {self.n} questions"
+        text = f"F1 {self.scores.f1:.1f}, exact match {self.scores.exact_match:.1f} on {counted(self, self.n, 'questions')}"
         if self.scores.no_answer_accuracy is not None:
             text += f", no-answer accuracy {self.scores.no_answer_accuracy:.1f}"
         return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
@@ -239,7 +239,7 @@ class QuestionAnswering(Task):
     def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
                       pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
         if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
-            part = source.val if source.val is not None else source.train
+            part = source.held_out()
             return list(zip(part.texts, part.pairs)), list(part.labels)
         examples = _examples_from(source, "evaluation data", "utf-8")
         return [(e.question, e.context) for e in examples], [list(e.answers) for e in examples]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data import DECIMAL_COMMA, TextData, _examples, as_number, decimal_comma_error, fractional_numbers, random_split
 from ..errors import LabelError
-from ..metrics import footer_lines
+from ..metrics import counted, footer_lines
 from .sequence import SequenceTask
 
 #: the largest regression target taken: beyond it the squared error of a float32 (or bf16) model
@@ -112,7 +112,7 @@ class RegressionReport:
 
     @property
     def headline(self) -> str:
-        text = f"pearson {self.pearson:.4f}, spearman {self.spearman:.4f} on {self.n} examples"
+        text = f"pearson {self.pearson:.4f}, spearman {self.spearman:.4f} on {counted(self, self.n)}"
         return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
 
     def _rows(self) -> list[tuple[str, float]]:

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import DataError, KtnbError, KtnbWarning, LabelError
-from ..metrics import footer_lines
+from ..metrics import counted, footer_lines
 from .base import Task
 
 # ---------------------------------------------------------------- reading
@@ -366,7 +366,7 @@ class TaggingReport:
 
     @property
     def headline(self) -> str:
-        text = f"entity F1 {self.f1:.4f} (precision {self.precision:.4f}, recall {self.recall:.4f}) on {self.n} sentences"
+        text = f"entity F1 {self.f1:.4f} (precision {self.precision:.4f}, recall {self.recall:.4f}) on {counted(self, self.n, 'sentences')}"
         return text + (f", loss {self.loss:.4f}" if self.loss is not None else "")
 
     def _rows(self) -> list[tuple[str, float, float, float, int]]:
@@ -516,7 +516,7 @@ class Tagging(Task):
         from ..hub_format import is_dataset
 
         if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
-            part = source.val if source.val is not None else source.train
+            part = source.held_out()
             return part.texts, self.raw_labels(part.labels, source.class_names)
         tokens_col, tags_col = _columns_for(source, text_col, label_col)
         if is_dataset(source):
