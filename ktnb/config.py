@@ -24,7 +24,7 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
     "test": (None, "test data, same forms as data: held out from training and validation, what the report is on "
                    "(a named set brings its own)"),
-    "task": (None, "one of: classification, multilabel, qa, regression, tagging, in any case, or an alias such as ner "
+    "task": (None, "one of: classification, generation, multilabel, qa, regression, tagging, in any case, or an alias such as ner "
                    "(default: tagging for a CoNLL file, "
                    "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
                    "else classification)"),

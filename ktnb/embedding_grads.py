@@ -66,6 +66,11 @@ def keep_embedding_grad(model: torch.nn.Module, device: torch.device, processes:
             return None
     if type(embedding) is not torch.nn.Embedding or embedding.scale_grad_by_freq:
         return None  # a subclass may compute its own forward; leave it as it is
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if getattr(output, "weight", None) is embedding.weight:
+        return None  # tied to the output layer (a language model's): its gradient is dense anyway
+    if not embedding.weight.requires_grad:
+        return None  # frozen (LoRA trains adapters only): no gradient to keep
     kept = getattr(embedding, "_ktnb_kept_grad", None)
     if kept is None:  # once per table, however many learners train it
         kept = embedding._ktnb_kept_grad = KeptEmbeddingGrad(embedding)

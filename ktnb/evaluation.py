@@ -30,7 +30,8 @@ def model_outputs(learner: Any, dataset: EncodedTexts) -> Outputs:
     """The task's outputs for `dataset` (per example), at the learner's evaluation batch size
     and precision."""
     runner = Runner(learner.model, pad_id(learner.tokenizer), learner.eval_batch_size,
-                    device=learner.accelerator.device, autocast=learner.accelerator.autocast)
+                    device=learner.accelerator.device, autocast=learner.accelerator.autocast,
+                    tokenizer=learner.tokenizer)
     return learner.task.outputs(runner, dataset)
 
 

@@ -60,8 +60,13 @@ class Runner:
     """
 
     def __init__(self, model: Any, pad_id: int, batch_size: int, *, device: torch.device | str | None = None,
-                 autocast: Callable[[], ContextManager] = contextlib.nullcontext):
+                 autocast: Callable[[], ContextManager] = contextlib.nullcontext, tokenizer: Any = None,
+                 generation: dict[str, Any] | None = None):
         self.model = model
+        #: for tasks that write text: what turns the tokens they generate back into text
+        self.tokenizer = tokenizer
+        #: settings for `model.generate` a caller chose (max_new_tokens, temperature, …)
+        self.generation = dict(generation or {})
         self.pad_id = pad_id
         self.batch_size = batch_size
         self.device = torch.device(device) if device is not None else device_of(model)
@@ -80,16 +85,24 @@ class Runner:
         finally:
             self.model.train(was_training)
 
-    def forward(self, examples: EncodedTexts, keep: Sequence[str] = ("logits",)) -> Iterator[Batch]:
+    def forward(self, examples: EncodedTexts, keep: Sequence[str] = ("logits",),
+                reduce: Callable[[Any, dict[str, torch.Tensor]], dict[str, np.ndarray]] | None = None) \
+            -> Iterator[Batch]:
         """The model over `examples`, one `Batch` at a time, longest rows first; `keep`: the
-        outputs copied to the CPU (a causal LM's 49k-wide logits stay on the device unless asked)."""
+        outputs copied to the CPU (a causal LM's 49k-wide logits stay on the device unless asked).
+        `reduce(model_output, inputs)`, given the batch on the device, adds what it returns to the
+        batch's outputs (a language model's loss per row): the task scores the labels itself, so
+        the model is not asked for its own loss."""
         collate = PadCollator(self.pad_id)
         with self._evaluating():
             for index in sorted_batches(examples.lengths, self.batch_size, self.max_tokens):
                 inputs = collate([examples[i] for i in index])
+                on_device = {k: v.to(self.device) for k, v in inputs.items()}
                 with self.autocast():
-                    out = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
+                    out = self.model(**{k: v for k, v in on_device.items() if reduce is None or k != "labels"})
                 outputs = {name: getattr(out, name).float().cpu().numpy() for name in keep}
+                if reduce is not None:
+                    outputs.update(reduce(out, on_device))
                 loss = getattr(out, "loss", None)
                 yield Batch(index, inputs, outputs, float(loss) if loss is not None else None)
 

@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import checks, evaluation
-from .batching import BucketBatchSampler, EncodedTexts, PadCollator, choose_max_len, model_length_cap, pad_id
+from .batching import BucketBatchSampler, EncodedTexts, PadCollator, model_length_cap, pad_id
 from .callbacks import EarlyStopping, ProgressBar, ReduceLROnPlateau, improved
 from .checkpoints import ENDED, Checkpointer, check_checkpoint_dir, restore, set_rng_state
 from .data import LabelledTexts, TextData
@@ -167,7 +167,7 @@ class Learner(KtrainNames):
         if max_len is None:
             sample = LabelledTexts(data.train.texts[:_MAX_LEN_SAMPLE], data.train.labels[:_MAX_LEN_SAMPLE],
                                    data.train.pairs[:_MAX_LEN_SAMPLE] if data.train.pairs is not None else None)
-            max_len = choose_max_len(self.task.encode(tokenizer, sample, cap).lengths, cap)
+            max_len = self.task.default_max_len(tokenizer, sample, cap)
         elif isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
                 or not MIN_MAX_LEN <= max_len <= cap:
             raise TrainingError(f"max_len must be a whole number between {MIN_MAX_LEN} and {cap} (this model's "
@@ -316,10 +316,12 @@ class Learner(KtrainNames):
         Returns the batch loss and whether the optimizer stepped.
 
         The batch goes through the model in `micro_batches` passes, each loss weighted by its
-        share of the rows, so the gradient is the whole batch's. Out of GPU memory, the rows not
-        yet done are tried again in passes half as big (see `_out_of_memory`)."""
+        share of what the batch's loss averages over (rows, or scored tokens: `Task.loss_weight`),
+        so the gradient is the whole batch's. Out of GPU memory, the rows not yet done are tried
+        again in passes half as big (see `_out_of_memory`)."""
         acc = self.accelerator
         rows = len(batch["input_ids"])
+        whole = self.task.loss_weight(batch)
         with acc.accumulate(self._train_model):
             for group in self._optimizer.param_groups:
                 group["lr"] = lr
@@ -329,14 +331,18 @@ class Learner(KtrainNames):
                 part = batch if size >= rows else {k: v[done:done + size] for k, v in batch.items()}
                 n = len(part["input_ids"])
                 last = done + n >= rows
+                share = 1.0 if n == rows else self.task.loss_weight(part) / whole if whole else 0.0
+                if share == 0.0 and (not last or acc.num_processes == 1):  # nothing scored: its mean loss is 0/0
+                    done += n
+                    continue
                 try:
                     with contextlib.nullcontext() if last or acc.num_processes == 1 else acc.no_sync(self._train_model):
                         loss = self._train_model(**part).loss
-                        acc.backward(loss if n == rows else loss * (n / rows))
+                        acc.backward(loss if n == rows else loss * share)
                 except torch.OutOfMemoryError:
                     self._out_of_memory(n)
                     continue
-                total += loss.item() * n / rows
+                total += loss.item() * share
                 done += n
             stepped = acc.sync_gradients
             fused_scale = stepped and self.clip_grad and self._clip_in_step()

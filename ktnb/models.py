@@ -50,9 +50,10 @@ def _looks_like_path(name: str) -> bool:
 def resolve_checkpoint(model: str | os.PathLike | None) -> str:
     """A local directory or hub name for `model`.
 
-    ``None``/``"default"`` → the offline MiniLM when installed, else its hub name. A path that
-    exists must hold ``config.json`` and weights; a name that looks like a path but does not
-    exist is an error rather than a hub lookup.
+    ``None``/``"default"`` → the offline MiniLM when installed, else its hub name. A short name
+    (``"smollm2"``, `ktnb.named_models`) → its offline copy when installed, else its hub name.
+    A path that exists must hold ``config.json`` and weights; a name that looks like a path but
+    does not exist is an error rather than a hub lookup.
 
     >>> resolve_checkpoint("bert-base-uncased")
     'bert-base-uncased'
@@ -64,6 +65,11 @@ def resolve_checkpoint(model: str | os.PathLike | None) -> str:
         return str(local) if local is not None else DEFAULT_MODEL
     name = str(model)
     path = Path(name).expanduser()
+    from .named_models import named_model, resolve_named
+
+    named = named_model(name)
+    if named is not None and not path.is_dir():
+        return resolve_named(named)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelError(f"model directory {path} has no config.json; save models with save_pretrained()")
@@ -84,11 +90,13 @@ def _first_line(err: BaseException) -> str:
 
 
 def _load_error(checkpoint: str, err: Exception) -> ModelError:
+    from .named_models import missing_hint
+
     if Path(checkpoint).is_dir():
         return ModelError(f"could not load the model in {checkpoint}: {_first_line(err)}")
     return ModelError(
         f"could not load {checkpoint!r} from the Hugging Face hub (no network, or no such model); "
-        "pass a local model directory instead"
+        f"pass a local model directory instead{missing_hint(checkpoint)}"
     )
 
 

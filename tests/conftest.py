@@ -1,4 +1,5 @@
-"""Fixtures: a tiny BERT saved like any Hugging Face checkpoint, and data it can learn fast.
+"""Fixtures: a tiny BERT and a tiny Llama saved like any Hugging Face checkpoint, and data they
+can learn fast.
 
 The hub is never reached in tests (HF_HUB_OFFLINE=1); the real-data tests read SST-2 from
 ../shared/data when it is there and are skipped otherwise.
@@ -76,6 +77,51 @@ def build_tiny_bert(folder: Path) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+#: a chat template in the shape of SmolLM2's (ChatML), for the tiny language model's chat variant
+CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def build_tiny_llama(folder: Path, chat: bool = False) -> Path:
+    """A 2-layer, 32-wide Llama with random weights and a byte-level BPE tokenizer trained on
+    the sentiment sentences (begin-of-text added, no padding token, as real causal LMs have);
+    with `chat`, a ChatML template whose turns end with <|im_end|>, the end-of-text token."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "</s>", "<|im_start|>", "<|im_end|>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(sentiment_texts(400, seed=3)[0] + ["user", "assistant", "The answer is"], trainer)
+    bpe.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)])
+    eos = "<|im_end|>" if chat else "</s>"
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token=eos, model_max_length=128)
+    if chat:
+        tokenizer.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=128,
+                         bos_token_id=0, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-chat-llama"), chat=True)
 
 
 @pytest.fixture(scope="session")

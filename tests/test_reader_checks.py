@@ -53,8 +53,8 @@ def conll_file(tmp_path):
 def test_a_misspelt_task_is_refused_with_a_suggestion_by_every_reader(tmp_path, read):
     path = scores_csv(tmp_path, SCORES)
     assert one_line(ktnb.KtnbError, lambda: read(path)) == (
-        "unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, multilabel, qa, "
-        "regression, tagging")
+        "unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, generation, "
+        "multilabel, qa, regression, tagging")
 
 
 def test_a_task_in_any_case_or_by_its_alias_is_the_registry_task(tmp_path):

@@ -3,7 +3,7 @@
 >>> get_task("regression").pipeline_task
 'text-classification'
 >>> sorted(TASKS)
-['classification', 'multilabel', 'qa', 'regression', 'tagging']
+['classification', 'generation', 'multilabel', 'qa', 'regression', 'tagging']
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ TASKS = {
     "tagging": "tagging:Tagging",
     "multilabel": "multilabel:MultiLabel",
     "qa": "qa:QuestionAnswering",
+    "generation": "generation:Generation",
 }
 #: other words users (and saved folders of older ktnb versions) use for the same tasks
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
            "sentiment": "classification", "ner": "tagging", "token-classification": "tagging",
            "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel",
-           "question-answering": "qa", "question_answering": "qa", "extractive-qa": "qa"}
+           "question-answering": "qa", "question_answering": "qa", "extractive-qa": "qa",
+           "causal-lm": "generation", "causal_lm": "generation", "text-generation": "generation",
+           "text_generation": "generation", "language-model": "generation", "lm": "generation"}
 
 #: the order tasks are asked whether data given without a task is theirs (`infer_task`): the
 #: most particular shapes first (word lists before label lists before numbers); the last one,
@@ -47,7 +50,7 @@ def task_name(name: str | Task) -> str:
     >>> task_name("regresion")
     Traceback (most recent call last):
     ...
-    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, multilabel, qa, regression, tagging
+    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, generation, multilabel, qa, regression, tagging
     """
     if isinstance(name, Task):
         return name.name

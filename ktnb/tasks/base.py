@@ -239,6 +239,23 @@ class Task:
         own rules for texts and pairs apply."""
         return None
 
+    def default_max_len(self, tokenizer: Any, sample: LabelledTexts, cap: int) -> int:
+        """Where training rows are cut when no `max_len` is given: the length 95% of a sample
+        of the training examples fit in, at most the model's limit `cap`."""
+        from ..batching import choose_max_len
+
+        return choose_max_len(self.encode(tokenizer, sample, cap).lengths, cap)
+
+    def loss_weight(self, batch: dict[str, Any]) -> float:
+        """What a batch's loss is the mean over, so that a batch split into passes (micro-batches)
+        weighs each pass's loss by its share: its rows, or for per-token labels the tokens
+        scored (not the ignored ones)."""
+        if self.per_token:
+            from ..batching import IGNORED_LABEL
+
+            return float((batch["labels"] != IGNORED_LABEL).sum())
+        return float(len(batch["input_ids"]))
+
     def evaluation_length(self, max_len: int, model_limit: int) -> int:
         """Where labelled data is cut when it is scored: at the training `max_len` here (cutting
         a text keeps its one label)."""

@@ -198,7 +198,6 @@ class Regression(SequenceTask):
         return [float(v) for v in labels]
 
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
-
         return _examples(items, targets(raw_labels, where, label_names[0] if label_names else "value"))
 
     def report(self, logits: np.ndarray, labels: Sequence[float], label_names: Sequence[str], loss: float | None,
