@@ -43,8 +43,12 @@ def token_lengths(tokenizer: Any, texts: Sequence[str], cap: int) -> list[int]:
 
 
 def pad_id(tokenizer: Any) -> int:
-    """The id padding uses (0 for tokenizers that define none)."""
-    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    """The id padding uses: the padding token, else the end-of-text token (a decoder's; never a
+    real token such as GPT-2's "!" at 0), else 0."""
+    for token_id in (tokenizer.pad_token_id, getattr(tokenizer, "eos_token_id", None)):
+        if token_id is not None:
+            return token_id
+    return 0
 
 
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:

@@ -162,10 +162,14 @@ def check_show(show: list[str] | None, task: Any) -> list[str]:
     """`show:` checked against the chosen task's pictures; by default the report and its first picture."""
     if show is None:
         return ["report", *task.pictures[:1]]
+    steps = [step for step in SHOW_STEPS if step != "top_losses" or task.ranks_examples]
     for item in show:
-        if item not in SHOW_STEPS and item not in task.pictures:
+        if item == "top_losses" and not task.ranks_examples:
+            raise KtnbError(f"show: 'top_losses' is not allowed for {task.title}, whose examples are not scored one "
+                            f"by one; expected a list of: {', '.join((*steps, *task.pictures))}")
+        if item not in steps and item not in task.pictures:
             raise KtnbError(f"show: {item!r} is not allowed; expected a list of: "
-                            f"{', '.join((*SHOW_STEPS, *task.pictures))}")
+                            f"{', '.join((*steps, *task.pictures))}")
     return show
 
 
@@ -193,7 +197,7 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
         if config["class_names"] is not None:
             options["class_names"] = config["class_names"]
         data = task.load_data(source, config["val"], **options)
-        data.task_options = dict(task.options)
+        data.task_options = {**task.options, **(data.task_options or {})}  # with what the reader learnt (a format)
     if config.get("test") is not None:
         data = data.with_test(config["test"], config["text_col"], config["label_col"], config["pair_col"])
     if path is not None and all(config.get(key) is None or isinstance(config[key], (str, os.PathLike))

@@ -104,7 +104,7 @@ class TextData:
         pairs = ", pairs" if self.train.pairs is not None else ""
         from .tasks import get_task
 
-        what = get_task(self.task).describe_data(self.class_names)
+        what = get_task(self.task, **self.task_options).describe_data(self.class_names)
         return f"TextData(train={len(self.train)}, val={val}{test}, {what}{pairs})"
 
 

@@ -338,6 +338,8 @@ class Learner(KtrainNames):
                 try:
                     with contextlib.nullcontext() if last or acc.num_processes == 1 else acc.no_sync(self._train_model):
                         loss = self._train_model(**part).loss
+                        if share == 0.0:  # the last pass of several processes, with nothing scored: a
+                            loss = loss.nan_to_num()  # zero that still syncs the gradients, not NaN
                         acc.backward(loss if n == rows else loss * share)
                 except torch.OutOfMemoryError:
                     self._out_of_memory(n)

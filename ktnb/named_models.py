@@ -43,11 +43,14 @@ NAMED_MODELS = {
 
 
 def named_model(name: str) -> NamedModel | None:
-    return NAMED_MODELS.get(str(name).strip().lower().replace("-", "").replace("_", ""))
+    """The named model `name` is (its short name in any case, or its hub name), or None."""
+    typed = str(name).strip()
+    return NAMED_MODELS.get(typed.lower().replace("-", "").replace("_", "")) or \
+        next((m for m in NAMED_MODELS.values() if m.hub_id == typed), None)
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("KTNB_CACHE", Path.home() / ".cache" / "ktnb")) / "models"
+    return Path(os.environ.get("KTNB_CACHE", "~/.cache/ktnb")).expanduser() / "models"
 
 
 def _packaged_file(model: NamedModel) -> Path | None:
@@ -69,7 +72,14 @@ def resolve_named(model: NamedModel) -> str:
     if importlib.util.find_spec("gguf") is None:
         raise ModelError(f"{model.name}'s offline copy is a GGUF file, which needs the gguf package: {model.install}")
     sys.stderr.write(f"ktnb: reading {model.name}'s offline copy into {folder}, once (about 20 s)\n")
-    return str(convert_gguf(packaged, folder))
+    try:
+        return str(convert_gguf(packaged, folder))
+    except ModelError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a gguf reader too old or too new, a damaged file: one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(f"could not read {model.name}'s offline copy {packaged} ({first}); reinstall it: "
+                         f"{model.install}") from None
 
 
 def convert_gguf(gguf_path: Path, folder: Path) -> Path:

@@ -145,6 +145,43 @@ class Predictor:
         written = [cut_at_stop(text, stops) for text in written]
         return written[0] if single else written
 
+    def chat(self, messages: Sequence[dict[str, str]], max_new_tokens: int | None = None, **settings: Any) -> str:
+        """The assistant's reply to chat `messages` ([{"role": "user", "content": "…"}, …]),
+        formatted with the tokenizer's chat template (`generate`'s settings apply).
+
+        >>> predictor.chat([{"role": "user", "content": "Name a French city."}])   # doctest: +SKIP
+        'Paris.'
+        """
+        if not isinstance(messages, (list, tuple)) or not messages or not all(
+                isinstance(m, dict) and {"role", "content"} <= m.keys() for m in messages):
+            raise KtnbError('chat takes a list of messages, e.g. [{"role": "user", "content": "Hello"}]')
+        return self.generate(list(messages), max_new_tokens, **settings)
+
+    def stream(self, prompt: Any, max_new_tokens: int | None = None, *, temperature: float = 0.0,
+               top_p: float | None = None, stop: str | Sequence[str] | None = None, seed: int | None = None) -> Any:
+        """What `generate` writes after one prompt, piece by piece as the model writes it (a
+        `ktnb.generation.TextStream`: iterate it, read `.text`, `.stop()` it). In a notebook
+        ``%ktrain generate "prompt"`` shows it growing in place.
+
+        >>> for piece in predictor.stream("The film was"):          # doctest: +SKIP
+        ...     print(piece, end="", flush=True)
+        """
+        from .generation import TextStream, check_room, generation_settings
+
+        if self.task.pipeline_task != "text-generation":
+            raise KtnbError(f"stream needs a language model (task generation); this is a {self.task.model_noun}: "
+                            "use predict()")
+        items, single = self._inputs(prompt, "stream")
+        if not single:
+            raise KtnbError("stream writes after one prompt; give one (generate takes a list)")
+        settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, 1, stop)
+        settings.setdefault("max_new_tokens", self.task.options.get("max_new_tokens", 64))
+        if seed is not None:
+            torch.manual_seed(checks.whole_number("seed", seed, 0))
+        ids = self.task.encode_inputs(self.tokenizer, items, self.max_len).input_ids[0]
+        check_room([len(ids)], settings["max_new_tokens"], model_length_cap(self.tokenizer, self.model.config))
+        return TextStream(self.model, self.tokenizer, ids, settings, stops)
+
     def ask(self, question: str, context: str) -> Any:
         """The answer to `question` in `context`, for a question answering model: its text, its
         characters in the context and its score.

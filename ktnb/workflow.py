@@ -29,6 +29,7 @@ class Session:
     attention: Any = None
     saved_to: str | None = None
     skipped: list[str] = field(default_factory=list)  # steps not run after an interrupt
+    generated: str = ""  # what a language model last wrote for ``%ktrain generate``
 
     @property
     def predictor(self) -> Any:

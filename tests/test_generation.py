@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import ktnb
 from ktnb.batching import IGNORED_LABEL, EncodedTexts
+from ktnb.data import LabelledTexts
 from ktnb.errors import DataError, KtnbError, ModelError
 from ktnb.inference import Runner
 from ktnb.tasks.generation_data import pack, pair_row
@@ -261,3 +262,118 @@ def test_the_panel_trains_evaluates_and_writes_with_a_language_model(tiny_llama_
     panel.predict_button.click()
     shown = panel.predictions.value
     assert shown.count("<tr>") == 3 and "&lt;b&gt;dull" in shown and "<b>dull" not in shown
+
+
+def test_a_stream_gives_every_piece_once_in_order_and_stops_when_asked(trained):
+    predictor = trained[0].predictor()
+    whole = predictor.generate("the film", max_new_tokens=24)
+    stream = predictor.stream("the film", max_new_tokens=24)
+    pieces = list(stream)
+    assert "".join(pieces) == stream.text == whole and len(pieces) > 1
+    stream = predictor.stream("the film", max_new_tokens=24)
+    first = next(iter(stream))
+    stream.stop()
+    rest = list(stream)
+    assert stream.stopped and len(first + "".join(rest)) < len(whole) + 1 and whole.startswith(stream.text)
+    if len(whole.split()) > 2:  # a stop string ends it, and is not given out
+        word = whole.split()[2]
+        stopped = predictor.stream("the film", 24, stop=word)
+        assert "".join(stopped) == whole[:whole.index(word)]
+
+
+def test_ktrain_generate_shows_the_text_growing_in_one_display(trained, monkeypatch):
+    from IPython.testing import globalipapp
+
+    from ktnb.jupyter import streaming
+    from ktnb.workflow import Session
+
+    updates = []
+    monkeypatch.setattr(streaming, "display", lambda obj, display_id: Handle(updates, obj))
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "ktnb")
+    magics = shell.magics_manager.registry["KtnbMagics"]
+    magics.sessions["lm_gen"] = Session({}, trained[0].data, trained[0])
+    shell.run_line_magic("ktrain", '-s lm_gen generate "a <b>dull</b>" 12')
+    written = trained[0].predictor().generate("a <b>dull</b>", max_new_tokens=12)
+    assert magics.sessions["lm_gen"].generated == written
+    assert updates[0].count("writing") == 1 and "&lt;b&gt;dull" in updates[-1] and "<b>dull" not in updates[-1]
+    assert "writing" not in updates[-1]
+
+
+class Handle:
+    """A display handle that records what it shows."""
+
+    def __init__(self, shown, first):
+        self.shown = shown
+        shown.append(first.data)
+
+    def update(self, obj):
+        self.shown.append(obj.data)
+
+
+def test_chat_replies_through_the_template_and_refuses_without_one(trained, tiny_chat_llama_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ktnb.tasks.generation_data import prompt_ids
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_chat_llama_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_chat_llama_dir)
+    predictor = ktnb.Predictor(model, tokenizer, [], task="generation")
+    messages = [{"role": "user", "content": "is it good?"}]
+    reply = predictor.chat(messages, max_new_tokens=5)
+    ids = prompt_ids(tokenizer, messages, chat=True)
+    assert tokenizer.decode(ids).endswith("<|im_start|>assistant\n")
+    assert reply == predictor.generate(messages, max_new_tokens=5)
+    plain = trained[0].predictor()  # its tokenizer has no chat template
+    assert "needs a tokenizer with a chat template" in one_line(KtnbError, lambda: plain.chat(messages))
+    assert "list of messages" in one_line(KtnbError, lambda: plain.chat("hello"))
+
+
+def test_what_a_hostile_reader_found(tiny_llama_dir, tiny_chat_llama_dir, tmp_path):
+    """Each case a review of the first version found wrong."""
+    import pandas as pd
+    from transformers import AutoTokenizer
+
+    from ktnb.batching import pad_id
+    from ktnb.config import check_config, check_show, load_config_data
+
+    task = ktnb.get_task("generation")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    # a stream whose last block would be one token (nothing to predict it from) loses that block only
+    doc = "the film was good"
+    width = len(tokenizer(doc)["input_ids"]) + 1  # with its end-of-text token
+    rows = task.encode(tokenizer, LabelledTexts([doc, doc], [None, None]), 2 * width - 1)
+    assert [len(r) for r in rows.input_ids] == [2 * width - 1]
+    # SST-2's text,label table is documents: a column called label is not a response unless named
+    sst2_like = pd.DataFrame({"text": ["a fine film", "a dull film"] * 5, "label": [1, 0] * 5})
+    assert task.load_data(sst2_like).task_options["format"] == "documents"
+    assert ktnb.get_task("generation", format="pairs").load_data(sst2_like, label_col="label").train.labels[0] in "01"
+    assert ktnb.get_task("generation", format="documents").load_data(
+        pd.DataFrame({"prompt": ["a"] * 4, "response": ["b"] * 4, "text": ["c d"] * 4})).train.labels[0] is None
+    # a cell keeps the format the reader found (and so the chat template of pairs)
+    path = tmp_path / "pairs.csv"
+    pd.DataFrame({"prompt": ["is it good?"] * 10, "response": ["yes"] * 10}).to_csv(path, index=False)
+    config = check_config({"data": str(path), "task": "generation"})
+    assert load_config_data(str(path), config).task_options["format"] == "pairs"
+    # two chats in a tuple are two chats, not (prompts, responses)
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    assert task.load_data((chat, chat), val_frac=0).train.labels == ["hello", "hello"]
+    # no room to write, a tokenizer without an end-of-text token, padding without a padding token
+    predictor = ktnb.Predictor(*_model_and_tokenizer(tiny_llama_dir), [], task="generation")
+    long_prompt = "the film " * 55
+    assert "lower max_new_tokens" in one_line(KtnbError, lambda: predictor.generate(long_prompt, max_new_tokens=64))
+    assert "lower max_new_tokens" in one_line(KtnbError, lambda: predictor.stream(long_prompt, 64))
+    assert pad_id(tokenizer) == tokenizer.eos_token_id
+    bare = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    bare.eos_token = None
+    assert "no end-of-text token" in one_line(ModelError, lambda: task.encode(
+        bare, LabelledTexts(["a b"], [None]), 16))
+    # top_losses is refused before training, not after it
+    with pytest.raises(KtnbError, match="top_losses.* is not allowed for text generation"):
+        check_show(["report", "top_losses"], task)
+
+
+def _model_and_tokenizer(folder):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)

@@ -29,8 +29,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from ..errors import KtnbError
 from .display import frame_html, show, show_warning
 
-COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "attention", "top_losses", "history",
-            "save", "panel", "show")
+COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "generate", "attention", "top_losses",
+            "history", "save", "panel", "show")
 
 
 def _unquote(arg: str) -> str:
@@ -89,7 +89,8 @@ class KtnbMagics(Magics):
     @argument("command", nargs="?", default=None,
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
-                   "lr_find [EPOCHS]; evaluate; predict TEXT...; attention TEXT [LAYER [HEAD]]; "
+                   "lr_find [EPOCHS]; evaluate; predict TEXT...; generate PROMPT [MAX_NEW_TOKENS] (a language model "
+                   "writes, shown as it writes); attention TEXT [LAYER [HEAD]]; "
                    "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
@@ -307,6 +308,17 @@ class KtnbMagics(Magics):
         if any(not text.strip() for text in rest):
             raise UsageError("predict needs text: one of the texts is empty")
         show(session.learner.predictor().view(rest))
+
+    def _cmd_generate(self, session: Any, rest: list[str]) -> str:
+        """``%ktrain generate "prompt" [MAX_NEW_TOKENS]``: the session's language model writes
+        after the prompt, shown growing in place; an interrupt stops it and keeps the text."""
+        from .streaming import show_stream
+
+        if not rest or not rest[0].strip():
+            raise UsageError('usage: %ktrain generate "a prompt" [MAX_NEW_TOKENS]')
+        limit = self._number(rest[1], "MAX_NEW_TOKENS", int) if len(rest) > 1 else None
+        session.generated = show_stream(session.learner.predictor().stream(rest[0], limit), rest[0])
+        return None
 
     def _cmd_attention(self, session: Any, rest: list[str]) -> None:
         if not rest:

@@ -112,6 +112,8 @@ class Task:
     answers_questions = False
     #: what a prediction reads, as views ask for it: a text, or two named inputs (a question and its context)
     input_fields: tuple[str, ...] = ("text",)
+    #: `top_losses` can rank its examples by their loss (a language model's set is scored by token)
+    ranks_examples = True
     #: per-run options and their defaults (a window stride, a longest answer): an instance made by
     #: `get_task(name, **options)` holds its own in `options`, which saved folders and checkpoints keep
     option_defaults: dict[str, Any] = {}

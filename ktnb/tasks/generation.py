@@ -113,6 +113,7 @@ class Generation(Task):
     model_noun = "language model"
     label_word = "continuation"
     table_shape = None  # documents, or prompts with responses: the task reads them (`load_data`)
+    ranks_examples = False  # its validation set is scored token by token
     file_kind = "a plain text file of documents"
     input_fields = ("prompt",)
     #: format: what it was trained on ("documents" to continue, or prompt/response "pairs"),
@@ -144,7 +145,7 @@ class Generation(Task):
 
         text_col, label_col = options.get("text_col", "text"), options.get("label_col")
         encoding = options.get("encoding") or "utf-8"
-        texts, responses = read_generation_data(source, text_col, label_col, encoding)
+        texts, responses = read_generation_data(source, text_col, label_col, encoding, kind=self.options["format"])
         max_train = options.get("max_train")
         if max_train is not None:
             keep = checks.whole_number("max_train", max_train, error=DataError)
@@ -153,7 +154,8 @@ class Generation(Task):
         labels = responses if responses is not None else [None] * len(texts)
         held: LabelledTexts | None = None
         if val is not None:
-            val_texts, val_responses = read_generation_data(val, text_col, label_col, encoding, "validation data")
+            val_texts, val_responses = read_generation_data(val, text_col, label_col, encoding, "validation data",
+                                                            kind)
             if (val_responses is None) != (responses is None):
                 raise DataError(f"the training data is {kind} but the validation data is "
                                 f"{'documents' if val_responses is None else 'prompt/response pairs'}; give one kind")
@@ -177,7 +179,8 @@ class Generation(Task):
         if hasattr(source, "task") and hasattr(source, "train"):  # a TextData
             part = source.held_out()
             return list(part.texts), list(part.labels)
-        texts, responses = read_generation_data(source, text_col, label_col, what="evaluation data")
+        texts, responses = read_generation_data(source, text_col, label_col, what="evaluation data",
+                                                kind=self.options["format"])
         return texts, responses if responses is not None else [None] * len(texts)
 
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
@@ -257,8 +260,13 @@ class Generation(Task):
         """Documents packed into blocks of `max_len`; a pair as one row, its prompt unscored."""
         from ..batching import EncodedTexts
 
+        if tokenizer.eos_token_id is None:
+            raise ModelError("the tokenizer has no end-of-text token, which ends each document and response so that "
+                             "the model learns to stop; set tokenizer.eos_token (e.g. to its separator token)")
         if all(label is None for label in part.labels):
             blocks = pack(document_ids(tokenizer, part.texts), max_len, tokenizer.eos_token_id)
+            # a block of one token has nothing to predict it from: it would be a batch with no loss
+            blocks = [b for b in blocks if len(b) > 1]
             return EncodedTexts(blocks, [list(b) for b in blocks])
         chat = self.chat(tokenizer)
         rows = [pair_row(tokenizer, prompt, response, max_len, chat) for prompt, response in zip(part.texts,
@@ -271,7 +279,8 @@ class Generation(Task):
         from ..batching import EncodedTexts
 
         chat = self.chat(tokenizer)
-        rows = [prompt_ids(tokenizer, prompt, chat) for prompt in inputs]
+        # chat messages always go through the template (a model trained on documents may have one)
+        rows = [prompt_ids(tokenizer, prompt, chat or not isinstance(prompt, str)) for prompt in inputs]
         for i, ids in enumerate(rows):
             if len(ids) >= max_len:
                 raise KtnbError(f"prompt {i} is {len(ids)} tokens long, and this model reads at most {max_len}; "
@@ -295,9 +304,15 @@ class Generation(Task):
         from ..inference import Outputs
 
         if examples.labels is None:
+            from ..batching import model_length_cap
+            from ..generation import check_room, stop_token_ids
+
             written: list[str] = [""] * len(examples)
             settings = {"max_new_tokens": self.options["max_new_tokens"], "do_sample": False,
+                        "eos_token_id": stop_token_ids(runner.model, runner.tokenizer),
                         **getattr(runner, "generation", {})}
+            check_room(examples.lengths, settings["max_new_tokens"],
+                       model_length_cap(runner.tokenizer, runner.model.config))
             for index, new_ids in runner.generate(examples, **settings):
                 for i, ids in zip(index, new_ids):
                     written[i] = runner.tokenizer.decode(ids, skip_special_tokens=True)

@@ -55,12 +55,15 @@ def as_messages(prompt: Any) -> list[dict[str, str]]:
 
 
 def prompt_ids(tokenizer: Any, prompt: Any, chat: bool) -> list[int]:
-    """The tokens a model is given before it writes: with `chat`, the chat template with the
-    assistant's turn opened; else the text with the tokenizer's special tokens."""
+    """The tokens a model is given before it writes: with `chat` (always, for chat messages),
+    the chat template with the assistant's turn opened; else the text with the tokenizer's
+    special tokens."""
+    chat = chat or not isinstance(prompt, str)
+    if not isinstance(prompt, str) and not uses_chat_template(tokenizer):
+        raise DataError("a prompt given as chat messages needs a tokenizer with a chat template; this one has "
+                        "none: give the prompt as text")
     if chat:
         return list(_chat_ids(tokenizer, as_messages(prompt), add_generation_prompt=True))
-    if not isinstance(prompt, str):
-        raise DataError("a prompt given as chat messages needs a tokenizer with a chat template")
     return tokenizer(prompt, add_special_tokens=True, return_attention_mask=False)["input_ids"]
 
 
@@ -74,10 +77,12 @@ def _chat_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_pro
 def pair_row(tokenizer: Any, prompt: Any, response: str, max_len: int, chat: bool) -> tuple[list[int], list[int]]:
     """(input ids, labels) of one prompt/response example: labels are -100 on the prompt and
     the response's ids after it (with the turn's end or the end-of-text token, so that the model
-    learns to stop). A row longer than `max_len` loses the prompt's first tokens, down to half
-    the row, and then the response's last ones."""
+    learns to stop). A row longer than `max_len` loses tokens from the middle of the prompt (its
+    start, a chat template's header, and its end, the assistant's turn, stay), down to half the
+    row, and then the response's last ones."""
     from ..batching import IGNORED_LABEL
 
+    chat = chat or not isinstance(prompt, str)
     given = prompt_ids(tokenizer, prompt, chat)
     written: list[int] | None = None
     if chat:
@@ -90,7 +95,9 @@ def pair_row(tokenizer: Any, prompt: Any, response: str, max_len: int, chat: boo
         if eos is not None and (not written or written[-1] != eos):
             written = written + [eos]
     room = max(max_len - len(written), max_len // 2)
-    given = given[-room:] if len(given) > room else given
+    if len(given) > room:
+        head = room // 4
+        given = given[:head] + given[len(given) - (room - head):]
     ids = (given + written)[:max_len]
     labels = ([IGNORED_LABEL] * len(given) + written)[:max_len]
     return ids, labels
@@ -116,12 +123,25 @@ def _column(frame: Any, wanted: str | None, choices: Sequence[str]) -> str | Non
 
 
 def read_generation_data(source: Any, text_col: str = "text", label_col: str | None = None,
-                         encoding: str = "utf-8", what: str = "training data") -> tuple[list[Any], list[str] | None]:
+                         encoding: str = "utf-8", what: str = "training data",
+                         kind: str | None = None) -> tuple[list[Any], list[str] | None]:
     """(texts, None) for documents, or (prompts, responses): from a list of texts, a
     (prompts, responses) pair of lists, a plain text file, a CSV/TSV file or a DataFrame (a
-    `text_col` of documents, or prompt and response columns: `text_col` and `label_col`, or
-    columns named prompt/response, instruction/output, …), a `datasets.Dataset`, or a
-    "messages" column of chats whose last message is the assistant's response."""
+    `text_col` of documents, or prompt and response columns: `text_col` and a `label_col`
+    named by the user, or columns named prompt/response, instruction/output, …), a
+    `datasets.Dataset`, or a "messages" column of chats whose last message is the assistant's
+    response. A column called "label" (the readers' default name) is not a response unless
+    `kind` is "pairs": SST-2's 0/1 beside its texts. `kind` ("documents" or "pairs") insists on
+    one."""
+    texts, responses = _read(source, text_col, label_col, encoding, what, kind)
+    if kind == "pairs" and responses is None:
+        raise DataError(f"{what}: documents, but this model learns responses to prompts; give prompt and response "
+                        "columns (text_col=, label_col=)")
+    return texts, responses
+
+
+def _read(source: Any, text_col: str, label_col: str | None, encoding: str, what: str,
+          kind: str | None) -> tuple[list[Any], list[str] | None]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
@@ -130,27 +150,25 @@ def read_generation_data(source: Any, text_col: str = "text", label_col: str | N
             return _checked(read_documents_file(path, encoding), None, what)
         from ..data import read_table
 
-        return read_generation_data(read_table(path, encoding=encoding), text_col, label_col, encoding,
-                                    f"{path.name}")
+        return _read(read_table(path, encoding=encoding), text_col, label_col, encoding, f"{path.name}", kind)
     if hasattr(source, "column_names") and hasattr(source, "features"):  # a datasets.Dataset
-        return read_generation_data(source.to_pandas(), text_col, label_col, encoding, what)
+        return _read(source.to_pandas(), text_col, label_col, encoding, what, kind)
     if isinstance(source, dict) and not hasattr(source, "columns"):
         import pandas as pd
 
         source = pd.DataFrame(source)
     if hasattr(source, "columns") and hasattr(source, "iloc"):
-        return _from_frame(source, text_col, label_col, what)
+        return _from_frame(source, text_col, label_col, what, kind)
+    if isinstance(source, (list, tuple)) and source and all(_is_chat(t) for t in source):
+        return _from_chats(list(source), what)
     if isinstance(source, tuple) and len(source) == 2 and all(isinstance(s, (list, tuple)) for s in source):
         prompts, responses = list(source[0]), list(source[1])
         if len(prompts) != len(responses):
             raise DataError(f"{what}: {len(prompts)} prompts but {len(responses)} responses; they must be the same "
                             "length")
         return _checked(prompts, [str(r) for r in responses], what)
-    if isinstance(source, (list, tuple)):
-        if all(isinstance(t, str) for t in source):
-            return _checked(list(source), None, what)
-        if all(_is_chat(t) for t in source):
-            return _from_chats(list(source), what)
+    if isinstance(source, (list, tuple)) and all(isinstance(t, str) for t in source):
+        return _checked(list(source), None, what)
     raise DataError(f"can't read text to learn from a {type(source).__name__} ({what}); give a list of texts, a "
                     "(prompts, responses) pair of lists, a .txt file, or a CSV file or DataFrame with a text column "
                     "(or prompt and response columns)")
@@ -172,11 +190,12 @@ def _from_chats(chats: list[Any], what: str) -> tuple[list[Any], list[str]]:
     return prompts, responses
 
 
-def _from_frame(frame: Any, text_col: str, label_col: str | None, what: str) -> tuple[list[Any], list[str] | None]:
-    if "messages" in frame.columns and text_col not in frame.columns:
+def _from_frame(frame: Any, text_col: str, label_col: str | None, what: str,
+                kind: str | None) -> tuple[list[Any], list[str] | None]:
+    if "messages" in frame.columns and text_col not in frame.columns and kind != "documents":
         return _from_chats([list(chat) for chat in frame["messages"]], what)
-    asked_pairs = label_col not in (None, "label") or (label_col == "label" and "label" in frame.columns)
-    response = _column(frame, label_col, RESPONSE_COLUMNS)
+    asked_pairs = label_col not in (None, "label") or (kind == "pairs" and label_col is not None)
+    response = None if kind == "documents" else _column(frame, label_col if asked_pairs else None, RESPONSE_COLUMNS)
     if asked_pairs and response is None:
         raise DataError(f"{what}: no response column {label_col!r}; its columns are {', '.join(map(str, frame.columns))}")
     if response is not None:
