@@ -321,7 +321,7 @@ class Learner(KtrainNames):
         again in passes half as big (see `_out_of_memory`)."""
         acc = self.accelerator
         rows = len(batch["input_ids"])
-        whole = self.task.loss_weight(batch)
+        whole: float | None = None  # the batch's loss weight, counted only once it is split (a GPU sync)
         with acc.accumulate(self._train_model):
             for group in self._optimizer.param_groups:
                 group["lr"] = lr
@@ -331,6 +331,8 @@ class Learner(KtrainNames):
                 part = batch if size >= rows else {k: v[done:done + size] for k, v in batch.items()}
                 n = len(part["input_ids"])
                 last = done + n >= rows
+                if n != rows and whole is None:
+                    whole = self.task.loss_weight(batch)
                 share = 1.0 if n == rows else self.task.loss_weight(part) / whole if whole else 0.0
                 if share == 0.0 and (not last or acc.num_processes == 1):  # nothing scored: its mean loss is 0/0
                     done += n

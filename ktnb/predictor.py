@@ -120,6 +120,23 @@ class Predictor:
         predictions = self.task.decode(logits, self.class_names, self.settings, items, examples)
         return predictions[0] if single else predictions
 
+    def _writing(self, what: str, prompts: Any, max_new_tokens: int | None, temperature: float,
+                 top_p: float | None, num_beams: int, stop: str | Sequence[str] | None,
+                 seed: int | None) -> tuple[list[Any], bool, dict[str, Any], list[str]]:
+        """The prompts (and whether one came alone), `model.generate`'s settings and the stop
+        strings, for a language model's `generate` and `stream`; `seed` is set here."""
+        from .generation import generation_settings
+
+        if self.task.pipeline_task != "text-generation":
+            raise KtnbError(f"{what} needs a language model (task generation); this is a {self.task.model_noun}: "
+                            "use predict()")
+        items, single = self._inputs(prompts, what)
+        settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, num_beams, stop)
+        settings.setdefault("max_new_tokens", self.task.options["max_new_tokens"])
+        if seed is not None:
+            torch.manual_seed(checks.whole_number("seed", seed, 0))
+        return items, single, settings, stops
+
     def generate(self, prompts: Any, max_new_tokens: int | None = None, *, temperature: float = 0.0,
                  top_p: float | None = None, num_beams: int = 1, stop: str | Sequence[str] | None = None,
                  seed: int | None = None) -> Any:
@@ -132,15 +149,8 @@ class Predictor:
         >>> predictor.generate("The film was", max_new_tokens=20)         # doctest: +SKIP
         ' a delight from start to finish.'
         """
-        from .generation import generation_settings
-
-        if self.task.pipeline_task != "text-generation":
-            raise KtnbError(f"generate needs a language model (task generation); this is a {self.task.model_noun}: "
-                            "use predict()")
-        items, single = self._inputs(prompts, "generate")
-        settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, num_beams, stop)
-        if seed is not None:
-            torch.manual_seed(checks.whole_number("seed", seed, 0))
+        items, single, settings, stops = self._writing("generate", prompts, max_new_tokens, temperature, top_p,
+                                                       num_beams, stop, seed)
         written = self._outputs(items, settings)[0] if items else []
         written = [cut_at_stop(text, stops) for text in written]
         return written[0] if single else written
@@ -166,18 +176,12 @@ class Predictor:
         >>> for piece in predictor.stream("The film was"):          # doctest: +SKIP
         ...     print(piece, end="", flush=True)
         """
-        from .generation import TextStream, check_room, generation_settings
+        from .generation import TextStream, check_room
 
-        if self.task.pipeline_task != "text-generation":
-            raise KtnbError(f"stream needs a language model (task generation); this is a {self.task.model_noun}: "
-                            "use predict()")
-        items, single = self._inputs(prompt, "stream")
+        items, single, settings, stops = self._writing("stream", prompt, max_new_tokens, temperature, top_p, 1, stop,
+                                                       seed)
         if not single:
             raise KtnbError("stream writes after one prompt; give one (generate takes a list)")
-        settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, 1, stop)
-        settings.setdefault("max_new_tokens", self.task.options.get("max_new_tokens", 64))
-        if seed is not None:
-            torch.manual_seed(checks.whole_number("seed", seed, 0))
         ids = self.task.encode_inputs(self.tokenizer, items, self.max_len).input_ids[0]
         check_room([len(ids)], settings["max_new_tokens"], model_length_cap(self.tokenizer, self.model.config))
         return TextStream(self.model, self.tokenizer, ids, settings, stops)

@@ -377,3 +377,24 @@ def _model_and_tokenizer(folder):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+
+
+def test_a_batch_split_into_passes_gives_the_gradient_of_the_whole_batch(tiny_llama_dir):
+    """Rows of different response lengths: passes weighted by rows would tilt the gradient
+    towards the short rows' tokens; weighted by scored tokens it is the whole batch's."""
+    prompts = ["is it good?", "tell me about the film", "a", "why?"]
+    responses = ["yes", "it was a long and tedious story with dull actors", "b c", "because the plot was a mess"]
+    data = ktnb.get_task("generation").load_data((prompts, responses), val_frac=0)
+    learner = ktnb.text_learner(data, str(tiny_llama_dir), batch_size=4, progress=False)
+    learner._prepare()
+    batch = learner.collate([learner.train_ds[i] for i in range(4)])
+    grads = []
+
+    def record(*args, **kwargs):
+        grads.append(torch.cat([p.grad.flatten() for p in learner.model.parameters() if p.grad is not None]))
+
+    learner._optimizer.step = record
+    for passes in (1, 2):
+        learner.micro_batches = passes
+        learner._train_batch(batch, 1e-3)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
