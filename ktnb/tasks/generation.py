@@ -84,6 +84,11 @@ class GenerationReport:
         return {"tokens": self.tokens, **self.summary("")}
 
 
+def are_documents(labels: Sequence[Any]) -> bool:
+    """Documents carry no labels (None); prompt/response pairs carry their responses."""
+    return all(label is None for label in labels)
+
+
 def token_losses(out: Any, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
     """Each row's summed negative log-likelihood of its scored tokens (each predicted from the
     ones before it) and how many it scores, computed row by row so that no more than one row's
@@ -186,7 +191,7 @@ class Generation(Task):
     def labelled(self, items: list[Any], raw_labels: list[Any], label_names: Sequence[str], where: str) -> Any:
         from ..data import LabelledTexts
 
-        kind = "documents" if all(label is None for label in raw_labels) else "pairs"
+        kind = "documents" if are_documents(raw_labels) else "pairs"
         if self.options["format"] is not None and kind != self.options["format"]:
             raise DataError(f"{where}: this model learnt from {self.options['format']}, not "
                             f"{'documents' if kind == 'documents' else 'prompt/response pairs'}; give the same kind")
@@ -250,11 +255,9 @@ class Generation(Task):
     def default_max_len(self, tokenizer: Any, sample: Any, cap: int) -> int:
         """Documents: blocks of `DEFAULT_BLOCK` tokens (or the model's limit, if less); pairs:
         the length 95% of the sample's rows fit in."""
-        from ..batching import choose_max_len
-
-        if all(label is None for label in sample.labels):
+        if are_documents(sample.labels):
             return min(cap, DEFAULT_BLOCK)
-        return choose_max_len(self.encode(tokenizer, sample, cap).lengths, cap)
+        return super().default_max_len(tokenizer, sample, cap)
 
     def encode(self, tokenizer: Any, part: Any, max_len: int) -> Any:
         """Documents packed into blocks of `max_len`; a pair as one row, its prompt unscored."""
@@ -263,7 +266,7 @@ class Generation(Task):
         if tokenizer.eos_token_id is None:
             raise ModelError("the tokenizer has no end-of-text token, which ends each document and response so that "
                              "the model learns to stop; set tokenizer.eos_token (e.g. to its separator token)")
-        if all(label is None for label in part.labels):
+        if are_documents(part.labels):
             blocks = pack(document_ids(tokenizer, part.texts), max_len, tokenizer.eos_token_id)
             # a block of one token has nothing to predict it from: it would be a batch with no loss
             blocks = [b for b in blocks if len(b) > 1]
