@@ -4,6 +4,7 @@ task: validation perplexity before and after, and training tokens per second. Th
 
     python bench/generation_quality.py --data-dir ../shared/data                  # SST-2 sentences as documents
     python bench/generation_quality.py --data-dir ../shared/data --set translation  # English -> French pairs
+    python bench/generation_quality.py --data-dir ../shared/data --lora --lr 1e-3    # LoRA adapters only
 
 Documents: the first --rows SST-2 training sentences, packed into blocks of --max-len tokens,
 validation on 10% of the sentences held out. Pairs: the first --rows Tatoeba English -> French
@@ -18,6 +19,14 @@ import time
 from pathlib import Path
 
 import ktnb
+from ktnb.lora import trainable_count
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def read(data_dir: Path, which: str, rows: int) -> ktnb.TextData:
@@ -44,12 +53,15 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--max-len", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lora", action="store_true", help="train LoRA adapters only (r 16, alpha 32, all linear)")
     args = parser.parse_args()
 
     data = read(args.data_dir, args.set, args.rows)
     started = time.perf_counter()
-    learner = ktnb.text_learner(data, "smollm2", max_len=args.max_len, batch_size=args.batch_size)
+    learner = ktnb.text_learner(data, "smollm2", max_len=args.max_len, batch_size=args.batch_size,
+                                lora=True if args.lora else None)
     print(f"{learner}  (loaded in {time.perf_counter() - started:.1f} s)")
+    memory_before = peak_memory_mb()
     tokens = int(sum(learner.train_ds.lengths))
     before = learner.evaluate()
     print("before:", before.headline)
@@ -64,6 +76,9 @@ def main() -> None:
           f"{args.epochs} epoch(s), lr {args.lr:g}, batch {args.batch_size}, max_len {learner.max_len}, "
           f"precision {learner.mixed_precision}: perplexity {before.perplexity:.2f} -> {after.perplexity:.2f}, "
           f"training {seconds:.0f} s (with validation), {tokens * args.epochs / seconds:.0f} tokens/s")
+    trainable, total = trainable_count(learner.model)
+    print(f"trainable parameters {trainable:,} of {total:,} ({100 * trainable / total:.2f}%); peak memory "
+          f"{peak_memory_mb():.0f} MB (process), {memory_before:.0f} MB before training")
 
 
 if __name__ == "__main__":

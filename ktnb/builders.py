@@ -144,7 +144,14 @@ def load_learner(folder: str | os.PathLike, data: Any = None, **overrides: Any) 
         reading = {key: origin[key] for key in ("text_col", "label_col", "pair_col")}
     settings = {**meta["learner"], "checkpoint_every": meta["checkpoint_every"], **overrides}
     task = get_task(meta["task"], **meta.get("task_options", {}))
-    learner = text_learner(data, str(path), task=task, checkpoint_dir=path, **reading, **settings)
+    # a LoRA run's folder holds merged weights: it goes on from its base model and its adapters
+    source = str(path)
+    if settings.get("lora"):
+        if not meta["base_model"]:
+            raise ModelError(f"the LoRA run in {path} does not name its base model, which its adapters need; "
+                             f"{DAMAGED_FIX}")
+        source = meta["base_model"]
+    learner = text_learner(data, source, task=task, checkpoint_dir=path, **reading, **settings)
     if meta["base_model"]:
         learner.checkpoint = meta["base_model"]
     restore(learner, path, meta)

@@ -36,6 +36,8 @@ from .storage import (MANIFEST, atomic_folder, check_save_target, read_json, sav
 KIND = "ktnb-checkpoint"
 WEIGHTS = "model.safetensors"
 BEST_WEIGHTS = "best.safetensors"
+#: a LoRA run's adapters (and new head): what resumes it, on its base model (model.safetensors is merged)
+TRAINABLE_WEIGHTS = "trainable.safetensors"
 TRAINING_STATE = "training-state.pt"
 #: runs that ended this way are complete: resuming one only loads its state
 ENDED = ("finished", "early_stopping")
@@ -260,11 +262,20 @@ def _schema_problem(value: Any, schema: dict[str, Any], where: str, extra_allowe
 def _metadata_problem(meta: dict[str, Any]) -> str | None:
     """What is wrong with a checkpoint's metadata: its keys and their types, and the relations
     between them that a resume relies on (None when nothing is)."""
+    from .lora import lora_settings
     from .schedules import SCHEDULES
     from .tasks import get_task
 
     # keys at the top may be added by other ktnb versions; nested ones are the fields of a dataclass
-    problem = _schema_problem(meta, _CHECKPOINT, "", extra_allowed=True)
+    checked = meta
+    learner = meta.get("learner")
+    if isinstance(learner, dict) and "lora" in learner:  # a later key: older checkpoints have none
+        try:
+            lora_settings(learner["lora"])
+        except KtnbError as err:
+            return f"learner.lora is {learner['lora']!r:.60}: {err}"
+        checked = {**meta, "learner": {key: value for key, value in learner.items() if key != "lora"}}
+    problem = _schema_problem(checked, _CHECKPOINT, "", extra_allowed=True)
     if problem:
         return problem
     options = meta.get("task_options", {})  # older checkpoints have none
@@ -298,7 +309,8 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     own = isinstance(meta["monitor"], str) and re.fullmatch(r"val_[A-Za-z][A-Za-z0-9_]*", meta["monitor"])
     if meta["monitor"] not in task.metrics and not own:  # a user's metric is checked when the learner is built
         return f"monitor is {meta['monitor']!r:.60}, not a metric of {task.name}"
-    wanted = ["model.safetensors", TRAINING_STATE] + ([BEST_WEIGHTS] if best and not meta["best_is_current"] else [])
+    wanted = ["model.safetensors", TRAINING_STATE] + ([BEST_WEIGHTS] if best and not meta["best_is_current"] else []) \
+        + ([TRAINABLE_WEIGHTS] if meta["learner"].get("lora") else [])
     unlisted = [name for name in wanted if name not in meta["files"]]
     if unlisted:
         return f"its file list lacks {unlisted[0]}"
@@ -313,6 +325,7 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     from safetensors.torch import save_file, save_model
 
     from . import __version__
+    from .lora import merged, trainable_state
     from .batching import model_length_cap
     from .models import quiet_transformers
 
@@ -345,7 +358,10 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
     }
     with atomic_folder(folder, KIND) as tmp:
         learner.model.config.save_pretrained(tmp)
-        save_model(learner.model, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        # the weights as a model folder holds them (pipeline and load_predictor read the folder)
+        save_model(merged(learner.model), str(tmp / WEIGHTS), metadata={"format": "pt"})
+        if learner.lora is not None:
+            save_file(trainable_state(learner.model), str(tmp / TRAINABLE_WEIGHTS), metadata={"format": "pt"})
         kept_apart = best is not None and not best_is_current
         if kept_apart:
             save_file(best["model"], str(tmp / BEST_WEIGHTS), metadata={"format": "pt"})
@@ -414,6 +430,7 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
     import torch
     from safetensors.torch import load_file, load_model
 
+    from .lora import load_trainable_state
 
     path = checkpoint_path(folder, "learner.resume")
     meta = read_checkpoint(path, "learner.resume") if meta is None else meta
@@ -441,7 +458,10 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
     if problem:
         raise ModelError(f"{path / MANIFEST} is damaged: {problem} (edited by hand?); {DAMAGED_FIX}")
     try:
-        load_model(learner.model, str(path / WEIGHTS), strict=True)
+        if learner.lora is not None:  # the adapters, on the base model the learner was built on
+            load_trainable_state(learner.model, load_file(str(path / TRAINABLE_WEIGHTS)))
+        else:
+            load_model(learner.model, str(path / WEIGHTS), strict=True)
         state = torch.load(path / TRAINING_STATE, map_location="cpu", weights_only=True)
         learner._optimizer.load_state_dict(state["optimizer"])
         best_weights = load_file(str(path / BEST_WEIGHTS)) if (path / BEST_WEIGHTS).is_file() else None

@@ -46,6 +46,7 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "schedule": ("onecycle", "one of " + ", ".join(SCHEDULES)),
     "early_stopping": (None, "patience in epochs: train until validation loss stops improving"),
     "grad_accum": (1, "a whole number"),
+    "lora": (None, "true, or LoRA settings such as {r: 16, alpha: 32}: train adapters only (needs peft)"),
     "device": ("auto", "auto, cpu, cuda, cuda:N or mps"),
     "mixed_precision": ("auto", "auto, no, fp16 or bf16"),
     "seed": (42, "a whole number"),
@@ -109,6 +110,10 @@ def check_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     _whole("seed", config["seed"], 0)
     if not (isinstance(config["val_frac"], (int, float)) and 0 <= config["val_frac"] < 1):
         raise _fail("val_frac", config["val_frac"])
+    if config["lora"] is not None:
+        from .lora import lora_settings
+
+        config["lora"] = lora_settings(config["lora"])  # its messages name lora
     if config["schedule"] not in SCHEDULES:
         raise _fail("schedule", config["schedule"])
     if config["class_names"] is not None:

@@ -26,14 +26,21 @@ def encode_for_evaluation(learner: Any, part: LabelledTexts) -> EncodedTexts:
     return learner.task.encode(learner.tokenizer, part, learner.task.evaluation_length(learner.max_len, cap))
 
 
+def runner(learner: Any, **generation: Any) -> Runner:
+    """What runs the learner's model for its task: at its evaluation batch size and precision."""
+    return Runner(learner.model, pad_id(learner.tokenizer), learner.eval_batch_size,
+                  device=learner.accelerator.device, autocast=learner.accelerator.autocast,
+                  tokenizer=learner.tokenizer, generation=generation)
+
+
 def model_outputs(learner: Any, dataset: EncodedTexts) -> Outputs:
     """The task's outputs for `dataset` (per example), at the learner's evaluation batch size
     and precision."""
-    runner = Runner(learner.model, pad_id(learner.tokenizer), learner.eval_batch_size,
-                    device=learner.accelerator.device, autocast=learner.accelerator.autocast,
-                    tokenizer=learner.tokenizer)
-    return learner.task.outputs(runner, dataset)
+    return learner.task.outputs(runner(learner), dataset)
 
+
+#: tokens each sample of a language model's writing in its report runs to
+SAMPLE_TOKENS = 32
 
 #: the names `evaluate(split=)` and `top_losses(split=)` take for the learner's own sets
 SPLITS = ("validation", "test")
@@ -88,8 +95,11 @@ def evaluate(learner: Any, data: Any = None, text_col: str = "text", label_col: 
     `data` that the model was not trained on are an error."""
     if data is None and split is None:
         split = "test" if learner.data.test is not None else "validation"
-    dataset, _ = labelled_data(learner, data, text_col, label_col, pair_col, split or "validation")
-    return report(learner, dataset, split=split if data is None else "")
+    dataset, part = labelled_data(learner, data, text_col, label_col, pair_col, split or "validation")
+    result = report(learner, dataset, split=split if data is None else "")
+    # a model that writes shows some of its writing (once here, not every epoch: writing is slow)
+    learner.task.add_samples(result, runner(learner, max_new_tokens=SAMPLE_TOKENS), part, learner.max_len)
+    return result
 
 
 def top_losses(learner: Any, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",

@@ -105,7 +105,7 @@ class TextStream:
             was_training = model.training
             model.eval()  # no dropout while writing
             try:
-                with torch.no_grad():
+                with torch.inference_mode():
                     model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=self._streamer,
                                    stopping_criteria=StoppingCriteriaList([Halt()]), pad_token_id=pad, **settings)
             except BaseException as err:  # noqa: BLE001 - handed to the reader, which raises it

@@ -38,6 +38,7 @@ from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
 from .ktrain_names import KtrainNames
+from .lora import add_lora, is_lora, load_trainable_state, lora_settings, trainable_count, trainable_state
 from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
 from .models import model_width
 from .predictor import Predictor
@@ -65,10 +66,6 @@ def make_optimizer(model: torch.nn.Module, weight_decay: float, device: torch.de
     by default) on CPU and CUDA, the per-tensor loop elsewhere."""
     fused = device.type in ("cpu", "cuda") and tuple(int(p) for p in torch.__version__.split(".")[:2]) >= (2, 4)
     return torch.optim.AdamW(_param_groups(model, weight_decay), lr=1e-5, **({"fused": True} if fused else {}))
-
-
-def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _cpu_copy(value: Any) -> Any:
@@ -112,7 +109,8 @@ class Learner(KtrainNames):
     ("auto": cuda > mps > cpu), `mixed_precision` ("auto": bf16/fp16 on GPU), `grad_accum`
     (batches per optimiser step), `clip_grad` (max gradient norm, 0 to turn off),
     `weight_decay`, `seed`, `monitor` (the validation metric that picks the best weights),
-    `callbacks` (listeners for every fit), `progress` (a tqdm bar and epoch lines).
+    `callbacks` (listeners for every fit), `progress` (a tqdm bar and epoch lines), `lora`
+    (True, or settings such as ``{"r": 8}``: train LoRA adapters only, see `ktnb.lora`).
     """
 
     # the run's state, read where users and views look for it (`run_state` holds it)
@@ -129,7 +127,8 @@ class Learner(KtrainNames):
                  weight_decay: float = 0.01, seed: int = 42, monitor: str | None = None,
                  callbacks: Sequence[Listener] = (), progress: bool = True,
                  checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-                 task: Task | None = None, metrics: Sequence[Metric] | Mapping[str, Callable] | None = None):
+                 task: Task | None = None, metrics: Sequence[Metric] | Mapping[str, Callable] | None = None,
+                 lora: bool | Mapping[str, Any] | None = None):
         self.batch_size = checks.whole_number("batch_size", batch_size)
         self.grad_accum = checks.whole_number("grad_accum", grad_accum)
         self.eval_batch_size = checks.whole_number("eval_batch_size", eval_batch_size) \
@@ -158,6 +157,10 @@ class Learner(KtrainNames):
         self.data = data
         self.class_names = list(data.class_names)  # the label names (tags, or the regression target)
         self.settings_learnt: dict[str, Any] = {}  # decision settings tuned on validation data (thresholds)
+        #: LoRA's settings (`ktnb.lora`), None when every weight trains
+        self.lora = lora_settings(dict(lora) if isinstance(lora, Mapping) else lora)
+        if self.lora is not None and not is_lora(model):
+            model = add_lora(model, self.lora, self.task)
         self.device = resolve_device(device)
         self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device, model)
         self.accelerator = make_accelerator(self.device, self.mixed_precision, grad_accum)
@@ -189,7 +192,7 @@ class Learner(KtrainNames):
                                "eval_batch_size": self.eval_batch_size, "device": str(device),
                                "mixed_precision": mixed_precision, "grad_accum": self.grad_accum,
                                "clip_grad": self.clip_grad, "weight_decay": self.weight_decay, "seed": self.seed,
-                               "monitor": monitor}
+                               "monitor": monitor, "lora": self.lora}
         self.callbacks: list[Listener] = list(callbacks) + ([ProgressBar()] if progress else [])
         self.history = History()
         #: where the runs are, their best weights and what a checkpoint records (see `RunState`)
@@ -197,6 +200,8 @@ class Learner(KtrainNames):
         self.stop_reason: str | None = None
         self._stop_requested = threading.Event()
         self._optimizer: Any = None
+        #: gradient accumulation's window so far: [its first batch's loss weight, the weights' sum]
+        self._window: list[float] | None = None
         self._train_model: Any = None
         self._train_dl: Any = None
         self._sampler: BucketBatchSampler | None = None
@@ -253,11 +258,11 @@ class Learner(KtrainNames):
 
     def _snapshot(self) -> dict[str, Any]:
         """Weights and optimizer state, copied to the CPU: a state to come back to."""
-        return {"model": _cpu_state(self.model), "optimizer": _cpu_copy(self._optimizer.state_dict()),
+        return {"model": trainable_state(self.model), "optimizer": _cpu_copy(self._optimizer.state_dict()),
                 "settings": dict(self.settings_learnt)}
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
-        self.model.load_state_dict(snapshot["model"])
+        load_trainable_state(self.model, snapshot["model"])
         self.settings_learnt = dict(snapshot["settings"])
         self._optimizer.load_state_dict(snapshot["optimizer"])
         self._optimizer.zero_grad(set_to_none=True)
@@ -303,6 +308,7 @@ class Learner(KtrainNames):
         this run's listeners. A stop request is not cleared here but when a run ends, so that a
         Stop pressed while a run is still being set up stops that run."""
         self.accelerator.step = 0
+        self._window = None
         return sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
 
     def _check_stop(self) -> None:
@@ -318,10 +324,22 @@ class Learner(KtrainNames):
         The batch goes through the model in `micro_batches` passes, each loss weighted by its
         share of what the batch's loss averages over (rows, or scored tokens: `Task.loss_weight`),
         so the gradient is the whole batch's. Out of GPU memory, the rows not yet done are tried
-        again in passes half as big (see `_out_of_memory`)."""
+        again in passes half as big (see `_out_of_memory`).
+
+        With gradient accumulation, each batch's gradient is weighted the same way within its
+        window of `grad_accum` batches, and the sum divided by the window's weight when the
+        optimizer steps: the step's gradient is the mean over every row or scored token of the
+        window, as one big batch would give it (batches of prompt/response pairs score different
+        numbers of tokens; an epoch's last window may be short)."""
         acc = self.accelerator
         rows = len(batch["input_ids"])
-        whole: float | None = None  # the batch's loss weight, counted only once it is split (a GPU sync)
+        windowed = self.grad_accum > 1
+        # the batch's loss weight, counted only when it is needed (a GPU sync): the batch is split, or accumulated
+        whole: float | None = self.task.loss_weight(batch) if windowed else None
+        if windowed:
+            self._window = self._window or [whole or 1.0, 0.0]  # [the window's first weight, its sum]
+            self._window[1] += whole
+        scale = whole / self._window[0] if windowed else 1.0  # kept near 1 for half-precision gradients
         with acc.accumulate(self._train_model):
             for group in self._optimizer.param_groups:
                 group["lr"] = lr
@@ -334,21 +352,28 @@ class Learner(KtrainNames):
                 if n != rows and whole is None:
                     whole = self.task.loss_weight(batch)
                 share = 1.0 if n == rows else self.task.loss_weight(part) / whole if whole else 0.0
-                if share == 0.0 and (not last or acc.num_processes == 1):  # nothing scored: its mean loss is 0/0
+                weight = share * scale
+                if weight == 0.0 and (not last or acc.num_processes == 1):  # nothing scored: its mean loss is 0/0
                     done += n
                     continue
                 try:
                     with contextlib.nullcontext() if last or acc.num_processes == 1 else acc.no_sync(self._train_model):
                         loss = self._train_model(**part).loss
-                        if share == 0.0:  # the last pass of several processes, with nothing scored: a
+                        if weight == 0.0:  # the last pass of several processes, with nothing scored: a
                             loss = loss.nan_to_num()  # zero that still syncs the gradients, not NaN
-                        acc.backward(loss if n == rows else loss * share)
+                        acc.backward(loss if weight == 1.0 else loss * weight)
                 except torch.OutOfMemoryError:
                     self._out_of_memory(n)
                     continue
                 total += loss.item() * share
                 done += n
             stepped = acc.sync_gradients
+            if stepped and windowed:  # the window's weighted sum, divided by its weight (accelerate took grad_accum)
+                first, total = self._window
+                self._window = None
+                grads = [p.grad for p in self._train_model.parameters() if p.grad is not None]
+                if grads and total:
+                    torch._foreach_mul_(grads, self.grad_accum * first / total)
             fused_scale = stepped and self.clip_grad and self._clip_in_step()
             if stepped and self.clip_grad and not fused_scale:
                 acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
@@ -793,14 +818,22 @@ class Learner(KtrainNames):
                 self.task.describe_labels(self.class_names),
                 ("train / val", f"{len(self.train_ds)} / {len(self.val_ds) if self.val_ds else 0}"),
                 ("max_len", self.max_len), ("batch_size", self.batch_size), ("device", str(self.device)),
-                ("mixed_precision", self.mixed_precision)]
+                ("mixed_precision", self.mixed_precision), *self._lora_row()]
+
+    def _lora_row(self) -> list[tuple[str, Any]]:
+        if self.lora is None:
+            return []
+        trainable, total = trainable_count(self.model)
+        return [("lora", f"r={self.lora['r']}, alpha={self.lora['alpha']}: {trainable:,} of {total:,} "
+                         f"parameters train ({100 * trainable / total:.2f}%)")]
 
     def __repr__(self) -> str:
         kind, names = self.task.describe_labels(self.class_names)
         what = f"classes={self.class_names}" if kind == "classes" else f"task={self.task.name}, {kind}={names}"
+        lora = "" if self.lora is None else f", lora_r={self.lora['r']}"
         return (f"Learner({type(self.model).__name__}, {what}, train={len(self.train_ds)}, "
                 f"val={len(self.val_ds) if self.val_ds else 0}, max_len={self.max_len}, "
-                f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision})")
+                f"batch_size={self.batch_size}, device={self.device}, mixed_precision={self.mixed_precision}{lora})")
 
 
 __all__ = ["Learner", "resolve_device", "make_optimizer"]

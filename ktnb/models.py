@@ -71,6 +71,10 @@ def resolve_checkpoint(model: str | os.PathLike | None) -> str:
     if named is not None and not path.is_dir():
         return resolve_named(named)
     if path.is_dir():
+        from .lora import adapter_base
+
+        if adapter_base(path) is not None:  # LoRA adapters alone: transformers loads their base model too
+            return str(path)
         if not (path / "config.json").is_file():
             raise ModelError(f"model directory {path} has no config.json; save models with save_pretrained()")
         if not any((path / f).is_file() for f in WEIGHT_FILES):
@@ -151,8 +155,10 @@ def ensure_pad_token(tokenizer: Any, model: Any) -> None:
 def load_config(checkpoint: str) -> Any:
     from transformers import AutoConfig
 
+    from .lora import adapter_base
+
     try:
-        return AutoConfig.from_pretrained(checkpoint)
+        return AutoConfig.from_pretrained(adapter_base(checkpoint) or checkpoint)
     except Exception as err:  # noqa: BLE001 - bad JSON, wrong field types, unknown model type …
         raise _load_error(checkpoint, err) from None
 

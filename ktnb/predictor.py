@@ -243,18 +243,24 @@ class Predictor:
             raise KtnbError(f"unknown attention view {view!r}; choose ktnb, bertviz (head) or model")
         return att
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, *, adapter_only: bool = False) -> Path:
         """Write a Hugging Face model folder (safetensors, config with labels, tokenizer) that
-        `Predictor.load` and `transformers.pipeline` both read.
+        `Predictor.load` and `transformers.pipeline` both read. A LoRA model is saved merged (its
+        adapters folded into the weights), or with ``adapter_only=True`` as peft's adapter folder
+        (megabytes, not the whole model), which the same two read with the base model it names.
 
         The folder appears whole or not at all (see `ktnb.storage`); an existing folder is
         replaced only when ktnb saved it."""
         from . import __version__
+        from .lora import is_lora, merged
         from .models import quiet_transformers
 
+        if adapter_only and not is_lora(self.model):
+            raise ModelError("adapter_only saves LoRA adapters, and this model has none (it was trained whole); "
+                             "save it without adapter_only")
         with atomic_folder(path) as tmp:
             with quiet_transformers():
-                self.model.save_pretrained(tmp)
+                (self.model if adapter_only else merged(self.model)).save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
             write_manifest(tmp, {"task": self.task.name, "task_options": self.task.options,
                                  "pipeline": self.task.pipeline_task, "class_names": self.class_names,

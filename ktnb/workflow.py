@@ -114,6 +114,7 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     learner = text_learner(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
                               batch_size=config["batch_size"], device=config["device"],
                               mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
+                              lora=config["lora"],
                               callbacks=callbacks, progress=progress, checkpoint_dir=config["checkpoint_dir"],
                               checkpoint_every=config["checkpoint_every"])
     session = Session(config, text_data, learner)

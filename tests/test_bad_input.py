@@ -138,7 +138,7 @@ def test_max_train_from_label_sorted_data_says_why_there_is_one_class():
                          "(e.g. data = ktnb.texts_from_csv(..., max_train=...)) and pass that data"),
     ({"batchsize": 8}, "text_learner has no setting 'batchsize'; did you mean 'batch_size'? it takes max_len, "
                        "batch_size, eval_batch_size, device, mixed_precision, grad_accum, clip_grad, weight_decay, "
-                       "seed, monitor, callbacks, progress, checkpoint_dir, checkpoint_every, metrics"),
+                       "seed, monitor, callbacks, progress, checkpoint_dir, checkpoint_every, metrics, lora"),
 ])
 def test_bad_learner_settings(tiny_model_dir, sentiment_data, settings, message):
     call = lambda: ktnb.text_classifier(sentiment_data, str(tiny_model_dir), progress=False, **settings)  # noqa: E731

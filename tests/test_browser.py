@@ -341,3 +341,32 @@ def test_question_answering_notebook_highlights_the_answer_in_the_pasted_paragra
     asked.scroll_into_view_if_needed()
     _screenshot(page, "qa-answer.png")
     page.close()
+
+
+def test_generation_notebook_streams_the_text_into_one_display(lab, browser):
+    page = _open_and_run_all(browser, lab, "07_generation.ipynb")
+    cell = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="%ktrain generate"))
+    stream = cell.locator("pre.ktnb-stream")
+    _wait_or_report(page, stream, 480_000)
+    seen = []  # what the cell shows while the model writes: the text grows in place
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        text = stream.first.inner_text()
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        if "writing" not in text:
+            break
+        time.sleep(0.02)
+    final = seen[-1]
+    assert stream.count() == 1 and final.startswith("the movie is") and "writing" not in final
+    assert len(final) > len("the movie is") + 20, final
+    growing = [t for t in seen if "writing" in t]
+    assert len(growing) >= 2 and len(growing[-1]) > len(growing[0]), seen  # seen while it was written
+    last = page.locator(".jp-CodeCell").last  # the merged LoRA model's text in pipeline, as ktnb writes it
+    _wait_or_report(page, last.locator(".jp-OutputArea-output", has_text="the same as ktnb's"), 480_000)
+    assert "the same as ktnb's: True" in last.locator(".jp-OutputArea-output", has_text="pipeline:").inner_text()
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                        has_text="Traceback").count() == 0
+    cell.scroll_into_view_if_needed()
+    _screenshot(page, "generation-stream.png")
+    page.close()

@@ -5,7 +5,9 @@ text from, and one-line errors for what cannot work."""
 
 from __future__ import annotations
 
+import html
 import math
+import time
 
 import numpy as np
 import pytest
@@ -159,6 +161,27 @@ def test_pairs_learn_the_response_with_the_chat_template(tiny_chat_llama_dir, tm
     predictor = ktnb.load_predictor(learner.predictor().save(tmp_path / "chat"))
     assert predictor.generate(["is it good?", "is it bad?"], max_new_tokens=4) == ["yes", "no"]
     assert predictor.generate([{"role": "user", "content": "is it bad?"}], max_new_tokens=4) == "no"
+    report = learner.evaluate()  # it shows what it writes for the set's prompts, next to the responses
+    assert [(p, r) for p, r, _ in report.samples] == [(t, str(r)) for t, r in zip(learner.data.val.texts[:3],
+                                                                                 learner.data.val.labels[:3])]
+    assert all(w == r for _, r, w in report.samples)
+
+
+def test_the_report_shows_what_the_model_writes_escaped(trained):
+    learner, _ = trained
+    val = learner.data.val
+    part = type(val)(["<b>the film</b> was good and the story was very funny"] + list(val.texts[:4]), [None] * 5)
+    report = learner.evaluate()
+    assert len(report.samples) == 3 and all(w for _, _, w in report.samples)
+    from ktnb.evaluation import runner
+
+    learner.task.add_samples(report, runner(learner, max_new_tokens=8), part, learner.max_len)
+    prompt, reference, written = report.samples[0]
+    assert prompt == "<b>the film</b> was good and" and reference == "the story was very funny"
+    html_view = report._repr_html_()
+    assert "&lt;b&gt;the film&lt;/b&gt;" in html_view and "<b>the film" not in html_view
+    assert "what it writes" in html_view and html.escape(written.strip()) in html_view
+    assert "sample" in str(report)
 
 
 def test_bad_input_is_one_line(tiny_llama_dir, tiny_model_dir, trained):
@@ -258,10 +281,41 @@ def test_the_panel_trains_evaluates_and_writes_with_a_language_model(tiny_llama_
     panel.eval_button.click()
     panel.wait(60)
     assert "perplexity" in panel.report_html.value and panel.report.perplexity < 1000
-    panel.text.value = "the film\na <b>dull</b>\n"
+    assert panel.tabs.get_title(4) == "Generate" and panel.predict_button.description == "Generate"
+    prompt = "the film\na <b>dull</b>"
+    written = panel.learner.predictor().generate(prompt)
+    assert written.strip()
+    panel.text.value = prompt + "\n"
     panel.predict_button.click()
+    panel.wait(60)
+    shown = panel.predictions.value  # the prompt (escaped) and what the model wrote after it, streamed
+    assert "a &lt;b&gt;dull&lt;/b&gt;" in shown and "<b>dull" not in shown
+    assert html.escape(written) in shown and "writing" not in shown and "stopped" not in shown
+
+    # Stop ends the writing and keeps the text so far (the model slowed down to a token per 50 ms)
+    model = panel.learner.model
+    forward, calls = model.forward, []
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.05)
+        return forward(*args, **kwargs)
+
+    model.forward = slow
+    try:
+        panel.predict_button.click()
+        assert not panel.stop_writing_button.disabled
+        deadline = time.monotonic() + 10
+        while len(calls) < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        panel.stop_writing_button.click()
+        panel.wait(30)
+    finally:
+        model.forward = forward
     shown = panel.predictions.value
-    assert shown.count("<tr>") == 3 and "&lt;b&gt;dull" in shown and "<b>dull" not in shown
+    assert "(stopped)" in shown and panel.stop_writing_button.disabled and not panel.predict_button.disabled
+    kept = html.unescape(shown.split("</span>", 1)[1].split(" <span", 1)[0])
+    assert written.startswith(kept) and len(kept) < len(written) and len(calls) < 20
 
 
 def test_a_stream_gives_every_piece_once_in_order_and_stops_when_asked(trained):
@@ -398,3 +452,137 @@ def test_a_batch_split_into_passes_gives_the_gradient_of_the_whole_batch(tiny_ll
         learner.micro_batches = passes
         learner._train_batch(batch, 1e-3)
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+
+
+def test_accumulated_batches_give_the_gradient_of_one_batch_holding_them(tiny_llama_dir):
+    """Two batches of pairs that score different numbers of tokens, accumulated: the step's
+    gradient is the mean over all their tokens, as one batch of the four rows gives it (a mean
+    of the two batches' means would weigh the short responses' tokens more)."""
+    prompts = ["is it good?", "tell me about the film", "a", "why?"]
+    responses = ["yes", "it was a long and tedious story with dull actors", "b c", "because the plot was a mess"]
+    data = ktnb.get_task("generation").load_data((prompts, responses), val_frac=0)
+    grads = {}
+    for batch_size, accumulate in ((4, 1), (2, 2)):
+        learner = ktnb.text_learner(data, str(tiny_llama_dir), batch_size=batch_size, grad_accum=accumulate,
+                                    progress=False)
+        learner._prepare()
+        learner._start_run(())
+
+        def record(*args, **kwargs):
+            if learner.accelerator.sync_gradients:
+                grads[accumulate] = torch.cat([p.grad.flatten() for p in learner.model.parameters()
+                                               if p.grad is not None])
+
+        learner._optimizer.step = record
+        rows = [learner.train_ds[i] for i in range(4)]
+        for part in ([rows] if batch_size == 4 else [rows[:2], rows[2:]]):
+            learner._train_batch(learner.collate(part), 1e-3)
+    assert torch.allclose(grads[1], grads[2], rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def lora_trained(tiny_llama_dir, tmp_path_factory):
+    texts, _ = sentiment_texts(300, seed=5)
+    folder = tmp_path_factory.mktemp("lora") / "run"
+    learner = ktnb.text_learner(texts, str(tiny_llama_dir), task="generation", max_len=64, batch_size=16,
+                                progress=False, lora={"r": 8, "alpha": 16}, checkpoint_dir=folder)
+    before = learner.evaluate()
+    learner.fit_onecycle(5e-2, 3)
+    return learner, before, texts, folder
+
+
+def _base_weights(folder):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(folder).state_dict()
+
+
+def test_lora_trains_only_its_adapters(lora_trained, tiny_llama_dir):
+    learner, before, _, _ = lora_trained
+    # a tiny model's adapters move it less than full training does (its embeddings hold most of what it learns)
+    assert learner.evaluate().perplexity < 0.95 * before.perplexity
+    trained = {name for group in learner._optimizer.param_groups for name, param in learner.model.named_parameters()
+               if any(param is p for p in group["params"])}
+    assert trained and all("lora_" in name for name in trained)  # the optimizer holds the adapters only
+    base = _base_weights(tiny_llama_dir)
+    for name, value in learner.model.get_base_model().state_dict().items():
+        if "lora_" not in name:  # every weight of the model itself is as it was loaded
+            assert torch.equal(value, base[name.replace(".base_layer", "")]), name
+    snapshot = learner._snapshot()["model"]  # a state to come back to: the adapters, not the whole model
+    assert snapshot and all("lora_" in name for name in snapshot)
+    row = dict(learner.settings())["lora"]
+    assert row.startswith("r=8, alpha=16: ") and "parameters train" in row
+
+
+def test_a_lora_model_saves_merged_for_pipeline_or_as_its_adapter(lora_trained, tiny_llama_dir, tmp_path):
+    from transformers import pipeline
+
+    learner, _, _, _ = lora_trained
+    predictor = learner.predictor()
+    prompts = ["the film", "a dull"]
+    ours = predictor.generate(prompts, max_new_tokens=12)
+    def greedy(folder):
+        writer = pipeline("text-generation", model=str(folder))
+        return [writer(p, max_new_tokens=12, do_sample=False, return_full_text=False)[0]["generated_text"]
+                for p in prompts]
+
+    assert ours != greedy(tiny_llama_dir)  # the adapters changed what it writes
+    merged = predictor.save(tmp_path / "merged")
+    adapter = predictor.save(tmp_path / "adapter", adapter_only=True)
+    assert not (merged / "adapter_config.json").exists() and (adapter / "adapter_config.json").is_file()
+    size = sum(f.stat().st_size for f in adapter.glob("*.safetensors"))
+    assert size < 0.5 * sum(f.stat().st_size for f in merged.glob("*.safetensors"))
+    for folder in (merged, adapter):
+        assert greedy(folder) == ours, folder.name
+        assert ktnb.load_predictor(folder).generate(prompts, max_new_tokens=12) == ours
+    with pytest.raises(ModelError, match="has none"):
+        ktnb.Predictor.load(merged).save(tmp_path / "again", adapter_only=True)
+
+
+def test_a_lora_run_resumes_from_its_checkpoint(lora_trained):
+    learner, _, texts, folder = lora_trained
+    again = ktnb.load_learner(folder, data=texts)
+    assert again.lora == learner.lora and again.evaluate().loss == pytest.approx(learner.evaluate().loss, rel=1e-5)
+    assert ktnb.load_predictor(folder).generate("the film", max_new_tokens=8) \
+        == learner.predictor().generate("the film", max_new_tokens=8)  # the folder's weights are merged
+
+
+def test_lora_on_a_classifier_trains_its_new_head_too(tiny_model_dir, sentiment_data, tmp_path):
+    from transformers import pipeline
+
+    learner = ktnb.text_learner(sentiment_data, str(tiny_model_dir), lora=True, progress=False)
+    learner.fit(1e-2, 1)
+    trained = [n for n, p in learner.model.named_parameters() if p.requires_grad]
+    assert any("classifier" in n for n in trained) and all("lora_" in n or "classifier" in n for n in trained)
+    predictor = learner.predictor()
+    texts = ["a good film", "a dull film", "quite boring"]
+    folder = predictor.save(tmp_path / "clf")
+    assert [r["label"] for r in pipeline("text-classification", model=str(folder))(texts)] \
+        == predictor.predict(texts)
+
+
+def test_bad_lora_settings_are_one_line(tiny_llama_dir, monkeypatch):
+    texts = ["the cat sat on the mat"] * 40
+    for bad, words in [({"rank": 8}, "no setting 'rank'"), ({"r": 0}, "r must be"), ("yes", "True or a mapping"),
+                       ({"dropout": 1.5}, "dropout"), ({"target_modules": []}, "target_modules")]:
+        assert words in one_line(KtnbError, lambda: ktnb.text_learner(texts, str(tiny_llama_dir), task="generation",
+                                                                      lora=bad, progress=False))
+    message = one_line(ModelError, lambda: ktnb.text_learner(texts, str(tiny_llama_dir), task="generation",
+                                                             lora={"target_modules": ["query"]}, progress=False))
+    assert "no module of this llama model matches" in message and "q_proj" in message
+    from ktnb.config import check_config
+
+    assert "lora must be True" in one_line(KtnbError, lambda: check_config({"data": "x.csv", "lora": "yes"}))
+    assert check_config({"data": "x.csv", "lora": {"r": 4}})["lora"]["alpha"] == 32
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_peft(name, *args, **kwargs):
+        if name == "peft" or name.startswith("peft."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_peft)
+    assert "pip install peft" in one_line(ModelError, lambda: ktnb.text_learner(
+        texts, str(tiny_llama_dir), task="generation", lora=True, progress=False))

@@ -1,4 +1,5 @@
-"""The widget panel: Data, LR finder, Train, Evaluate, Predict and Attention tabs.
+"""The widget panel: Data, LR finder, Train, Evaluate, Predict (Generate for a language model:
+the text streams in as it is written, with a Stop) and Attention tabs.
 
 Core ipywidgets only (7.7 and 8), so it runs on Colab. Training, the LR finder and evaluation
 run in a background thread so that the kernel stays responsive and Stop works; the thread only
@@ -117,13 +118,18 @@ class Panel:
         self._fit_predict_inputs()
         self.load_button.disabled = busy
         self.stop_button.disabled = not (busy and self._training)
+        self.stop_writing_button.disabled = not (busy and self.stream is not None)
 
     def _fit_predict_inputs(self) -> None:
         """The Predict tab asks for what the task reads: texts, one per line; or (a question
         answering model) questions, one per line, and the context they are asked of."""
         fields = self.learner.task.input_fields if self.learner is not None else ("text",)
         two = len(fields) == 2
-        self.text.placeholder = f"one {fields[0]} per line"
+        writes = self.learner is not None and self.learner.task.writes_text
+        self.text.placeholder = "a prompt" if writes else f"one {fields[0]} per line"
+        self.predict_button.description = "Generate" if writes else "Predict"
+        self.tabs.set_title(TAB_TITLES.index("Predict"), "Generate" if writes else "Predict")
+        self.stop_writing_button.layout.display = "" if writes else "none"
         self.second_text.placeholder = f"the {fields[1]}" if two else ""
         self.second_text.layout.display = "" if two else "none"
 
@@ -447,10 +453,18 @@ class Panel:
         self.predict_button = W.Button(description="Predict", icon="comment")
         self.predictions = W.HTML()
         self.predict_button.on_click(self._guard(self.predictions)(self._predict))
-        self.predict_tab = W.VBox([self.text, self.second_text, self.predict_button, self.predictions])
+        # a language model's writing streams into `predictions`; Stop ends it and keeps the text
+        self.stop_writing_button = W.Button(description="Stop", icon="stop", layout=W.Layout(display="none"))
+        self.stop_writing_button.on_click(self._stop_writing)
+        self.stream: Any = None
+        self.predict_tab = W.VBox([self.text, self.second_text, W.HBox([self.predict_button, self.stop_writing_button]),
+                                   self.predictions])
 
     def _predict(self, _: Any = None) -> None:
         learner = self._needs_learner()
+        if learner.task.writes_text:
+            self._write(learner)
+            return
         texts: list[Any] = [t for t in self.text.value.splitlines() if t.strip()]
         fields = learner.task.input_fields
         if not texts:
@@ -469,6 +483,26 @@ class Panel:
                 return
             texts = [tuple(part.strip() for part in t.split(" | ", 1)) for t in texts]
         self.predictions.value = predictor.view(texts).html  # the task's own view of its predictions
+
+    def _write(self, learner: Any) -> None:
+        """Stream what the model writes after the prompt (the whole box) into the tab."""
+        from .streaming import follow, stream_html
+
+        prompt = self.text.value.strip("\n")
+        if not prompt.strip():
+            self.predictions.value = "type a prompt first"
+            return
+        self.stream = stream = learner.predictor().stream(prompt)  # a prompt too long is refused here
+
+        def show(text: str, state: str) -> None:
+            self.predictions.value = stream_html(prompt, text, state)
+
+        self._run_in_thread(lambda: follow(stream, show), lambda text: None, self.predictions,
+                            after=lambda: setattr(self, "stream", None))
+
+    def _stop_writing(self, _: Any = None) -> None:
+        if self.stream is not None:
+            self.stream.stop()
 
     def _build_attention_tab(self) -> None:
         self.sentence = W.Text(placeholder="a sentence", description="sentence", layout=W.Layout(width="90%"))

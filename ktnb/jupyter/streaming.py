@@ -6,7 +6,7 @@ text so far."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from IPython.display import HTML, display
 
@@ -20,19 +20,27 @@ def stream_html(prompt: str, written: str, state: str = "") -> str:
             f"</span>{escape(written)}{note}</pre>")
 
 
-def show_stream(stream: Any, prompt: str, every: float = 0.1) -> str:
-    """Show `stream` (a `ktnb.generation.TextStream`) growing in one display; returns its text."""
-    handle = display(HTML(stream_html(prompt, "", "writing…")), display_id=True)
-    shown_at = 0.0
+def follow(stream: Any, show: Callable[[str, str], None], every: float = 0.1) -> str:
+    """Hand `stream`'s text so far to `show(text, state)` as it grows, at most every `every`
+    seconds, and once at the end (state "stopped" when it was stopped); returns the text.
+    An interrupt stops the writing and keeps the text."""
+    show(stream.text, "writing…")
+    shown_at = time.monotonic()
     try:
         for _ in stream:
             if time.monotonic() - shown_at >= every:
-                handle.update(HTML(stream_html(prompt, stream.text, "writing…")))
+                show(stream.text, "writing…")
                 shown_at = time.monotonic()
     except KeyboardInterrupt:
         stream.stop()
-    handle.update(HTML(stream_html(prompt, stream.text, "stopped" if stream.stopped else "")))
+    show(stream.text, "stopped" if stream.stopped else "")
     return stream.text
 
 
-__all__ = ["show_stream", "stream_html"]
+def show_stream(stream: Any, prompt: str, every: float = 0.1) -> str:
+    """Show `stream` (a `ktnb.generation.TextStream`) growing in one display; returns its text."""
+    handle = display(HTML(stream_html(prompt, "", "writing…")), display_id=True)
+    return follow(stream, lambda text, state: handle.update(HTML(stream_html(prompt, text, state))), every)
+
+
+__all__ = ["follow", "show_stream", "stream_html"]

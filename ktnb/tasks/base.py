@@ -75,6 +75,8 @@ class Task:
     title = ""
     #: the `transformers.pipeline` task that loads a saved folder of this task
     pipeline_task = "text-classification"
+    #: the peft task type of its model (which head trains whole beside LoRA's adapters)
+    peft_task_type = "SEQ_CLS"
     #: the transformers Auto class of the model head
     auto_model = "AutoModelForSequenceClassification"
     problem_type: str | None = None
@@ -112,6 +114,8 @@ class Task:
     answers_questions = False
     #: what a prediction reads, as views ask for it: a text, or two named inputs (a question and its context)
     input_fields: tuple[str, ...] = ("text",)
+    #: its predictions are text the model writes token by token (views stream it, with a Stop)
+    writes_text = False
     #: `top_losses` can rank its examples by their loss (a language model's set is scored by token)
     ranks_examples = True
     #: per-run options and their defaults (a window stride, a longest answer): an instance made by
@@ -225,6 +229,10 @@ class Task:
     def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> EncodedTexts:
         """Unlabelled inputs (what `predict` was given) encoded as for training."""
         raise NotImplementedError
+
+    def add_samples(self, report: Any, runner: Any, part: Any, max_len: int) -> None:
+        """Put a few examples of the model's output on `report` for a reader to look at (a
+        language model's writing after prompts from `part`); most tasks' reports need none."""
 
     def shown(self, example: Any) -> str:
         """An input or example as one line of text, for tables and views (a pair as "a | b")."""

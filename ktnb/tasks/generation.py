@@ -12,7 +12,7 @@ formats a prompt the way it was trained (the tokenizer's chat template, when it 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -25,6 +25,9 @@ from .generation_data import document_ids, pack, pair_row, prompt_ids, read_gene
 #: the block a document stream is cut into when no max_len is given: long enough for a few
 #: sentences of context, short enough for a CPU step (attention grows with its square)
 DEFAULT_BLOCK = 256
+#: samples of its writing a report shows, and the words of a document that prompt one
+SAMPLES = 3
+DOCUMENT_PROMPT_WORDS = 5
 #: what a language model can learn from: documents to continue, or prompts with their responses
 FORMATS = ("documents", "pairs")
 
@@ -37,6 +40,8 @@ class GenerationReport:
     nll: float
     tokens: int
     split: str = ""
+    #: a few (prompt, reference, what the model wrote) from the set, set by `evaluate`
+    samples: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def loss(self) -> float | None:
@@ -67,15 +72,18 @@ class GenerationReport:
 
     def __str__(self) -> str:
         lines = [f"{'perplexity':>10}  {self.perplexity:.4f}", f"{'tokens':>10}  {self.tokens}"]
+        lines += [f"{'sample':>10}  {prompt!r} -> {written!r}" for prompt, _, written in self.samples]
         return "\n".join(lines + footer_lines(10, self.loss, self.warning))
 
     def __repr__(self) -> str:
         return f"GenerationReport(perplexity={self.perplexity:.4f}, loss={self.loss}, tokens={self.tokens})"
 
     def _repr_html_(self) -> str:
-        from ..render.html import metrics_html
+        from ..render.html import metrics_html, shorten, table_html
 
-        return metrics_html(self.headline, self._rows(), self.warning, css_class="ktnb-report")
+        samples = table_html(("prompt", "reference", "written"), [tuple(map(shorten, s)) for s in self.samples],
+                             "what it writes", css_class="ktnb-samples") if self.samples else ""
+        return metrics_html(self.headline, self._rows(), self.warning, css_class="ktnb-report") + samples
 
     def pictures(self) -> dict[str, Any]:
         return {}
@@ -111,6 +119,8 @@ class Generation(Task):
     name = "generation"
     title = "text generation"
     pipeline_task = "text-generation"
+    peft_task_type = "CAUSAL_LM"
+    writes_text = True
     auto_model = "AutoModelForCausalLM"
     metrics = {"val_loss": False, "val_perplexity": False}
     default_monitor = "val_loss"
@@ -208,6 +218,26 @@ class Generation(Task):
 
     def raw_labels(self, labels: Sequence[Any], label_names: Sequence[str]) -> list[Any]:
         return list(labels)
+
+    def add_samples(self, report: GenerationReport, runner: Any, part: Any, max_len: int) -> None:
+        """What the model writes after a few prompts of the set: a pair's prompt (its response
+        the reference), or a document's first words (the rest the reference)."""
+        prompts, references = [], []
+        for text, label in zip(part.texts, part.labels):
+            if len(prompts) == SAMPLES:
+                break
+            if label is not None:
+                prompts.append(text)
+                references.append(str(label))
+                continue
+            words = str(text).split()
+            if len(words) >= 2 * DOCUMENT_PROMPT_WORDS:  # enough of it left to compare with
+                prompts.append(" ".join(words[:DOCUMENT_PROMPT_WORDS]))
+                references.append(" ".join(words[DOCUMENT_PROMPT_WORDS:]))
+        if not prompts:
+            return
+        written = self.outputs(runner, self.encode_inputs(runner.tokenizer, prompts, max_len)).logits
+        report.samples = [(self.shown(p), r, w) for p, r, w in zip(prompts, references, written)]
 
     def shown(self, example: Any) -> str:
         if isinstance(example, list):  # chat messages

@@ -1,0 +1,144 @@
+"""LoRA through `peft`: low-rank adapters beside a model's linear layers train, the model's own
+weights stay frozen. The optimizer then holds only the adapters (and a new head, which trains
+whole), snapshots and checkpoints keep only what trains, and a saved predictor is the merged
+model, an ordinary folder that `transformers.pipeline` loads.
+
+>>> lora_settings(True)["r"], lora_settings({"r": 8})["alpha"]
+(16, 32)
+>>> learner = ktnb.text_learner(texts, "smollm2", task="generation", lora=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+from .errors import ModelError, TrainingError
+
+#: peft's usual starting point for small language models: rank 16, scale alpha/r = 2, adapters
+#: beside every linear layer but the output one ("all-linear")
+DEFAULTS: dict[str, Any] = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
+INSTALL = "pip install peft (or pip install 'ktnb[lora]')"
+
+
+def lora_settings(value: Any) -> dict[str, Any] | None:
+    """`lora=` as given (None/False: off; True: `DEFAULTS`; a mapping: `DEFAULTS` with those
+    keys changed), checked, as plain values that a checkpoint's JSON keeps."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return dict(DEFAULTS)
+    if not isinstance(value, dict):
+        raise TrainingError(f"lora must be True or a mapping such as {{r: 16, alpha: 32}}, got {value!r:.60}")
+    unknown = [key for key in value if key not in DEFAULTS]
+    if unknown:
+        raise TrainingError(f"lora has no setting {unknown[0]!r}; it takes {', '.join(DEFAULTS)}")
+    settings = {**DEFAULTS, **value}
+    for key in ("r", "alpha"):
+        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
+            raise TrainingError(f"lora {key} must be a whole number of at least 1, got {settings[key]!r:.60}")
+    dropout = settings["dropout"]
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise TrainingError(f"lora dropout must be a number from 0 to below 1, got {dropout!r:.60}")
+    targets = settings["target_modules"]
+    if isinstance(targets, (list, tuple)):
+        targets = list(targets)
+    if not (isinstance(targets, str) and targets) and not (
+            isinstance(targets, list) and targets and all(isinstance(t, str) and t for t in targets)):
+        raise TrainingError(f"lora target_modules must be 'all-linear' or a list of module names such as "
+                            f"[q_proj, v_proj], got {targets!r:.60}")
+    settings["target_modules"] = targets
+    settings["dropout"] = float(dropout)
+    return settings
+
+
+def _linear_names(model: Any) -> list[str]:
+    import torch
+
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear)})
+
+
+def add_lora(model: Any, settings: dict[str, Any], task: Any) -> Any:
+    """`model` with LoRA adapters (a `peft.PeftModel`): only they, and the task's new head,
+    train. A model with none of the named modules, or no peft, is a one-line error."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise ModelError(f"lora needs the peft library: {INSTALL}") from None
+    from peft.utils.error import NoMatchingPeftModuleError
+
+    config = LoraConfig(r=settings["r"], lora_alpha=settings["alpha"], lora_dropout=settings["dropout"],
+                        target_modules=settings["target_modules"], task_type=task.peft_task_type)
+    try:
+        with warnings.catch_warnings():  # peft asks the model a question transformers 5 renamed: not the user's
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(model, config)
+    except (NoMatchingPeftModuleError, ValueError) as err:
+        if "not found" not in str(err) and "No modules" not in str(err):
+            raise
+        raise ModelError(f"lora: no module of this {model.config.model_type} model matches target_modules "
+                         f"{settings['target_modules']!r}; its linear layers are named "
+                         f"{', '.join(_linear_names(model))}") from None
+
+
+def is_lora(model: Any) -> bool:
+    """Whether `model` carries peft adapters."""
+    return hasattr(model, "peft_config") and hasattr(model, "merge_and_unload")
+
+
+def merged(model: Any) -> Any:
+    """A plain transformers model with the adapters folded into its weights (`model` itself when
+    it has none): what a saved predictor holds. The copy costs one model's memory for a moment."""
+    if not is_lora(model):
+        return model
+    return copy.deepcopy(model).merge_and_unload()
+
+
+def adapter_base(folder: Any) -> str | None:
+    """The base model an adapter-only folder (`Predictor.save(adapter_only=True)`, peft's
+    layout) was trained on, or None when `folder` is not one."""
+    import json
+    from pathlib import Path
+
+    path = Path(str(folder)).expanduser()
+    if (path / "config.json").is_file() or not (path / "adapter_config.json").is_file():
+        return None
+    try:
+        base = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelError(f"{path / 'adapter_config.json'} is damaged: it names no base model; save the adapter "
+                         "again") from None
+    if not isinstance(base, str) or not base:
+        raise ModelError(f"{path / 'adapter_config.json'} names no base model; save the adapter again")
+    return base
+
+
+def trainable_state(model: Any) -> dict[str, Any]:
+    """What training can change, copied to the CPU: the parameters that train and the buffers.
+    Frozen weights (a LoRA model's own, all but its adapters) are left out: they never change,
+    and a copy of them would cost a whole model's memory per snapshot."""
+    frozen = {name for name, param in model.named_parameters(remove_duplicate=False) if not param.requires_grad}
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items() if k not in frozen}
+
+
+def load_trainable_state(model: Any, state: dict[str, Any]) -> None:
+    """Put back what `trainable_state` copied (the frozen weights are as they were)."""
+    unexpected = model.load_state_dict(state, strict=False).unexpected_keys
+    if unexpected:
+        raise ModelError(f"the saved weights do not belong to this model: {unexpected[0]} is not one of its "
+                         "tensors")
+
+
+def trainable_count(model: Any) -> tuple[int, int]:
+    """(parameters that train, all parameters), each tied tensor counted once."""
+    trainable = total = 0
+    for param in model.parameters():
+        total += param.numel()
+        trainable += param.numel() if param.requires_grad else 0
+    return trainable, total
+
+
+__all__ = ["DEFAULTS", "lora_settings", "add_lora", "is_lora", "merged", "adapter_base", "trainable_count", "trainable_state",
+           "load_trainable_state"]
