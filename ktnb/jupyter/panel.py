@@ -454,7 +454,8 @@ class Panel:
         self.predictions = W.HTML()
         self.predict_button.on_click(self._guard(self.predictions)(self._predict))
         # a language model's writing streams into `predictions`; Stop ends it and keeps the text
-        self.stop_writing_button = W.Button(description="Stop", icon="stop", layout=W.Layout(display="none"))
+        self.stop_writing_button = W.Button(description="Stop", icon="stop", tooltip="Stop writing (the text is kept)",
+                                             layout=W.Layout(display="none"))
         self.stop_writing_button.on_click(self._stop_writing)
         self.stream: Any = None
         self.predict_tab = W.VBox([self.text, self.second_text, W.HBox([self.predict_button, self.stop_writing_button]),
