@@ -43,7 +43,7 @@ TRAINING_STATE = "training-state.pt"
 ENDED = ("finished", "early_stopping")
 #: learner settings that change where a run goes: a resume must keep them as the run had them
 #: (device, mixed precision and the evaluation batch size may change)
-TRAJECTORY_SETTINGS = ("max_len", "batch_size", "grad_accum", "clip_grad", "weight_decay", "seed", "monitor")
+TRAJECTORY_SETTINGS = ("max_len", "batch_size", "grad_accum", "clip_grad", "weight_decay", "seed", "monitor", "lora")
 #: what a damaged or foreign checkpoint's message tells the user to do
 DAMAGED_FIX = "restore the folder from a copy, or delete it to start the run over"
 
@@ -447,7 +447,7 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
                          f"but this learner is for {learner.task.name} with {learner.class_names[:6]}; resume it "
                          "with the data it was trained on")
     for name in TRAJECTORY_SETTINGS:  # each changes the batches, the steps or the best epoch of the run
-        then, now = meta["learner"][name], learner.build_settings[name]
+        then, now = meta["learner"].get(name), learner.build_settings[name]  # older checkpoints have no lora
         if then != now:
             raise TrainingError(f"the checkpoint in {path} was trained with {name} {then!r}, this learner has "
                                 f"{now!r}, which would not carry the run on the same way; build it with "

@@ -200,8 +200,10 @@ class Learner(KtrainNames):
         self.stop_reason: str | None = None
         self._stop_requested = threading.Event()
         self._optimizer: Any = None
-        #: gradient accumulation's window so far: [its first batch's loss weight, the weights' sum]
+        #: gradient accumulation's window so far, [a reference loss weight, the window's weight], and
+        #: the reference: the first batch's weight of the run (see `_window_scale`)
         self._window: list[float] | None = None
+        self._window_reference: float | None = None
         self._train_model: Any = None
         self._train_dl: Any = None
         self._sampler: BucketBatchSampler | None = None
@@ -308,7 +310,7 @@ class Learner(KtrainNames):
         this run's listeners. A stop request is not cleared here but when a run ends, so that a
         Stop pressed while a run is still being set up stops that run."""
         self.accelerator.step = 0
-        self._window = None
+        self._window = self._window_reference = None
         return sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
 
     def _check_stop(self) -> None:
@@ -336,10 +338,7 @@ class Learner(KtrainNames):
         windowed = self.grad_accum > 1
         # the batch's loss weight, counted only when it is needed (a GPU sync): the batch is split, or accumulated
         whole: float | None = self.task.loss_weight(batch) if windowed else None
-        if windowed:
-            self._window = self._window or [whole or 1.0, 0.0]  # [the window's first weight, its sum]
-            self._window[1] += whole
-        scale = whole / self._window[0] if windowed else 1.0  # kept near 1 for half-precision gradients
+        scale = self._window_scale(whole) if windowed else 1.0
         with acc.accumulate(self._train_model):
             for group in self._optimizer.param_groups:
                 group["lr"] = lr
@@ -368,12 +367,8 @@ class Learner(KtrainNames):
                 total += loss.item() * share
                 done += n
             stepped = acc.sync_gradients
-            if stepped and windowed:  # the window's weighted sum, divided by its weight (accelerate took grad_accum)
-                first, total = self._window
-                self._window = None
-                grads = [p.grad for p in self._train_model.parameters() if p.grad is not None]
-                if grads and total:
-                    torch._foreach_mul_(grads, self.grad_accum * first / total)
+            if stepped and windowed:
+                self._close_window()
             fused_scale = stepped and self.clip_grad and self._clip_in_step()
             if stepped and self.clip_grad and not fused_scale:
                 acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
@@ -384,6 +379,36 @@ class Learner(KtrainNames):
                     del self._optimizer.optimizer.grad_scale
             self._optimizer.zero_grad(set_to_none=True)
         return total, stepped
+
+    def _window_scale(self, weight: float) -> float:
+        """What a batch's loss is multiplied by in its accumulation window: its weight (rows, or
+        scored tokens) over a reference weight, the first batch's of the run (averaged over the
+        processes, so the same in each), which keeps gradients near their usual size for
+        half-precision loss scaling."""
+        acc = self.accelerator
+        if self._window is None:
+            reference = self._window_reference
+            if reference is None:
+                reference = weight or 1.0
+                if acc.num_processes > 1:
+                    reference = float(acc.reduce(torch.tensor(reference, device=acc.device), "mean")) or 1.0
+                self._window_reference = reference
+            self._window = [reference, 0.0]  # [the reference weight, the window's weight so far]
+        self._window[1] += weight
+        return weight / self._window[0]
+
+    def _close_window(self) -> None:
+        """At the optimizer step: divide the window's summed gradient by its weight over every
+        process (accelerate divided by grad_accum, several processes' average by their number),
+        so that the step's gradient is the mean over every row or scored token of the window."""
+        acc = self.accelerator
+        reference, weight = self._window
+        self._window = None
+        if acc.num_processes > 1:
+            weight = float(acc.reduce(torch.tensor(weight, device=acc.device), "sum"))
+        grads = [p.grad for p in self._train_model.parameters() if p.grad is not None]
+        if grads and weight:
+            torch._foreach_mul_(grads, self.grad_accum * acc.num_processes * reference / weight)
 
     def _clip_in_step(self) -> bool:
         """Clip the gradient norm at `clip_grad` inside the fused AdamW step: measure the norm

@@ -53,34 +53,79 @@ def lora_settings(value: Any) -> dict[str, Any] | None:
     return settings
 
 
-def _linear_names(model: Any) -> list[str]:
+def _linear_classes() -> tuple[type, ...]:
     import torch
+    from transformers.pytorch_utils import Conv1D  # GPT-2's linear layers
 
+    return torch.nn.Linear, Conv1D
+
+
+def _linear_names(model: Any) -> list[str]:
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-                   if isinstance(module, torch.nn.Linear)})
+                   if isinstance(module, _linear_classes())})
+
+
+def _targets(model: Any, targets: str | list[str], heads: list[str]) -> list[str]:
+    """The full names of the modules to put adapters beside: every linear layer ("all-linear")
+    but the output one, or those named (a name matches a module's last parts); never a module
+    of the task's new head, which trains whole."""
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    chosen = []
+    for name, module in model.named_modules():
+        if not name or any(name == head or name.startswith(head + ".") for head in heads):
+            continue
+        if targets == "all-linear":
+            if isinstance(module, _linear_classes()) and module is not output:
+                chosen.append(name)
+        elif any(name == t or name.endswith("." + t) for t in targets):
+            chosen.append(name)
+    return chosen
 
 
 def add_lora(model: Any, settings: dict[str, Any], task: Any) -> Any:
-    """`model` with LoRA adapters (a `peft.PeftModel`): only they, and the task's new head,
-    train. A model with none of the named modules, or no peft, is a one-line error."""
+    """`model` with LoRA adapters (a `peft.PeftModel`): only they, and the task's new head
+    (`Task.head_modules`, trained whole), train. A model with none of the named modules, or no
+    peft, is a one-line error."""
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError:
         raise ModelError(f"lora needs the peft library: {INSTALL}") from None
-    from peft.utils.error import NoMatchingPeftModuleError
 
+    modules = dict(model.named_modules())
+    heads = [name for name in task.head_modules if name in modules]
+    targets = _targets(model, settings["target_modules"], heads)
+    if not targets:
+        raise ModelError(f"lora: no module of this {model.config.model_type} model matches target_modules "
+                         f"{settings['target_modules']!r}; its linear layers are named "
+                         f"{', '.join(_linear_names(model))}")
+    # a task type only where peft's model class adds what generation needs; others pass every input on
+    # (peft's question answering class drops token_type_ids)
     config = LoraConfig(r=settings["r"], lora_alpha=settings["alpha"], lora_dropout=settings["dropout"],
-                        target_modules=settings["target_modules"], task_type=task.peft_task_type)
+                        target_modules=targets, task_type=task.peft_task_type, modules_to_save=heads or None)
     try:
         with warnings.catch_warnings():  # peft asks the model a question transformers 5 renamed: not the user's
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             return get_peft_model(model, config)
-    except (NoMatchingPeftModuleError, ValueError) as err:
-        if "not found" not in str(err) and "No modules" not in str(err):
-            raise
-        raise ModelError(f"lora: no module of this {model.config.model_type} model matches target_modules "
-                         f"{settings['target_modules']!r}; its linear layers are named "
-                         f"{', '.join(_linear_names(model))}") from None
+    except (TypeError, ValueError) as err:  # a kind of module LoRA does not support, named by the user
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ModelError(f"lora cannot adapt this {model.config.model_type} model's target_modules "
+                         f"{settings['target_modules']!r}: {first}") from None
+
+
+def merge_adapter_folder(model_class: Any, base: str, folder: Any, **kwargs: Any) -> Any:
+    """`model_class.from_pretrained(base, **kwargs)` with the LoRA adapters in `folder` merged
+    in (with its loading info when asked for, as `from_pretrained` gives it)."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ModelError(f"{folder} holds LoRA adapters, which need the peft library: {INSTALL}") from None
+    loaded = model_class.from_pretrained(base, **kwargs)
+    model, info = loaded if kwargs.get("output_loading_info") else (loaded, None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    model.requires_grad_(True)  # peft froze the base model; merged, it is a model like any other
+    return (model, info) if info is not None else model
 
 
 def is_lora(model: Any) -> bool:
@@ -125,10 +170,13 @@ def trainable_state(model: Any) -> dict[str, Any]:
 
 def load_trainable_state(model: Any, state: dict[str, Any]) -> None:
     """Put back what `trainable_state` copied (the frozen weights are as they were)."""
-    unexpected = model.load_state_dict(state, strict=False).unexpected_keys
-    if unexpected:
-        raise ModelError(f"the saved weights do not belong to this model: {unexpected[0]} is not one of its "
-                         "tensors")
+    result = model.load_state_dict(state, strict=False)
+    trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+    missing = [name for name in result.missing_keys if name in trainable]
+    if result.unexpected_keys or missing:
+        problem = (f"{result.unexpected_keys[0]} is not one of its tensors" if result.unexpected_keys
+                   else f"they lack {missing[0]}, which trains")
+        raise ModelError(f"the saved weights do not belong to this model: {problem} (a change of lora settings?)")
 
 
 def trainable_count(model: Any) -> tuple[int, int]:
@@ -140,5 +188,5 @@ def trainable_count(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
-__all__ = ["DEFAULTS", "lora_settings", "add_lora", "is_lora", "merged", "adapter_base", "trainable_count", "trainable_state",
+__all__ = ["DEFAULTS", "lora_settings", "add_lora", "is_lora", "merged", "merge_adapter_folder", "adapter_base", "trainable_count", "trainable_state",
            "load_trainable_state"]

@@ -163,18 +163,30 @@ def load_config(checkpoint: str) -> Any:
         raise _load_error(checkpoint, err) from None
 
 
+def from_pretrained(auto_class: str, checkpoint: str, **kwargs: Any) -> Any:
+    """`transformers.<auto_class>.from_pretrained(checkpoint, **kwargs)`; for a folder of LoRA
+    adapters alone, the base model it names with the adapters merged in: a plain model that
+    trains, predicts and saves like any other."""
+    import transformers
+
+    from .lora import adapter_base, merge_adapter_folder
+
+    model_class = getattr(transformers, auto_class)
+    base = adapter_base(checkpoint)
+    if base is None:
+        return model_class.from_pretrained(checkpoint, **kwargs)
+    return merge_adapter_folder(model_class, base, checkpoint, **kwargs)
+
+
 def load_trained(folder: Path, auto_class: str, what: str) -> tuple[Any, Any]:
     """Model and tokenizer from a folder that must hold a trained `what` (e.g. "text
     classifier"): a weight the folder lacks would be initialised at random, so it is refused
     rather than loaded; so is a tokenizer with more tokens than the model has embeddings."""
-    import transformers
-
     checkpoint = resolve_checkpoint(folder)
     config = load_config(checkpoint)
     try:
         with quiet_transformers():
-            model, info = getattr(transformers, auto_class).from_pretrained(checkpoint, config=config,
-                                                                             output_loading_info=True)
+            model, info = from_pretrained(auto_class, checkpoint, config=config, output_loading_info=True)
     except Exception as err:  # noqa: BLE001 - truncated safetensors, shape mismatches, …
         raise _load_error(checkpoint, err) from None
     missing = sorted(info.get("missing_keys") or ())
@@ -196,16 +208,13 @@ def load_for_task(checkpoint: str, task: Any, label_names: Sequence[str], attn_i
     A checkpoint trained on other labels gets a new head (its old one is dropped); one saved
     by ktnb for the same task and labels keeps its head.
     """
-    import transformers
-
     config = load_config(checkpoint)
     same_head = task.configure(config, label_names)
     try:
         with quiet_transformers():
-            model = getattr(transformers, task.auto_model).from_pretrained(
-                checkpoint, config=config, attn_implementation=attn_implementation,
-                ignore_mismatched_sizes=not same_head, output_loading_info=True,
-            )
+            model = from_pretrained(task.auto_model, checkpoint, config=config,
+                                    attn_implementation=attn_implementation,
+                                    ignore_mismatched_sizes=not same_head, output_loading_info=True)
     except Exception as err:  # noqa: BLE001 - truncated weights, shape mismatches, unknown architectures
         raise _load_error(checkpoint, err) from None
     model, info = model

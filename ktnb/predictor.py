@@ -258,6 +258,9 @@ class Predictor:
         if adapter_only and not is_lora(self.model):
             raise ModelError("adapter_only saves LoRA adapters, and this model has none (it was trained whole); "
                              "save it without adapter_only")
+        if adapter_only and self.task.head_modules:
+            raise ModelError(f"adapter_only is for language models: a {self.task.model_noun}'s new head and labels "
+                             "are not in peft's adapter folder; save it without adapter_only (the merged model)")
         with atomic_folder(path) as tmp:
             with quiet_transformers():
                 (self.model if adapter_only else merged(self.model)).save_pretrained(tmp)

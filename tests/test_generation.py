@@ -476,7 +476,11 @@ def test_accumulated_batches_give_the_gradient_of_one_batch_holding_them(tiny_ll
         learner._optimizer.step = record
         rows = [learner.train_ds[i] for i in range(4)]
         for part in ([rows] if batch_size == 4 else [rows[:2], rows[2:]]):
-            learner._train_batch(learner.collate(part), 1e-3)
+            batch = learner.collate(part)
+            with torch.no_grad():
+                expected = float(learner.model(**batch).loss)  # what the batch's loss is (no dropout here)
+            loss, _ = learner._train_batch(batch, 1e-3)
+            assert loss == pytest.approx(expected, rel=1e-4)  # reported as it is, in or at the end of a window
     assert torch.allclose(grads[1], grads[2], rtol=1e-4, atol=1e-6)
 
 
@@ -586,3 +590,57 @@ def test_bad_lora_settings_are_one_line(tiny_llama_dir, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_peft)
     assert "pip install peft" in one_line(ModelError, lambda: ktnb.text_learner(
         texts, str(tiny_llama_dir), task="generation", lora=True, progress=False))
+
+
+def test_lora_on_a_tagger_and_a_question_answerer_saves_what_it_evaluated(tiny_model_dir, tmp_path):
+    """Their heads train whole beside the adapters; every input reaches the model (a BERT's
+    segment ids too), so the merged folder answers exactly as the learner did."""
+    from test_qa import _examples, _squad
+    from test_tagging import tagged_sentences
+
+    tagger = ktnb.text_learner(ktnb.get_task("tagging").load_data(tagged_sentences(80)), str(tiny_model_dir),
+                               lora=True, batch_size=16, progress=False)
+    qa_data = ktnb.get_task("qa", stride=16).load_data(_squad(_examples(80, 1), tmp_path / "train.json"),
+                                                        _squad(_examples(20, 2), tmp_path / "dev.json"))
+    answerer = ktnb.text_learner(qa_data, str(tiny_model_dir), lora=True, batch_size=16, max_len=48, progress=False)
+    for learner, head, inputs in ((tagger, "classifier", [["ann", "went", "to", "paris"]]),
+                                  (answerer, "qa_outputs", [("who likes the film ?", "bob likes the film .")])):
+        learner.fit(1e-2, 1)
+        trained = [n for n, p in learner.model.named_parameters() if p.requires_grad]
+        assert any(head in n for n in trained) and all("lora_" in n or head in n for n in trained)
+        ours = learner.predictor().predict(inputs)
+        theirs = ktnb.load_predictor(learner.predictor().save(tmp_path / head)).predict(inputs)
+        if head == "qa_outputs":  # merged weights round differently in the last bits: the score, to 1e-5
+            assert [(a.answer, a.start, a.end) for a in theirs] == [(a.answer, a.start, a.end) for a in ours]
+            assert [a.score for a in theirs] == pytest.approx([a.score for a in ours], abs=1e-5)
+        else:
+            assert theirs == ours
+        with pytest.raises(ModelError, match="adapter_only is for language models"):
+            learner.predictor().save(tmp_path / f"{head}-adapter", adapter_only=True)
+
+
+def test_an_adapter_folder_trains_and_saves_as_a_plain_model(lora_trained, tmp_path):
+    learner, _, texts, _ = lora_trained
+    folder = learner.predictor().save(tmp_path / "adapter", adapter_only=True)
+    again = ktnb.text_learner(texts[:60], str(folder), task="generation", max_len=64, progress=False)
+    assert not ktnb.lora.is_lora(again.model) and all(p.requires_grad for p in again.model.parameters())
+    assert again.predictor().generate("the film", max_new_tokens=8) \
+        == learner.predictor().generate("the film", max_new_tokens=8)  # the adapters merged in
+    again.fit(1e-3, 1)
+    again.predictor().save(tmp_path / "merged")
+    assert (tmp_path / "merged" / "config.json").is_file()
+
+
+def test_a_lora_run_resumed_with_other_lora_settings_is_refused(lora_trained):
+    _, _, texts, folder = lora_trained
+    message = one_line(ktnb.TrainingError, lambda: ktnb.load_learner(folder, data=texts, lora={"r": 8, "alpha": 64}))
+    assert "lora" in message and "'alpha': 16" in message
+
+
+def test_a_prompt_too_long_to_write_after_is_left_out_of_the_samples(tiny_chat_llama_dir):
+    prompts = ["is it good? " * 20, "is it bad?", "why?", "how?"]
+    data = ktnb.get_task("generation").load_data((prompts * 10, ["yes", "no", "because", "so"] * 10),
+                                                 (prompts, ["yes", "no", "because", "so"]))
+    learner = ktnb.text_learner(data, str(tiny_chat_llama_dir), max_len=32, progress=False)
+    report = learner.evaluate()  # the first prompt is longer than max_len: training cuts it, samples skip it
+    assert report.tokens > 0 and [p for p, _, _ in report.samples] == prompts[1:]

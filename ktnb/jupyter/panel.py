@@ -58,6 +58,7 @@ class Panel:
     def __init__(self, session: Any = None, *, learner: Any = None, data: Any = None, model: str | None = None):
         self.learner = learner if learner is not None else getattr(session, "learner", None)
         self.thread: threading.Thread | None = None
+        self._sync_lock = threading.RLock()
         self.busy = False  # set while a background run goes on (the thread is still alive as it ends)
         self.finder: Any = None
         self.report: Any = None
@@ -108,7 +109,13 @@ class Panel:
         return self.learner
 
     def _sync(self) -> None:
-        """Buttons follow the state: nothing to do without a learner; nothing else while busy."""
+        """Buttons follow the state: nothing to do without a learner; nothing else while busy.
+        One thread at a time (work that ends fast, a short generation, syncs from its thread while
+        the click's thread is still syncing: the last to sync must read the state last)."""
+        with self._sync_lock:
+            self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
         busy = self.busy
         ready = self.learner is not None
         for button in (self.lr_button, self.start_button, self.eval_button, self.predict_button,

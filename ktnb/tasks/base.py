@@ -75,8 +75,11 @@ class Task:
     title = ""
     #: the `transformers.pipeline` task that loads a saved folder of this task
     pipeline_task = "text-classification"
-    #: the peft task type of its model (which head trains whole beside LoRA's adapters)
-    peft_task_type = "SEQ_CLS"
+    #: the peft task type of its LoRA model: None (a plain PeftModel, which passes every input on) but
+    #: where peft's class adds what the task needs (generation's)
+    peft_task_type: str | None = None
+    #: the modules of its new head, trained whole beside LoRA's adapters (those the model has)
+    head_modules: tuple[str, ...] = ("pre_classifier", "classifier", "score")
     #: the transformers Auto class of the model head
     auto_model = "AutoModelForSequenceClassification"
     problem_type: str | None = None

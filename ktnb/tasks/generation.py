@@ -120,6 +120,7 @@ class Generation(Task):
     title = "text generation"
     pipeline_task = "text-generation"
     peft_task_type = "CAUSAL_LM"
+    head_modules = ()
     writes_text = True
     auto_model = "AutoModelForCausalLM"
     metrics = {"val_loss": False, "val_perplexity": False}
@@ -221,23 +222,34 @@ class Generation(Task):
 
     def add_samples(self, report: GenerationReport, runner: Any, part: Any, max_len: int) -> None:
         """What the model writes after a few prompts of the set: a pair's prompt (its response
-        the reference), or a document's first words (the rest the reference)."""
-        prompts, references = [], []
+        the reference), or a document's first words (the rest the reference). A prompt too long
+        to write after within the model's context (training cuts such rows) is passed over:
+        samples never fail a report."""
+        from ..batching import model_length_cap
+
+        room = min(max_len, model_length_cap(runner.tokenizer, runner.model.config)
+                   - runner.generation.get("max_new_tokens", self.options["max_new_tokens"]))
+        chosen: list[tuple[Any, str]] = []
         for text, label in zip(part.texts, part.labels):
-            if len(prompts) == SAMPLES:
+            if len(chosen) == SAMPLES:
                 break
             if label is not None:
-                prompts.append(text)
-                references.append(str(label))
-                continue
-            words = str(text).split()
-            if len(words) >= 2 * DOCUMENT_PROMPT_WORDS:  # enough of it left to compare with
-                prompts.append(" ".join(words[:DOCUMENT_PROMPT_WORDS]))
-                references.append(" ".join(words[DOCUMENT_PROMPT_WORDS:]))
-        if not prompts:
+                prompt, reference = text, str(label)
+            else:
+                words = str(text).split()
+                if len(words) < 2 * DOCUMENT_PROMPT_WORDS:  # too little of it left to compare with
+                    continue
+                prompt, reference = " ".join(words[:DOCUMENT_PROMPT_WORDS]), " ".join(words[DOCUMENT_PROMPT_WORDS:])
+            try:
+                fits = len(self.encode_inputs(runner.tokenizer, [prompt], max_len).input_ids[0]) < room
+            except KtnbError:
+                fits = False
+            if fits:
+                chosen.append((prompt, reference))
+        if not chosen:
             return
-        written = self.outputs(runner, self.encode_inputs(runner.tokenizer, prompts, max_len)).logits
-        report.samples = [(self.shown(p), r, w) for p, r, w in zip(prompts, references, written)]
+        written = self.outputs(runner, self.encode_inputs(runner.tokenizer, [p for p, _ in chosen], max_len)).logits
+        report.samples = [(self.shown(p), r, w) for (p, r), w in zip(chosen, written)]
 
     def shown(self, example: Any) -> str:
         if isinstance(example, list):  # chat messages

@@ -167,7 +167,7 @@ class QuestionAnswering(Task):
     name = "qa"
     title = "extractive question answering"
     pipeline_task = None  # transformers 5 has no question-answering pipeline: AutoModelForQuestionAnswering
-    peft_task_type = "QUESTION_ANS"
+    head_modules = ("qa_outputs",)
     auto_model = "AutoModelForQuestionAnswering"
     metrics = {"val_loss": False, "val_f1": True, "val_exact_match": True, "val_no_answer_accuracy": True}
     pictures = ("question_words",)

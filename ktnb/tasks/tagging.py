@@ -466,7 +466,6 @@ class Tagging(Task):
     name = "tagging"
     title = "token tagging (NER)"
     pipeline_task = "token-classification"
-    peft_task_type = "TOKEN_CLS"
     auto_model = "AutoModelForTokenClassification"
     problem_type = None
     per_token = True

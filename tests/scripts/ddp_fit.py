@@ -18,7 +18,14 @@ learner = ktnb.text_classifier(data, sys.argv[1], batch_size=8, progress=False, 
 batches = []
 learner.fit(3e-3, 4, callbacks=[lambda e: e.name == "batch_end" and batches.append(e.batch)])
 first_param = next(learner.model.parameters()).detach().flatten()[:4].tolist()
+lm_param = None
+if len(sys.argv) > 3:  # a language model on prompt/response pairs of different lengths, with accumulation
+    pairs = ktnb.get_task("generation").load_data((texts[:64], texts[64:128]), val_frac=0)
+    lm = ktnb.text_learner(pairs, sys.argv[3], batch_size=4, grad_accum=2, progress=False, seed=0)
+    lm.fit(1e-3, 1)
+    lm_param = lm.model.model.layers[0].mlp.down_proj.weight.detach().flatten()[:4].tolist()
 report = json.dumps({
+    "lm_param": lm_param,
     "rank": learner.accelerator.process_index,
     "world": learner.accelerator.num_processes,
     "distributed": learner.accelerator.distributed_type.value,
