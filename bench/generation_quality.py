@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--set", choices=("sst2", "translation"), default="sst2")
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", default="1e-4", help="a rate, or find: lr_find's suggestion for this run")
+    parser.add_argument("--find-batches", type=int, default=40, help="batches the LR finder sweeps over")
     parser.add_argument("--max-len", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lora", action="store_true", help="train LoRA adapters only (r 16, alpha 32, all linear)")
@@ -65,6 +66,12 @@ def main() -> None:
     tokens = int(sum(learner.train_ds.lengths))
     before = learner.evaluate()
     print("before:", before.headline)
+    if args.lr == "find":
+        finder = learner.lr_find(epochs=args.epochs, max_batches=args.find_batches)
+        print(f"lr_find: suggestion {finder.suggestion:.2e} ({finder.suggested_by}); readings "
+              + ", ".join(f"{k} {v:.1e}" for k, v in finder.suggestions.items()))
+        args.lr = finder.suggestion
+    args.lr = float(args.lr)
     started = time.perf_counter()
     learner.fit_onecycle(args.lr, args.epochs)
     seconds = time.perf_counter() - started

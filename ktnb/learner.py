@@ -38,7 +38,8 @@ from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
 from .events import CancelFit, Event, History, Listener
 from .ktrain_names import KtrainNames
-from .lora import add_lora, is_lora, load_trainable_state, lora_settings, trainable_count, trainable_state
+from .lora import RATE_FACTOR as LORA_RATE_FACTOR, add_lora, is_lora, load_trainable_state, lora_settings, \
+    trainable_count, trainable_state
 from .lr_finder import MIN_STEPS, LossSmoother, LRFinderResult, base_rate
 from .models import model_width
 from .predictor import Predictor
@@ -796,12 +797,19 @@ class Learner(KtrainNames):
         if error is not None:
             raise error
         result = LRFinderResult(lrs, smoothed, raw, diverged, time.perf_counter() - started,
-                                base_lr=base_rate(model_width(self.model)), steps_per_epoch=self.steps_per_epoch,
+                                base_lr=self._base_rate(), steps_per_epoch=self.steps_per_epoch,
                                 epochs=epochs)
         self.lr_finder_result = result
         return result
 
     # ------------------------------------------------------------------ evaluation (ktnb.evaluation)
+
+    def _base_rate(self) -> float | None:
+        """The fine-tuning rate known to work for this model (`ktnb.lr_finder.base_rate`);
+        LoRA's adapters start at zero and change a small part of the model: they take
+        `lora.RATE_FACTOR` times it."""
+        rate = base_rate(model_width(self.model))
+        return rate * LORA_RATE_FACTOR if rate is not None and self.lora is not None else rate
 
     def evaluate(self, data: Any = None, text_col: str = "text", label_col: str = "label",
                  pair_col: str | None = None, *, split: str | None = None) -> Any:

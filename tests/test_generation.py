@@ -644,3 +644,8 @@ def test_a_prompt_too_long_to_write_after_is_left_out_of_the_samples(tiny_chat_l
     learner = ktnb.text_learner(data, str(tiny_chat_llama_dir), max_len=32, progress=False)
     report = learner.evaluate()  # the first prompt is longer than max_len: training cuts it, samples skip it
     assert report.tokens > 0 and [p for p, _, _ in report.samples] == prompts[1:]
+
+
+def test_the_lr_finder_suggests_lora_a_rate_ten_times_full_fine_tunings(trained, lora_trained):
+    full, lora = (learner.lr_find(max_batches=12, min_batches=4) for learner in (trained[0], lora_trained[0]))
+    assert lora.base_lr == pytest.approx(ktnb.lora.RATE_FACTOR * full.base_lr)
