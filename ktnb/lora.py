@@ -10,9 +10,10 @@ model, an ordinary folder that `transformers.pipeline` loads.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import ModelError, TrainingError
 
@@ -86,6 +87,14 @@ def _targets(model: Any, targets: str | list[str], heads: list[str]) -> list[str
     return chosen
 
 
+@contextlib.contextmanager
+def _quiet_peft() -> Iterator[None]:
+    """peft asks the model a question transformers 5 renamed (a FutureWarning): not the user's."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
 def add_lora(model: Any, settings: dict[str, Any], task: Any) -> Any:
     """`model` with LoRA adapters (a `peft.PeftModel`): only they, and the task's new head
     (`Task.head_modules`, trained whole), train. A model with none of the named modules, or no
@@ -107,8 +116,7 @@ def add_lora(model: Any, settings: dict[str, Any], task: Any) -> Any:
     config = LoraConfig(r=settings["r"], lora_alpha=settings["alpha"], lora_dropout=settings["dropout"],
                         target_modules=targets, task_type=task.peft_task_type, modules_to_save=heads or None)
     try:
-        with warnings.catch_warnings():  # peft asks the model a question transformers 5 renamed: not the user's
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        with _quiet_peft():
             return get_peft_model(model, config)
     except (TypeError, ValueError) as err:  # a kind of module LoRA does not support, named by the user
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -125,8 +133,7 @@ def merge_adapter_folder(model_class: Any, base: str, folder: Any, **kwargs: Any
         raise ModelError(f"{folder} holds LoRA adapters, which need the peft library: {INSTALL}") from None
     loaded = model_class.from_pretrained(base, **kwargs)
     model, info = loaded if kwargs.get("output_loading_info") else (loaded, None)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    with _quiet_peft():
         model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     model.requires_grad_(True)  # peft froze the base model; merged, it is a model like any other
     return (model, info) if info is not None else model
