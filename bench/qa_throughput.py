@@ -106,7 +106,7 @@ def standard_answers(model: Any, tokenizer: Any, questions: Sequence[str], conte
         owner = enc.pop("overflow_to_sample_mapping").tolist()
         with torch.inference_mode():
             out = model(**enc)
-        start_logits, end_logits = out.start_logits.numpy(), out.end_logits.numpy()
+        start_logits, end_logits = out.start_logits.float().numpy(), out.end_logits.float().numpy()
         best: list[tuple[float, str]] = [(-np.inf, "") for _ in qs]
         for row, example in enumerate(owner):
             sequence = enc.sequence_ids(row)

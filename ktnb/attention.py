@@ -100,6 +100,9 @@ def attention_for(model: Any, tokenizer: Any, text: str, max_len: int = 512) -> 
 
     if not isinstance(text, str) or not text.strip():
         raise DataError("attention needs a non-empty sentence")
+    if getattr(model.config, "is_encoder_decoder", False):
+        raise DataError(f"the attention view shows one stack of self-attention; a {model.config.model_type} "
+                        "encoder-decoder has two and cross-attention between them, which it does not draw")
     enc = tokenizer(text, truncation=True, max_length=max_len, return_tensors="pt")
     device = next(model.parameters()).device
     was_training = model.training

@@ -131,7 +131,8 @@ _PADDED = {"input_ids", "token_type_ids", "labels"}
 class PadCollator:
     """Pads a list of examples to the longest one (rounded up to `multiple`, which helps
     tensor cores on GPUs) and builds the attention mask. Labels per token are padded with
-    `IGNORED_LABEL`; float labels (scores, 0/1 rows) become float tensors."""
+    `IGNORED_LABEL` (a target sequence of another length, an encoder-decoder's, to its own
+    longest); float labels (scores, 0/1 rows) become float tensors."""
 
     def __init__(self, pad_id: int, multiple: int | None = None):
         self.pad_id = pad_id
@@ -154,7 +155,14 @@ class PadCollator:
                 segments[row, :len(e["token_type_ids"])] = torch.tensor(e["token_type_ids"], dtype=torch.long)
             batch["token_type_ids"] = segments
         if "labels" in examples[0]:
-            batch["labels"] = self._labels([e["labels"] for e in examples], width)
+            labels = [e["labels"] for e in examples]
+            label_width = width
+            if isinstance(labels[0], list) and any(len(t) != len(e["input_ids"]) for t, e in zip(labels, examples)):
+                # a target of its own (an encoder-decoder's), not a label per input token: its own width
+                label_width = max(len(t) for t in labels)
+                if self.multiple:
+                    label_width = -(-label_width // self.multiple) * self.multiple
+            batch["labels"] = self._labels(labels, label_width)
         for name in examples[0].keys() - _PADDED:  # one whole number per row (start_positions, …)
             batch[name] = torch.tensor([e[name] for e in examples], dtype=torch.long)
         return batch

@@ -7,6 +7,7 @@ checks, and how the data they name is read (the task it asks for, when none is g
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from typing import Any, Mapping
@@ -24,8 +25,9 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "val": (None, "validation data, same forms as data (default: hold out val_frac)"),
     "test": (None, "test data, same forms as data: held out from training and validation, what the report is on "
                    "(a named set brings its own)"),
-    "task": (None, "one of: classification, generation, multilabel, qa, regression, tagging, in any case, or an alias such as ner "
-                   "(default: tagging for a CoNLL file, "
+    "task": (None, "one of: classification, generation, multilabel, qa, regression, summarization, tagging, "
+                   "translation, in any case, or an alias such as ner (default: tagging for a CoNLL file, "
+                   "translation or summarization for source/target or document/summary columns, "
                    "multilabel when labels are lists or ';'-joined, regression when they are fractional numbers, "
                    "else classification)"),
     "task_options": (None, "the task's own options as a mapping, e.g. {stride: 64} for qa"),
@@ -184,7 +186,21 @@ def load_config_data(source: Any, config: Mapping[str, Any]) -> Any:
     from .hub import load_dataset, named_dataset_key
 
     path = source if isinstance(source, (str, os.PathLike)) else None
-    if path is not None and named_dataset_key(str(path)) is not None and not os.path.exists(path):
+    if hasattr(source, "task") and hasattr(source, "train") and hasattr(source, "task_options"):  # read already
+        from .tasks import get_task
+
+        if config["task"] is not None and get_task(config["task"]).name != source.task:
+            raise KtnbError(f"data: was read for {source.task}, not {get_task(config['task']).name}; leave task: out, "
+                            f"or set task: {source.task}")
+        for key in ("max_train", "val"):  # how rows are read and split: decided when the data was read
+            if config.get(key) is not None:
+                raise KtnbError(f"{key}: does not apply to data already read (a TextData); read it again with "
+                                f"{key}=, or leave {key}: out")
+        data = source
+        if config["task_options"]:  # the cell's options over those it was read with
+            data = dataclasses.replace(source, task_options=dict(get_task(
+                source.task, **{**source.task_options, **config["task_options"]}).options))
+    elif path is not None and named_dataset_key(str(path)) is not None and not os.path.exists(path):
         from .tasks import get_task
 
         data = load_dataset(str(path), max_train=config["max_train"], seed=config["seed"])
@@ -234,6 +250,8 @@ def infer_task(source: Any, config: Mapping[str, Any]) -> str:
 
     if isinstance(source, str) and named_dataset_key(source) and not os.path.exists(source):
         return NAMED_DATASETS[named_dataset_key(source)].task  # data: conll2003
+    if hasattr(source, "task") and hasattr(source, "train") and hasattr(source, "task_options"):
+        return source.task  # data already read (TextData), with its task
     frame = None
     if hasattr(source, "iloc") and hasattr(source, "columns"):
         frame = source.head(200)

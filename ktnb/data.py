@@ -412,6 +412,22 @@ def random_split(n: int, val_frac: float, seed: int) -> tuple[np.ndarray, np.nda
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def held_out(texts: list[Any], labels: list[Any], val_frac: float, seed: int) \
+        -> tuple[LabelledTexts, LabelledTexts | None]:
+    """(train, validation): a seeded random `val_frac` of the rows held out (`random_split`),
+    none when `val_frac` is 0 or there is a single row."""
+    if not val_frac or len(texts) < 2:
+        return LabelledTexts(texts, labels), None
+    train_rows, val_rows = random_split(len(texts), val_frac, seed)
+    return (LabelledTexts([texts[i] for i in train_rows], [labels[i] for i in train_rows]),
+            LabelledTexts([texts[i] for i in val_rows], [labels[i] for i in val_rows]))
+
+
+def data_origin(source: Any) -> str:
+    """What `TextData.source` says of where data came from: a path, or the kind of object."""
+    return str(source) if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") else type(source).__name__
+
+
 def _flag(value: Any) -> int | None:
     """A 0/1 label cell as 0 or 1: a number 0 or 1, True/False, or the text "0"/"1" (as CSV
     files and string columns hold them); a missing cell is 0 (a text with no labels is kept, as

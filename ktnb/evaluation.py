@@ -26,17 +26,18 @@ def encode_for_evaluation(learner: Any, part: LabelledTexts) -> EncodedTexts:
     return learner.task.encode(learner.tokenizer, part, learner.task.evaluation_length(learner.max_len, cap))
 
 
-def runner(learner: Any, **generation: Any) -> Runner:
-    """What runs the learner's model for its task: at its evaluation batch size and precision."""
+def runner(learner: Any, epoch_check: bool = False, **generation: Any) -> Runner:
+    """What runs the learner's model for its task: at its evaluation batch size and precision
+    (`epoch_check`: for the loop's check after an epoch, see `Runner`)."""
     return Runner(learner.model, pad_id(learner.tokenizer), learner.eval_batch_size,
                   device=learner.accelerator.device, autocast=learner.accelerator.autocast,
-                  tokenizer=learner.tokenizer, generation=generation)
+                  tokenizer=learner.tokenizer, generation=generation, epoch_check=epoch_check)
 
 
-def model_outputs(learner: Any, dataset: EncodedTexts) -> Outputs:
+def model_outputs(learner: Any, dataset: EncodedTexts, epoch_check: bool = False) -> Outputs:
     """The task's outputs for `dataset` (per example), at the learner's evaluation batch size
     and precision."""
-    return learner.task.outputs(runner(learner), dataset)
+    return learner.task.outputs(runner(learner, epoch_check), dataset)
 
 
 #: tokens each sample of a language model's writing in its report runs to
@@ -67,11 +68,13 @@ def labelled_data(learner: Any, data: Any, text_col: str = "text", label_col: st
     return encode_for_evaluation(learner, part), part
 
 
-def report(learner: Any, dataset: EncodedTexts, tune: bool = False, split: str = "") -> Any:
+def report(learner: Any, dataset: EncodedTexts, tune: bool = False, split: str = "", epoch_check: bool = False) \
+        -> Any:
     """The task's report; with `tune`, its decision settings (a multi-label threshold) are first
     chosen on these outputs, which must be the validation set's. `split` names the set in the
-    report's headline ("validation", "test"; empty for data the user passed)."""
-    outputs = model_outputs(learner, dataset)
+    report's headline ("validation", "test"; empty for data the user passed); `epoch_check`:
+    the loop's check after an epoch (a translator scores a sample of what it writes)."""
+    outputs = model_outputs(learner, dataset, epoch_check)
     if tune:
         learner.settings_learnt.update(learner.task.tune(outputs.logits, dataset.labels_by_example,
                                                          learner.settings_learnt))

@@ -146,6 +146,8 @@ class Learner(KtrainNames):
         if self.task.name != data.task:
             raise TrainingError(f"the data was read for {data.task}, not {self.task.name}; read it again with "
                                 f"task={self.task.name!r}")
+        self.task = self.task.for_model(model.config)  # what the model settles (a translator's kind)
+        self.task.check_training()
         #: the user's own metrics (`ktnb.Metric`), tracked as val_<name> beside the task's
         self.metrics = checked_metrics(metrics)
         taken = next((m.name for m in self.metrics if "val_" + m.name in self.task.metrics), None)
@@ -604,7 +606,7 @@ class Learner(KtrainNames):
         """One pass over the validation set: its summary metrics (the best weights kept aside
         when they improve) and a warning when the predictions look collapsed."""
         self._emit(listeners, "validate_begin", **fields)
-        report = evaluation.report(self, self.val_ds, tune=True, split="validation")
+        report = evaluation.report(self, self.val_ds, tune=True, split="validation", epoch_check=True)
         summary = {**report.summary("val_"), **getattr(report, "own_metrics", {})}
         self._emit(listeners, "evaluate", metrics=summary, **fields)
         self._keep_if_best(summary)

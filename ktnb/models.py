@@ -209,6 +209,7 @@ def load_for_task(checkpoint: str, task: Any, label_names: Sequence[str], attn_i
     by ktnb for the same task and labels keeps its head.
     """
     config = load_config(checkpoint)
+    task = task.for_model(config)  # the head may depend on the model (a decoder-only or an encoder-decoder writer)
     same_head = task.configure(config, label_names)
     try:
         with quiet_transformers():

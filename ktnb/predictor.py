@@ -60,7 +60,7 @@ class Predictor:
                  task: str | Task = "classification", settings: dict[str, Any] | None = None, pairs: bool = False):
         self.model = model
         self.tokenizer = tokenizer
-        self.task = get_task(task)
+        self.task = get_task(task).for_model(model.config)
         id2label = getattr(model.config, "id2label", {}) or {}
         self.class_names = list(class_names) if class_names is not None else \
             [id2label[i] for i in range(len(id2label))]
@@ -127,12 +127,15 @@ class Predictor:
         strings, for a language model's `generate` and `stream`; `seed` is set here."""
         from .generation import generation_settings
 
-        if self.task.pipeline_task != "text-generation":
-            raise KtnbError(f"{what} needs a language model (task generation); this is a {self.task.model_noun}: "
-                            "use predict()")
+        if not self.task.writes_text:
+            raise KtnbError(f"{what} needs a model that writes text (a language model, a translator, a summariser); "
+                            f"this is a {self.task.model_noun}: use predict()")
         items, single = self._inputs(prompts, what)
+        own_stops = self.task.stop_strings()  # a decoder-only translator writes to the end of the line
+        if own_stops and stop is None:
+            stop = own_stops
         settings, stops = generation_settings(self.tokenizer, max_new_tokens, temperature, top_p, num_beams, stop)
-        settings.setdefault("max_new_tokens", self.task.options["max_new_tokens"])
+        settings.setdefault("max_new_tokens", self.task.max_new_tokens())
         if seed is not None:
             torch.manual_seed(checks.whole_number("seed", seed, 0))
         return items, single, settings, stops
@@ -167,6 +170,37 @@ class Predictor:
             raise KtnbError('chat takes a list of messages, e.g. [{"role": "user", "content": "Hello"}]')
         return self.generate(list(messages), max_new_tokens, **settings)
 
+    def translate(self, texts: Any, max_new_tokens: int | None = None, *, num_beams: int | None = None) -> Any:
+        """A translator's translation of a text, or of each of a list of texts (batched, sorted
+        by length): with `num_beams` beams (1: greedy; by default the task's `num_beams`, 1
+        unless set); at most `max_new_tokens` (the task's `max_target_len`). `stream` shows one
+        growing in a notebook.
+
+        >>> predictor.translate("The cat is black.")                       # doctest: +SKIP
+        'Le chat est noir.'
+        """
+        return self._written_as("translate", texts, max_new_tokens, num_beams)
+
+    def summarize(self, texts: Any, max_new_tokens: int | None = None, *, num_beams: int | None = None) -> Any:
+        """A summariser's summary of a text, or of each of a list of texts (as `translate`).
+
+        >>> predictor.summarize(long_article)                              # doctest: +SKIP
+        'The council approved the budget.'
+        """
+        return self._written_as("summarize", texts, max_new_tokens, num_beams)
+
+    def _written_as(self, verb: str, texts: Any, max_new_tokens: int | None, num_beams: int | None) -> Any:
+        if self.task.write_verb.lower() != verb:
+            kind = {"translate": "a translator (task translation)", "summarize": "a summariser (task summarization)"}
+            raise KtnbError(f"{verb} needs {kind[verb]}; this is a {self.task.model_noun}: use "
+                            f"{'generate' if self.task.writes_text else 'predict'}()")
+        items, single, settings, stops = self._writing(verb, texts, max_new_tokens, 0.0, None, num_beams or 1, None,
+                                                       None)
+        if num_beams is not None:  # 1 too: greedy, whatever the task's or the model's own setting
+            settings["num_beams"] = num_beams
+        written = [cut_at_stop(text, stops) for text in self._outputs(items, settings)[0]] if items else []
+        return written[0] if single else written
+
     def stream(self, prompt: Any, max_new_tokens: int | None = None, *, temperature: float = 0.0,
                top_p: float | None = None, stop: str | Sequence[str] | None = None, seed: int | None = None) -> Any:
         """What `generate` writes after one prompt, piece by piece as the model writes it (a
@@ -183,7 +217,11 @@ class Predictor:
         if not single:
             raise KtnbError("stream writes after one prompt; give one (generate takes a list)")
         ids = self.task.encode_inputs(self.tokenizer, items, self.max_len).input_ids[0]
-        check_room([len(ids)], settings["max_new_tokens"], model_length_cap(self.tokenizer, self.model.config))
+        if not getattr(self.model.config, "is_encoder_decoder", False):  # an encoder's source takes no decoder room
+            cap = model_length_cap(self.tokenizer, self.model.config)
+            if max_new_tokens is None and settings["max_new_tokens"] > cap - len(ids) > 0:
+                settings["max_new_tokens"] = cap - len(ids)  # the default, within what the model reads
+            check_room([len(ids)], settings["max_new_tokens"], cap)
         return TextStream(self.model, self.tokenizer, ids, settings, stops)
 
     def ask(self, question: str, context: str) -> Any:

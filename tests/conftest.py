@@ -1,5 +1,5 @@
-"""Fixtures: a tiny BERT and a tiny Llama saved like any Hugging Face checkpoint, and data they
-can learn fast.
+"""Fixtures: a tiny BERT, a tiny Llama and tiny T5 and BART models saved like any Hugging Face
+checkpoint, and data they can learn fast.
 
 The hub is never reached in tests (HF_HUB_OFFLINE=1); the real-data tests read SST-2 from
 ../shared/data when it is there and are skipped otherwise.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,6 +113,65 @@ def build_tiny_llama(folder: Path, chat: bool = False) -> Path:
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def _byte_bpe(specials: list[str], single: str, texts: list[str]) -> Any:
+    """A byte-level BPE tokenizer trained on `texts`, with `specials` first (ids 0, 1, …) and
+    `single` ("$A </s>") as the template of one text."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(texts, trainer)
+    used = [token for token in specials if token in single]
+    bpe.post_processor = processors.TemplateProcessing(single=single,
+                                                       special_tokens=[(t, specials.index(t)) for t in used])
+    return bpe
+
+
+def build_tiny_seq2seq(folder: Path, kind: str) -> Path:
+    """A 2-layer, 32-wide encoder-decoder with random weights, "t5" or "bart", and a byte-level
+    BPE tokenizer with the special tokens (and their ids) that model family has. No pretrained
+    encoder-decoder can be had offline: these test the whole path as t5-small or bart-base
+    would take it."""
+    import torch
+    from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast, T5Config, \
+        T5ForConditionalGeneration
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    texts = sentiment_texts(400, seed=3)[0] + ["translate English to French:", "summarize:"]
+    if kind == "t5":
+        bpe = _byte_bpe(["<pad>", "</s>", "<unk>"], "$A </s>", texts)
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", eos_token="</s>",
+                                            unk_token="<unk>", model_max_length=128)
+        model = T5ForConditionalGeneration(T5Config(
+            vocab_size=len(tokenizer), d_model=32, d_ff=64, num_layers=2, num_heads=2, d_kv=16, pad_token_id=0,
+            eos_token_id=1, decoder_start_token_id=0))
+    else:
+        bpe = _byte_bpe(["<s>", "<pad>", "</s>", "<unk>"], "<s> $A </s>", texts)
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", pad_token="<pad>",
+                                            eos_token="</s>", unk_token="<unk>", model_max_length=128)
+        model = BartForConditionalGeneration(BartConfig(
+            vocab_size=len(tokenizer), d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+            decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, forced_eos_token_id=2))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_seq2seq(tmp_path_factory.mktemp("tiny-t5"), "t5")
+
+
+@pytest.fixture(scope="session")
+def tiny_bart_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_seq2seq(tmp_path_factory.mktemp("tiny-bart"), "bart")
 
 
 @pytest.fixture(scope="session")

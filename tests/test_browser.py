@@ -370,3 +370,24 @@ def test_generation_notebook_streams_the_text_into_one_display(lab, browser):
     cell.scroll_into_view_if_needed()
     _screenshot(page, "generation-stream.png")
     page.close()
+
+
+def test_translation_notebook_scores_streams_and_matches_the_pipeline(lab, browser):
+    page = _open_and_run_all(browser, lab, "08_translation.ipynb")
+    cell = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="%%ktrain -o mt"))
+    report = cell.locator("table.ktnb-report")
+    _wait_or_report(page, report, 480_000)
+    scores = report.inner_text()
+    assert "chrF" in scores and "BLEU" in scores, scores
+    assert cell.locator("table.ktnb-worst").count() == 1 and "nrefs:1" in cell.inner_text()
+    streamed = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="%ktrain generate"))
+    _wait_or_report(page, streamed.locator("pre.ktnb-stream"), 120_000)
+    last = page.locator(".jp-CodeCell").last  # the saved folder's translation in pipeline, as ktnb writes it
+    _wait_or_report(page, last.locator(".jp-OutputArea-output", has_text="the same as ktnb's"), 480_000)
+    assert "the same as ktnb's: True" in last.locator(".jp-OutputArea-output", has_text="pipeline:").inner_text()
+    assert "writing" not in streamed.locator("pre.ktnb-stream").first.inner_text()
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                        has_text="Traceback").count() == 0
+    cell.scroll_into_view_if_needed()
+    _screenshot(page, "translation-report.png")
+    page.close()

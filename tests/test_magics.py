@@ -350,7 +350,7 @@ predict: [[a wonderful story, the film], [a dull mess, the film]]
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntext_col: a\nlabel_col: score\nshow: [confusion]\n"
                                                   "model: '{tiny}'")
     with pytest.raises(UsageError, match=r"unknown task 'ner2' \(did you mean 'ner'\?\); choose one of: classification, "
-                                         "generation, multilabel, qa, regression, tagging$"):
+                                         "generation, multilabel, qa, regression, summarization, tagging, translation$"):
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntask: ner2")
 
 

@@ -22,10 +22,11 @@ FROM_THE_HUB = ["01_quickstart", "05_tasks", "06_question_answering"]
 pytestmark = pytest.mark.slow
 
 
-def test_there_are_eight_notebooks():
+def test_there_are_nine_notebooks():
     assert [nb.name for nb in NOTEBOOKS] == ["00_your_data.ipynb", "01_quickstart.ipynb", "02_panel.ipynb", "03_python_api.ipynb",
                                              "04_inside_the_transformer.ipynb", "05_tasks.ipynb",
-                                             "06_question_answering.ipynb", "07_generation.ipynb"]
+                                             "06_question_answering.ipynb", "07_generation.ipynb",
+                                             "08_translation.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -241,7 +241,8 @@ def test_the_data_tab_picks_a_task_and_a_pair_column_and_the_other_tabs_follow(t
     path = tmp_path / "scores.csv"
     pd.DataFrame({"first": texts, "second": ["the film"] * len(texts), "score": scores}).to_csv(path, index=False)
     panel = Panel(data=str(path), model=str(tiny_model_dir))
-    assert list(panel.task.options) == ["auto", "classification", "regression", "tagging", "multilabel", "qa", "generation"]
+    assert list(panel.task.options) == ["auto", "classification", "regression", "tagging", "multilabel", "qa", "generation",
+                                          "translation", "summarization"]
     assert list(panel.pair_col.options) == ["", "first", "second", "score"]
     panel.text_col.value, panel.pair_col.value, panel.label_col.value = "first", "second", "score"
     panel.load_button.click()  # task "auto": fractional scores -> regression

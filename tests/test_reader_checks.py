@@ -54,7 +54,7 @@ def test_a_misspelt_task_is_refused_with_a_suggestion_by_every_reader(tmp_path, 
     path = scores_csv(tmp_path, SCORES)
     assert one_line(ktnb.KtnbError, lambda: read(path)) == (
         "unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, generation, "
-        "multilabel, qa, regression, tagging")
+        "multilabel, qa, regression, summarization, tagging, translation")
 
 
 def test_a_task_in_any_case_or_by_its_alias_is_the_registry_task(tmp_path):

@@ -133,9 +133,10 @@ class Panel:
         fields = self.learner.task.input_fields if self.learner is not None else ("text",)
         two = len(fields) == 2
         writes = self.learner is not None and self.learner.task.writes_text
-        self.text.placeholder = "a prompt" if writes else f"one {fields[0]} per line"
-        self.predict_button.description = "Generate" if writes else "Predict"
-        self.tabs.set_title(TAB_TITLES.index("Predict"), "Generate" if writes else "Predict")
+        verb = self.learner.task.write_verb if writes else "Predict"  # Generate, Translate, Summarize
+        self.text.placeholder = f"a {fields[0]}" if writes else f"one {fields[0]} per line"
+        self.predict_button.description = verb
+        self.tabs.set_title(TAB_TITLES.index("Predict"), verb)
         self.stop_writing_button.layout.display = "" if writes else "none"
         self.second_text.placeholder = f"the {fields[1]}" if two else ""
         self.second_text.layout.display = "" if two else "none"
@@ -190,6 +191,8 @@ class Panel:
         self.task = W.Dropdown(options=["auto", *TASKS], value="auto", description="task", style=WIDE)
         self.pair_col = W.Combobox(value="", options=[""], description="pair column", style=WIDE,
                                    placeholder="the second text, for pairs")
+        self.task_options = W.Text(value="", description="task options", style=WIDE,
+                                   placeholder="e.g. {source_lang: en, target_lang: fr}")
         self.model_name = W.Text(value=model or "default", description="model", style=WIDE)
         self.batch_size = W.IntText(value=32, description="batch size", style=WIDE)
         self.max_len = W.IntText(value=0, description="max_len (0=auto)", style=WIDE)
@@ -203,7 +206,7 @@ class Panel:
         self.data_status = W.HTML()
         self.path.observe(self._offer_columns, names="value")
         self.load_button.on_click(self._guard(self.data_status)(self._load))
-        self.data_tab = W.VBox([self.path, W.HBox([self.task, self.pair_col]),
+        self.data_tab = W.VBox([self.path, W.HBox([self.task, self.pair_col]), self.task_options,
                                 W.HBox([self.text_col, self.label_col]),
                                 W.HBox([self.model_name, self.batch_size]), W.HBox([self.max_len, self.val_frac]),
                                 W.HBox([self.max_train, self.checkpoint_dir]), self.load_button, self.data_status])
@@ -240,7 +243,8 @@ class Panel:
         config = check_config({"data": source, "text_col": self.text_col.value, "label_col": label_col,
                                "val_frac": self.val_frac.value, "max_train": self.max_train.value or None,
                                "task": None if self.task.value == "auto" else self.task.value,
-                               "pair_col": self.pair_col.value or None})
+                               "pair_col": self.pair_col.value or None,
+                               "task_options": self._task_options()})
         if config["task"] is None:
             config["task"] = infer_task(source, config)
         data = load_config_data(source, config)
@@ -252,6 +256,21 @@ class Panel:
         self.epochs.value = self.learner.auto_epochs()
         self.data_status.value = self._data_summary()
         self._sync()
+
+    def _task_options(self) -> Any:
+        """The task options box as a mapping ("{stride: 64}", "source_lang: en, target_lang: fr"),
+        None when empty; what is not a mapping goes on to the config check, which names it."""
+        import yaml
+
+        text = self.task_options.value.strip()
+        if not text:
+            return None
+        if not text.startswith("{"):
+            text = "{" + text + "}"
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text
 
     def _clear_results(self) -> None:
         """New data or a new model: nothing shown in the other tabs belongs to it any more."""
@@ -498,7 +517,7 @@ class Panel:
 
         prompt = self.text.value.strip("\n")
         if not prompt.strip():
-            self.predictions.value = "type a prompt first"
+            self.predictions.value = f"type a {learner.task.input_fields[0]} first"
             return
         self.stream = stream = learner.predictor().stream(prompt)  # a prompt too long is refused here
 

@@ -3,7 +3,7 @@
 >>> get_task("regression").pipeline_task
 'text-classification'
 >>> sorted(TASKS)
-['classification', 'generation', 'multilabel', 'qa', 'regression', 'tagging']
+['classification', 'generation', 'multilabel', 'qa', 'regression', 'summarization', 'tagging', 'translation']
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ TASKS = {
     "multilabel": "multilabel:MultiLabel",
     "qa": "qa:QuestionAnswering",
     "generation": "generation:Generation",
+    "translation": "seq2seq:Translation",
+    "summarization": "seq2seq:Summarization",
 }
 #: other words users (and saved folders of older ktnb versions) use for the same tasks
 ALIASES = {"text-classification": "classification", "text_classification": "classification",
@@ -30,12 +32,15 @@ ALIASES = {"text-classification": "classification", "text_classification": "clas
            "token_classification": "tagging", "multi-label": "multilabel", "multi_label": "multilabel",
            "question-answering": "qa", "question_answering": "qa", "extractive-qa": "qa",
            "causal-lm": "generation", "causal_lm": "generation", "text-generation": "generation",
-           "text_generation": "generation", "language-model": "generation", "lm": "generation"}
+           "text_generation": "generation", "language-model": "generation", "lm": "generation",
+           "machine-translation": "translation", "machine_translation": "translation", "mt": "translation",
+           "translate": "translation", "summarisation": "summarization", "summarize": "summarization",
+           "summarise": "summarization"}
 
 #: the order tasks are asked whether data given without a task is theirs (`infer_task`): the
 #: most particular shapes first (word lists before label lists before numbers); the last one,
 #: the default, takes any labelled texts
-INFERENCE_ORDER = ("qa", "tagging", "multilabel", "regression", "classification")
+INFERENCE_ORDER = ("qa", "translation", "summarization", "tagging", "multilabel", "regression", "classification")
 
 _made: dict[str, Task] = {}
 
@@ -50,7 +55,7 @@ def task_name(name: str | Task) -> str:
     >>> task_name("regresion")
     Traceback (most recent call last):
     ...
-    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, generation, multilabel, qa, regression, tagging
+    ktnb.errors.KtnbError: unknown task 'regresion' (did you mean 'regression'?); choose one of: classification, generation, multilabel, qa, regression, summarization, tagging, translation
     """
     if isinstance(name, Task):
         return name.name

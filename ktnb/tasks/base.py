@@ -119,6 +119,8 @@ class Task:
     input_fields: tuple[str, ...] = ("text",)
     #: its predictions are text the model writes token by token (views stream it, with a Stop)
     writes_text = False
+    #: what its Predict button says when it writes text ("Translate")
+    write_verb = "Generate"
     #: `top_losses` can rank its examples by their loss (a language model's set is scored by token)
     ranks_examples = True
     #: per-run options and their defaults (a window stride, a longest answer): an instance made by
@@ -136,6 +138,12 @@ class Task:
     def check_option(self, name: str, value: Any) -> Any:
         """`value` for option `name`, checked (a one-line error when it is not allowed)."""
         return value
+
+    def for_model(self, config: Any) -> Task:
+        """This task with what a model's `config` settles (a translator's kind: encoder-decoder
+        or decoder-only, and the prefix it reads), refused in one line when the model cannot do
+        it; most tasks take any model as they are."""
+        return self
 
     # ---------------------------------------------------------------- data
 
@@ -232,6 +240,18 @@ class Task:
     def encode_inputs(self, tokenizer: Any, inputs: Sequence[Any], max_len: int) -> EncodedTexts:
         """Unlabelled inputs (what `predict` was given) encoded as for training."""
         raise NotImplementedError
+
+    def check_training(self) -> None:
+        """Refuse in one line, before any training, what this task needs and lacks (a package
+        its scores come from); most tasks need nothing more."""
+
+    def max_new_tokens(self) -> int:
+        """The tokens a task that writes text writes at most, unless the caller says otherwise."""
+        return 64
+
+    def stop_strings(self) -> list[str]:
+        """Texts that end its writing besides the end-of-text token (none here)."""
+        return []
 
     def add_samples(self, report: Any, runner: Any, part: Any, max_len: int) -> None:
         """Put a few examples of the model's output on `report` for a reader to look at (a

@@ -157,7 +157,7 @@ class Generation(Task):
         from anything `read_generation_data` reads; `val` the same way, else `val_frac` of the
         documents (or pairs) held out, seeded."""
         from .. import checks
-        from ..data import LabelledTexts, TextData, random_split
+        from ..data import LabelledTexts, TextData, data_origin, held_out
 
         text_col, label_col = options.get("text_col", "text"), options.get("label_col")
         encoding = options.get("encoding") or "utf-8"
@@ -178,17 +178,9 @@ class Generation(Task):
             train = LabelledTexts(texts, labels)
             held = LabelledTexts(val_texts, val_responses if val_responses is not None else [None] * len(val_texts))
         else:
-            val_frac = options.get("val_frac", 0.1)
-            if val_frac and len(texts) >= 2:
-                train_rows, val_rows = random_split(len(texts), val_frac, options.get("seed", 42))
-                train = LabelledTexts([texts[i] for i in train_rows], [labels[i] for i in train_rows])
-                held = LabelledTexts([texts[i] for i in val_rows], [labels[i] for i in val_rows])
-            else:
-                train = LabelledTexts(texts, labels)
+            train, held = held_out(texts, labels, options.get("val_frac", 0.1), options.get("seed", 42))
         task = self if self.options["format"] == kind else type(self)(**{**self.options, "format": kind})
-        origin = str(source) if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__") \
-            else type(source).__name__
-        return TextData(train, held, [], origin, task=self.name, task_options=dict(task.options))
+        return TextData(train, held, [], data_origin(source), task=self.name, task_options=dict(task.options))
 
     def read_labelled(self, source: Any, text_col: str = "text", label_col: str = "label",
                       pair_col: str | None = None) -> tuple[list[Any], list[Any]]:
@@ -284,6 +276,9 @@ class Generation(Task):
             raise ModelError(f"{model_type} is an encoder-only model: it reads text but does not write it; task "
                              "generation needs a causal language model such as gpt2, Llama or SmolLM2")
         return True
+
+    def max_new_tokens(self) -> int:
+        return self.options["max_new_tokens"]
 
     def chat(self, tokenizer: Any) -> bool:
         """Whether prompts go through the chat template: for prompt/response data, when the

@@ -80,8 +80,6 @@ def pair_row(tokenizer: Any, prompt: Any, response: str, max_len: int, chat: boo
     learns to stop). A row longer than `max_len` loses tokens from the middle of the prompt (its
     start, a chat template's header, and its end, the assistant's turn, stay), down to half the
     row, and then the response's last ones."""
-    from ..batching import IGNORED_LABEL
-
     chat = chat or not isinstance(prompt, str)
     given = prompt_ids(tokenizer, prompt, chat)
     written: list[int] | None = None
@@ -94,6 +92,15 @@ def pair_row(tokenizer: Any, prompt: Any, response: str, max_len: int, chat: boo
         eos = tokenizer.eos_token_id
         if eos is not None and (not written or written[-1] != eos):
             written = written + [eos]
+    return joined_row(given, written, max_len)
+
+
+def joined_row(given: list[int], written: list[int], max_len: int) -> tuple[list[int], list[int]]:
+    """(input ids, labels) of a prompt's ids `given` and the ids `written` after it, scored: a
+    row longer than `max_len` loses tokens from the middle of the prompt (its start and its end
+    stay), down to half the row, and then the written ids' last ones."""
+    from ..batching import IGNORED_LABEL
+
     room = max(max_len - len(written), max_len // 2)
     if len(given) > room:
         head = room // 4
@@ -221,4 +228,4 @@ def _checked(texts: list[Any], responses: list[str] | None, what: str) -> tuple[
     return [texts[i] for i in keep], None if responses is None else [responses[i] for i in keep]
 
 
-__all__ = ["pack", "document_ids", "pair_row", "prompt_ids", "read_generation_data", "uses_chat_template"]
+__all__ = ["pack", "document_ids", "pair_row", "joined_row", "prompt_ids", "read_generation_data", "uses_chat_template"]
