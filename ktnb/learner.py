@@ -833,6 +833,10 @@ class Learner(KtrainNames):
         """Attention weights for `text` from every layer and head (see `Predictor.attention`)."""
         return self.predictor().attention(text, view)
 
+    def explain(self, texts: Any, target: Any = None, method: str = "integrated_gradients") -> Any:
+        """Which words made the model decide (see `Predictor.explain`)."""
+        return self.predictor().explain(texts, target, method)
+
     def predictor(self, batch_size: int | None = None) -> Predictor:
         """A `Predictor` sharing this learner's model and tokenizer; it reads texts up to the
         model's own limit (training cut them at `max_len`)."""

@@ -269,6 +269,22 @@ class Predictor:
             raise KtnbError("highlight needs a token tagger (task tagging) and one text")
         return EntityView(text, self.predict(text))
 
+    def explain(self, texts: Any, target: Any = None, method: str = "integrated_gradients") -> Any:
+        """Which words made the model decide: each word's attribution toward the prediction (or
+        toward `target`, a class or label name) by integrated gradients (Captum; the cheaper
+        "gradient_x_input" too), shown in a notebook as the text shaded word by word. One text
+        (or pair) gives an `Explanation`, a list gives one each. Needs captum (the `explain` extra).
+
+        >>> predictor.explain("a gorgeous, witty film")               # doctest: +SKIP
+        Explanation('positive', probability=0.981, top: 'gorgeous' +0.412, 'witty' +0.301, …)
+        """
+        from .explain import explain_inputs
+
+        items, single = self._inputs(texts, "explain")
+        found = explain_inputs(self.model, self.tokenizer, self.task, items, self.class_names, self.max_len, target,
+                               method)
+        return found[0] if single else found
+
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights of every layer and head for `text` (an `Attention`, which shows
         itself in a notebook); ``view="bertviz"`` hands them to bertviz's head view instead."""

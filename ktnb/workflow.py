@@ -30,6 +30,7 @@ class Session:
     saved_to: str | None = None
     skipped: list[str] = field(default_factory=list)  # steps not run after an interrupt
     generated: str = ""  # what a language model last wrote for ``%ktrain generate``
+    explanation: Any = None  # the last ``%ktrain explain``
 
     @property
     def predictor(self) -> Any:

@@ -201,7 +201,7 @@ def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, br
 
 def test_panel_tabs_start_live_progress_and_stop(lab, browser):
     page = _open_and_run_all(browser, lab, "02_panel.ipynb")
-    titles = ["Data", "LR finder", "Train", "Evaluate", "Predict", "Attention"]
+    titles = ["Data", "LR finder", "Train", "Evaluate", "Predict", "Attention", "Explain"]
     tabs = [page.get_by_role("tab", name=title, exact=True) for title in titles]
     tabs[0].wait_for(timeout=120_000)
     assert all(tab.count() == 1 for tab in tabs)

@@ -27,7 +27,7 @@ def wait_until(condition, timeout=60.0):
 
 def test_tabs_and_initial_state():
     empty = Panel()
-    assert [empty.tabs.get_title(i) for i in range(6)] == list(TAB_TITLES)
+    assert [empty.tabs.get_title(i) for i in range(7)] == list(TAB_TITLES) and TAB_TITLES[-1] == "Explain"
     assert empty.start_button.disabled and empty.stop_button.disabled and not empty.load_button.disabled
     empty.predict_button.disabled = False
     empty.text.value = "hello"

@@ -29,11 +29,38 @@ def test_minilm_reaches_80_percent_on_sst2_in_one_cpu_epoch(minilm, sst2_dir, tm
     assert report.split == "test"
     print(report)
     assert report.accuracy >= 0.80
+    comprehensiveness_beats_random_words(learner, data.val.texts)
 
     folder = learner.predictor().save(tmp_path / "sst2-minilm")
     texts = ["a gorgeous , witty , seductive movie", "the plot is nothing but boilerplate clichés"]
     pipe = pipeline("text-classification", model=str(folder), device="cpu")
     assert [o["label"] for o in pipe(texts)] == ["positive", "negative"] == ktnb.load_predictor(folder).predict(texts)
+
+
+def comprehensiveness_beats_random_words(learner, texts, n=50, k=3):
+    """Integrated gradients are faithful, as ERASER's comprehensiveness measures it: deleting the
+    `k` words ranked highest toward the prediction lowers its probability more than deleting `k`
+    random words, over `n` sentences of at least 8 words."""
+    import random
+
+    predictor, rng = learner.predictor(), random.Random(0)
+    sentences = [t for t in texts if len(t.split()) >= 8][:n]
+    drops = {"top": 0.0, "random": 0.0}
+    for text in sentences:
+        found = predictor.explain(text)
+        spans = [(s, e, score) for _, s, e, score in found.words]
+        index = learner.class_names.index(found.label)
+
+        def without(gone):
+            return " ".join(text[s:e] for s, e, _ in spans if (s, e) not in gone)
+
+        top = {(s, e) for s, e, _ in sorted(spans, key=lambda w: -w[2])[:k]}
+        chance = {(s, e) for s, e, _ in rng.sample(spans, k)}
+        full, no_top, no_chance = predictor.predict_proba([without(set()), without(top), without(chance)])[:, index]
+        drops["top"] += (full - no_top) / len(sentences)
+        drops["random"] += (full - no_chance) / len(sentences)
+    print("comprehensiveness (top-3 words vs 3 random):", drops)
+    assert drops["top"] > drops["random"] + 0.05, drops
 
 
 def test_minilm_regression_on_stsb_pairs_reaches_pearson_082(minilm, tmp_path):

@@ -29,8 +29,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from ..errors import KtnbError
 from .display import frame_html, show, show_warning
 
-COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "generate", "attention", "top_losses",
-            "history", "save", "panel", "show")
+COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "generate", "attention", "explain",
+            "top_losses", "history", "save", "panel", "show")
 
 
 def _unquote(arg: str) -> str:
@@ -90,7 +90,8 @@ class KtnbMagics(Magics):
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
                    "lr_find [EPOCHS]; evaluate; predict TEXT...; generate PROMPT [MAX_NEW_TOKENS] (a language model "
-                   "writes, shown as it writes); attention TEXT [LAYER [HEAD]]; "
+                   "writes, shown as it writes); attention TEXT [LAYER [HEAD]]; explain TEXT [TARGET] (which words "
+                   "made the model decide); "
                    "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
     @argument("args", nargs="*", help="the command's arguments")
@@ -335,6 +336,14 @@ class KtnbMagics(Magics):
         head = picked[1]
         session.attention = att
         show(HTML(att.to_html(layer, head)))
+
+    def _cmd_explain(self, session: Any, rest: list[str]) -> None:
+        """``%ktrain explain "text" [TARGET]``: the text shaded word by word by each word's
+        attribution toward the prediction (or toward the class TARGET)."""
+        if not rest or len(rest) > 2:
+            raise UsageError('usage: %ktrain explain "some text" [TARGET] (a class or label name)')
+        session.explanation = session.learner.explain(rest[0], rest[1] if len(rest) > 1 else None)
+        show(HTML(session.explanation._repr_html_()))
 
     def _cmd_top_losses(self, session: Any, rest: list[str]) -> None:
         show(frame_html(session.learner.top_losses(self._number(rest[0], "N", int) if rest else 5),

@@ -27,7 +27,7 @@ from ..render.figures import figure_png
 from ..render.html import epochs_html, shorten, table_html, warning_html
 
 WIDE = {"description_width": "initial"}  # labels in full, not cut to ipywidgets' default width
-TAB_TITLES = ("Data", "LR finder", "Train", "Evaluate", "Predict", "Attention")
+TAB_TITLES = ("Data", "LR finder", "Train", "Evaluate", "Predict", "Attention", "Explain")
 
 
 def _error_html(err: BaseException) -> str:
@@ -63,6 +63,7 @@ class Panel:
         self.finder: Any = None
         self.report: Any = None
         self.attention: Any = None
+        self.explanation: Any = None
         self.events: list[Any] = []
         self._data_source = data
         self._build_data_tab(data, model)
@@ -71,8 +72,9 @@ class Panel:
         self._build_eval_tab()
         self._build_predict_tab()
         self._build_attention_tab()
+        self._build_explain_tab()
         self.tabs = W.Tab(children=[self.data_tab, self.lr_tab, self.train_tab, self.eval_tab, self.predict_tab,
-                                    self.attention_tab])
+                                    self.attention_tab, self.explain_tab])
         for i, title in enumerate(TAB_TITLES):
             self.tabs.set_title(i, title)
         self.widget = W.VBox([self.tabs])
@@ -119,7 +121,7 @@ class Panel:
         busy = self.busy
         ready = self.learner is not None
         for button in (self.lr_button, self.start_button, self.eval_button, self.predict_button,
-                       self.attention_button):
+                       self.attention_button, self.explain_button):
             button.disabled = busy or not ready
         self.resume_button.disabled = busy or not self._has_checkpoint()
         self._fit_predict_inputs()
@@ -140,6 +142,9 @@ class Panel:
         self.stop_writing_button.layout.display = "" if writes else "none"
         self.second_text.placeholder = f"the {fields[1]}" if two else ""
         self.second_text.layout.display = "" if two else "none"
+        targets = [str(n) for n in self.learner.class_names] if self.learner is not None else []
+        if list(self.explain_target.options) != targets:  # the classes an explanation may be toward
+            self.explain_target.options = targets
 
     def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML,
                        training: bool = False, after: Callable[[], None] | None = None) -> None:
@@ -287,6 +292,8 @@ class Panel:
         _hide(self.confusion)
         self.predictions.value = ""
         self.attention_view.value, self.attention_status.value = "", ""
+        self.explanation = None
+        self.explain_view.value, self.explain_status.value = "", ""
 
     def _data_summary(self) -> str:
         learner = self.learner
@@ -539,6 +546,32 @@ class Panel:
         self.attention_button.on_click(self._guard(self.attention_status)(self._attention))
         self.attention_tab = W.VBox([self.sentence, self.attention_button, self.attention_status,
                                      self.attention_view])
+
+    def _build_explain_tab(self) -> None:
+        self.explain_text = W.Textarea(placeholder="a text to explain (a pair: first text | second text)",
+                                       layout=W.Layout(width="90%", height="60px"))
+        self.explain_target = W.Combobox(value="", options=[], description="toward", style={"description_width": "60px"},
+                                         placeholder="the prediction, or a class")
+        self.explain_button = W.Button(description="Explain", icon="search")
+        self.explain_status = W.HTML()
+        self.explain_view = W.HTML()
+        self.explain_button.on_click(self._guard(self.explain_status)(self._explain))
+        self.explain_tab = W.VBox([self.explain_text, W.HBox([self.explain_target, self.explain_button]),
+                                   self.explain_status, self.explain_view])
+
+    def _explain(self, _: Any = None) -> None:
+        """Which words made the model decide, shaded in the text (integrated gradients)."""
+        learner = self._needs_learner()
+        text: Any = self.explain_text.value.strip()
+        if not text:
+            self.explain_status.value = "type a text first"
+            return
+        if learner.data.train.pairs is not None and " | " in text:
+            text = tuple(part.strip() for part in text.split(" | ", 1))
+        self.explain_status.value = "explaining…"
+        self.explanation = learner.explain(text, self.explain_target.value.strip() or None)
+        self.explain_status.value = ""
+        self.explain_view.value = self.explanation._repr_html_()
 
     def _attention(self, _: Any = None) -> None:
         from ..render.attention import attention_iframe

@@ -323,6 +323,23 @@ class Task:
         """The loss of each example, for `top_losses`."""
         raise NotImplementedError
 
+    #: `explain` attributes its predictions to words (the tasks with one output row per input)
+    explainable = False
+    #: what an explanation of a prediction attributes, in words
+    explained_value = "probability"
+
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
+            -> tuple[int, str, str]:
+        """For an explanation of one input with these outputs (`logits`): which output it
+        attributes (`target`, a class or label name; None: the prediction), what that is
+        called, and what the model predicts."""
+        raise NotImplementedError
+
+    def explanation_output(self, logits: Any, index: int) -> Any:
+        """The number an explanation attributes, one per row of `logits` (a torch tensor): the
+        chosen class's probability, a label's, a predicted value."""
+        raise NotImplementedError
+
     def predictions_html(self, shown: Sequence[str], predictions: Sequence[Any], logits: Any,
                          label_names: Sequence[str]) -> str:
         """What the Predict views (the panel's tab, ``%ktrain predict``, a cell's ``predict:``)

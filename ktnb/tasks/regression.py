@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data import DECIMAL_COMMA, TextData, _examples, as_number, decimal_comma_error, fractional_numbers, random_split
-from ..errors import LabelError
+from ..errors import KtnbError, LabelError
 from ..metrics import counted, footer_lines
 from .sequence import SequenceTask
 
@@ -208,6 +208,19 @@ class Regression(SequenceTask):
     def decode(self, logits: np.ndarray, label_names: Sequence[str], settings: dict[str, Any],
                inputs: Sequence[Any] | None = None, examples: Any = None) -> list[float]:
         return [float(v) for v in logits[:, 0]]
+
+    explained_value = "value"
+
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
+            -> tuple[int, str, str]:
+        """The one predicted value; there is no other output to name."""
+        name = str(label_names[0]) if label_names else "value"
+        if target not in (None, name, 0):
+            raise KtnbError(f"a regression model has one output ({name}); leave target out")
+        return 0, name, f"{float(logits[0]):.3f}"
+
+    def explanation_output(self, logits: Any, index: int) -> Any:
+        return logits[:, 0]
 
     def example_losses(self, logits: np.ndarray, labels: Sequence[float]) -> np.ndarray:
         return (logits[:, 0] - np.asarray(labels, dtype=float)) ** 2

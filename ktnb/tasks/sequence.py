@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
+
 from .base import Task
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ def encode_sequences(tokenizer: Any, texts: Sequence[str], max_len: int, pairs: 
 
 class SequenceTask(Task):
     """A task with one label per text or text pair."""
+
+    explainable = True
 
     def load_data(self, source: Any, val: Any = None, **options: Any) -> Any:
         """`TextData` for this task from any source its readers take (options as `load_texts`)."""
@@ -64,3 +68,14 @@ class SequenceTask(Task):
         if inputs and isinstance(inputs[0], tuple):
             return encode_sequences(tokenizer, [a for a, _ in inputs], max_len, [b for _, b in inputs])
         return encode_sequences(tokenizer, inputs, max_len)
+
+    def named_output(self, target: Any, label_names: Sequence[str]) -> int:
+        """The index of the class or label `target` names (its name, or its index)."""
+        from ..errors import KtnbError
+
+        if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < len(label_names):
+            return int(target)
+        if isinstance(target, str) and target in label_names:
+            return list(label_names).index(target)
+        raise KtnbError(f"target {target!r} is not one of this model's {self.describe_labels(label_names)[0]}: "
+                        f"{', '.join(map(str, label_names))}")
