@@ -51,6 +51,24 @@ class Attention:
         maps = self.weights[layer]
         return maps.mean(axis=0) if head is None else maps[head]
 
+    def rollout(self) -> np.ndarray:
+        """Attention rollout (Abnar and Zuidema, 2020): how much each token's final state draws
+        on each input token, through every layer. Each layer's mean over heads is mixed half
+        and half with the identity (the residual connection), its rows renormalised, and the
+        layers multiplied from the first up. Row i of the (seq, seq) result is token i's mix.
+
+        >>> att = Attention("a b", ["[CLS]", "a", "b"], np.full((2, 1, 3, 3), 1 / 3))
+        >>> att.rollout()[0].round(3).tolist()
+        [0.5, 0.25, 0.25]
+        """
+        size = self.weights.shape[-1]
+        rolled = np.eye(size)
+        for layer in self.weights:
+            mixed = 0.5 * layer.mean(axis=0) + 0.5 * np.eye(size)
+            mixed /= mixed.sum(axis=-1, keepdims=True)
+            rolled = mixed @ rolled
+        return rolled
+
     def plot(self, layer: int = -1, head: int | None = None, heads: bool | None = None) -> Any:
         """Heatmaps (matplotlib Figure). By default all heads of `layer` side by side; with
         `head` given (or heads=False), that one head (or the mean over heads)."""
