@@ -105,6 +105,12 @@ def test_a_fit_lowers_the_loss_and_scores_a_sample_each_epoch(trained):
     assert {"val_loss", "val_chrf", "val_bleu"} <= set(epoch)
     assert learner.monitor == "val_chrf"
     assert "written" in after.headline and "chrF" in after.headline and "BLEU" in after.headline
+    # the report scores what the predictor writes from the raw sources, scored independently
+    import sacrebleu
+
+    written = learner.predictor().translate(learner.data.val.texts)
+    assert [row[2] for row in after.rows] == written
+    assert after.scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(written, [learner.data.val.labels]).score)
 
 
 def test_the_saved_folder_writes_the_same_with_auto_model_for_seq2seq_lm(trained, tmp_path):
