@@ -86,12 +86,6 @@ class Classification(SequenceTask):
         rows = [(t, p, *map(float, proba)) for t, p, proba in zip(shown, predictions, self.probabilities(logits))]
         return table_html(("text", "label", *label_names), rows, css_class="ktnb-predictions")
 
-    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
-            -> tuple[int, str, str]:
-        predicted = int(np.argmax(logits))
-        index = predicted if target is None else self.named_output(target, label_names)
-        return index, str(label_names[index]), str(label_names[predicted])
-
     def explanation_output(self, logits: Any, index: int) -> Any:
         return logits.softmax(-1)[:, index]
 

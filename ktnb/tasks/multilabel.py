@@ -331,13 +331,6 @@ class MultiLabel(SequenceTask):
                          ", ".join(f"{label_names[i]} {proba[i]:.2f}" for i in top)))
         return table_html(("text", "labels", "most likely"), rows, css_class="ktnb-predictions")
 
-    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
-            -> tuple[int, str, str]:
-        """The label named, or the most likely one (each label is a yes/no of its own)."""
-        likeliest = int(np.argmax(logits))
-        index = likeliest if target is None else self.named_output(target, label_names)
-        return index, str(label_names[index]), str(label_names[likeliest])
-
     def explanation_output(self, logits: Any, index: int) -> Any:
         return logits.sigmoid()[:, index]
 

@@ -69,6 +69,14 @@ class SequenceTask(Task):
             return encode_sequences(tokenizer, [a for a, _ in inputs], max_len, [b for _, b in inputs])
         return encode_sequences(tokenizer, inputs, max_len)
 
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
+            -> tuple[int, str, str]:
+        """The class or label named, else the likeliest one (a classifier's prediction, a
+        multi-label model's most probable label)."""
+        likeliest = int(np.argmax(logits))
+        index = likeliest if target is None else self.named_output(target, label_names)
+        return index, str(label_names[index]), str(label_names[likeliest])
+
     def named_output(self, target: Any, label_names: Sequence[str]) -> int:
         """The index of the class or label `target` names (its name, or its index)."""
         from ..errors import KtnbError
