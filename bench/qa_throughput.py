@@ -91,7 +91,7 @@ def trainer_dataset(tokenizer: Any, part: Any, max_len: int, stride: int, pad: b
 
 
 def standard_answers(model: Any, tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], max_len: int,
-                     stride: int, group: int) -> list[str]:
+                     stride: int, group: int, bf16: bool = False) -> list[str]:
     """Answers the standard way: `group` questions at a time, their windows padded together and
     run through the model, then each window's n-best starts and ends paired into spans of the
     context, the best-scoring span over a question's windows kept."""
@@ -104,7 +104,7 @@ def standard_answers(model: Any, tokenizer: Any, questions: Sequence[str], conte
                         return_tensors="pt")
         offsets = enc.pop("offset_mapping").tolist()
         owner = enc.pop("overflow_to_sample_mapping").tolist()
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = model(**enc)
         start_logits, end_logits = out.start_logits.float().numpy(), out.end_logits.float().numpy()
         best: list[tuple[float, str]] = [(-np.inf, "") for _ in qs]
@@ -158,21 +158,35 @@ def timed(call: Any) -> tuple[float, Any]:
 
 
 def compare_prediction(args: Any, learner: Any, dev: Any) -> None:
+    """ktnb's predictor against the standard way at each group size, in fp32 and, where the CPU
+    multiplies bf16 natively, in bf16 on both sides (ktnb's mixed_precision="bf16", the rival
+    under torch.autocast). Answers are compared with ktnb's fp32 ones; F1 is each one's own."""
     from transformers import AutoModelForQuestionAnswering
 
+    from ktnb.devices import cpu_has_native_bf16
+
     pairs = list(zip(dev.texts, dev.pairs))
+    references = [[text for text, _ in answers] for answers in dev.labels]
+    precisions = ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
     with tempfile.TemporaryDirectory() as out:
         folder = learner.predictor().save(Path(out) / "qa-model")
-        predictor = ktnb.load_predictor(folder)
+        predictors = {p: ktnb.load_predictor(folder, mixed_precision="no" if p == "fp32" else p) for p in precisions}
         model = AutoModelForQuestionAnswering.from_pretrained(folder).eval()
         tokenizer = load_tokenizer(str(folder))
-        max_len, stride = predictor.max_len, predictor.task.stride(predictor.max_len)
-        contenders = {"ktnb load_predictor(dir).predict": lambda: [a.answer for a in predictor.predict(pairs)]}
-        for group in map(int, args.groups.split(",")):
-            contenders[f"AutoModelForQuestionAnswering, {group} question(s) a call"] = (
-                lambda g=group: standard_answers(model, tokenizer, dev.texts, dev.pairs, max_len, stride, g))
-        predictor.predict(pairs[:16])  # first-use costs out of the way for both
-        standard_answers(model, tokenizer, dev.texts[:16], dev.pairs[:16], max_len, stride, 16)
+        first = predictors["fp32"]
+        max_len, stride = first.max_len, first.task.stride(first.max_len)
+        contenders: dict[str, Any] = {}
+        for precision in precisions:
+            contenders[f"ktnb load_predictor(dir).predict, {precision}"] = (
+                lambda p=predictors[precision]: [a.answer for a in p.predict(pairs)])
+        for precision in precisions:
+            for group in map(int, args.groups.split(",")):
+                contenders[f"AutoModelForQuestionAnswering, {group} question(s) a call, {precision}"] = (
+                    lambda g=group, b=precision == "bf16":
+                    standard_answers(model, tokenizer, dev.texts, dev.pairs, max_len, stride, g, b))
+        for precision in precisions:  # first-use costs (bf16 kernels for each new shape) out of the way
+            predictors[precision].predict(pairs)
+            standard_answers(model, tokenizer, dev.texts, dev.pairs, max_len, stride, 16, precision == "bf16")
         names = list(contenders)
         times: dict[str, list[float]] = {name: [] for name in names}
         answers: dict[str, list[str]] = {}
@@ -182,12 +196,18 @@ def compare_prediction(args: Any, learner: Any, dev: Any) -> None:
                 times[name].append(seconds)
                 answers.setdefault(name, result)
                 print(f"prediction round {round_ + 1}: {name}: {seconds:.2f} s", flush=True)
-    ktnb_name = names[0]
     best = {name: min(ts) for name, ts in times.items()}
-    rival = min(names[1:], key=best.get)
-    print(f"\n{len(pairs)} SQuAD dev questions, {predictor!r}, stride {stride}, best of {args.repeats} rounds")
+    print(f"\n{len(pairs)} SQuAD dev questions, {first!r}, stride {stride}, best of {args.repeats} rounds")
     print_prediction_table(times, answers, len(pairs), "questions", "answers")
-    print(f"ktnb / the standard way at its best group size ({rival}): {best[rival] / best[ktnb_name]:.2f}x")
+    for name in names:
+        print(f"F1 {qa_scores(answers[name], references, dev.texts).f1:.2f}: {name}")
+    for precision in precisions:
+        mine = [n for n in names if n.startswith("ktnb") and n.endswith(precision)]
+        rivals = [n for n in names if not n.startswith("ktnb") and n.endswith(precision)]
+        if mine and rivals:
+            rival = min(rivals, key=best.get)
+            print(f"{precision}: ktnb / the standard way at its best group size ({rival}): "
+                  f"{best[rival] / best[mine[0]]:.2f}x")
 
 
 def main() -> None:

@@ -51,6 +51,35 @@ def test_save_load_and_pipeline_give_the_same_predictions(trained, tmp_path):
     assert [o["score"] for o in out] == pytest.approx(predictor.predict_proba(texts).max(axis=1), abs=1e-4)
 
 
+def test_a_predictor_can_read_in_bf16_and_says_so_when_a_precision_is_wrong(trained, tmp_path):
+    import torch
+
+    texts = ["a dull and tedious film", "the actors were great", "the ending was a mess"]
+    folder = trained.predictor().save(tmp_path / "bf16")
+    full = ktnb.load_predictor(folder)
+    half = ktnb.load_predictor(folder, mixed_precision="bf16")
+    assert full.mixed_precision == "no" and half.mixed_precision == "bf16"
+    calls = []
+    real = torch.autocast
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("dtype"))
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch, "autocast", spy)
+        exact = full.predict_proba(texts)
+        assert calls == []  # the default reads in the weights' own precision
+        proba = half.predict_proba(texts)
+        assert calls == [torch.bfloat16]
+    assert proba.dtype == np.float32 and np.allclose(proba, exact, atol=0.02)
+    assert half.predict(texts) == full.predict(texts)
+    with pytest.raises(ktnb.KtnbError, match="mixed_precision must be one of"):
+        ktnb.load_predictor(folder, mixed_precision="half")
+    with pytest.raises(ktnb.KtnbError, match="needs a GPU"):
+        ktnb.load_predictor(folder, mixed_precision="fp16")
+
+
 class LocalHub:
     """huggingface_hub's HfApi and snapshot_download over a local folder: what the hub is sent
     and hands back, without the network."""
