@@ -2,13 +2,14 @@
 
     att = learner.attention("a gorgeous , witty film")
     att.plot(layer=-1)          # matplotlib heatmaps, one per head
+    att.plot(layer="rollout", hide_special=True)   # through every layer, [CLS]/[SEP] left out
     att                         # in a notebook: the interactive view (PNG fallback built in)
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
@@ -37,6 +38,8 @@ class Attention:
     text: str
     tokens: list[str]
     weights: np.ndarray
+    #: positions of the special tokens ([CLS], [SEP]), which the views can hide
+    special: tuple[int, ...] = field(default=())
 
     @property
     def layers(self) -> int:
@@ -46,10 +49,13 @@ class Attention:
     def heads(self) -> int:
         return self.weights.shape[1]
 
-    def select(self, layer: int = -1, head: int | None = None) -> np.ndarray:
-        """One (seq, seq) map: a head of a layer, or the mean over heads when `head` is None."""
-        maps = self.weights[layer]
-        return maps.mean(axis=0) if head is None else maps[head]
+    def select(self, layer: int | str = -1, head: int | None = None, hide_special: bool = False) -> np.ndarray:
+        """One (seq, seq) map: a head of a layer, the mean over its heads when `head` is None, or
+        the rollout through every layer (layer="rollout"); with `hide_special`, the special
+        tokens' rows and columns left out and each row renormalised over the words."""
+        from .render.attention import _select
+
+        return _select(self, layer, head, hide_special)[0]
 
     def rollout(self) -> np.ndarray:
         """Attention rollout (Abnar and Zuidema, 2020): how much each token's final state draws
@@ -61,28 +67,26 @@ class Attention:
         >>> att.rollout()[0].round(3).tolist()
         [0.5, 0.25, 0.25]
         """
-        size = self.weights.shape[-1]
-        rolled = np.eye(size)
-        for layer in self.weights:
-            mixed = 0.5 * layer.mean(axis=0) + 0.5 * np.eye(size)
-            mixed /= mixed.sum(axis=-1, keepdims=True)
-            rolled = mixed @ rolled
-        return rolled
+        from .render.attention import rollout
 
-    def plot(self, layer: int = -1, head: int | None = None, heads: bool | None = None) -> Any:
+        return rollout(self.weights)
+
+    def plot(self, layer: int | str = -1, head: int | None = None, heads: bool | None = None,
+             hide_special: bool = False) -> Any:
         """Heatmaps (matplotlib Figure). By default all heads of `layer` side by side; with
-        `head` given (or heads=False), that one head (or the mean over heads)."""
-        from .render.attention import attention_figure, heads_figure
+        `head` given (or heads=False), that one head (or the mean over heads); layer="rollout"
+        for the rollout through every layer; `hide_special` leaves [CLS] and [SEP] out."""
+        from .render.attention import ROLLOUT, attention_figure, heads_figure
 
-        if heads or (heads is None and head is None):
+        if layer != ROLLOUT and not hide_special and (heads or (heads is None and head is None)):
             return heads_figure(self, layer)
-        return attention_figure(self, layer, head)
+        return attention_figure(self, layer, head, hide_special)
 
-    def to_html(self, layer: int = -1, head: int | None = None) -> str:
+    def to_html(self, layer: int | str = -1, head: int | None = None, hide_special: bool = False) -> str:
         """The self-contained interactive view (see `ktnb.render.attention.attention_html`)."""
         from .render.attention import attention_html
 
-        return attention_html(self, layer, head)
+        return attention_html(self, layer, head, hide_special)
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -131,5 +135,7 @@ def attention_for(model: Any, tokenizer: Any, text: str, max_len: int = 512) -> 
     finally:
         model.train(was_training)
     weights = np.stack([a[0].float().cpu().numpy() for a in out.attentions])
-    tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist())
-    return Attention(text, tokens, weights)
+    ids = enc["input_ids"][0].tolist()
+    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+    return Attention(text, tokenizer.convert_ids_to_tokens(ids), weights,
+                     tuple(i for i, is_special in enumerate(special) if is_special))

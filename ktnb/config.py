@@ -17,7 +17,7 @@ from .errors import KtnbError
 from .schedules import SCHEDULES
 
 #: what `show:` may name: these, and the pictures of the chosen task (confusion, scatter, …)
-SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention")
+SHOW_STEPS = ("report", "history", "lr_find", "top_losses", "attention", "explain")
 
 #: key -> (default, description); the description names the allowed values
 CONFIG_KEYS: dict[str, tuple[Any, str]] = {
@@ -53,7 +53,8 @@ CONFIG_KEYS: dict[str, tuple[Any, str]] = {
     "mixed_precision": ("auto", "auto, no, fp16 or bf16"),
     "seed": (42, "a whole number"),
     "show": (None, "a list of: " + ", ".join(SHOW_STEPS) + ", and the task's pictures (classification: confusion; "
-                   "regression: scatter); default: report and the task's picture"),
+                   "regression: scatter); default: report and the task's picture. explain: which words made "
+                   "the model decide, for the predict: inputs (else the first 3 validation ones)"),
     "attention": (None, "a (non-empty) sentence whose attention to show"),
     "predict": (None, "a sentence or a list of (non-empty) sentences to predict for ([first, second] for pairs)"),
     "save": (None, "a folder to save the predictor in"),
@@ -174,6 +175,9 @@ def check_show(show: list[str] | None, task: Any) -> list[str]:
         if item == "top_losses" and not task.ranks_examples:
             raise KtnbError(f"show: 'top_losses' is not allowed for {task.title}, whose examples are not scored one "
                             f"by one; expected a list of: {', '.join((*steps, *task.pictures))}")
+        if item == "explain" and not task.explainable:
+            raise KtnbError(f"show: 'explain' is not allowed for {task.title} yet; expected a list of: "
+                            f"{', '.join((*(s for s in steps if s != 'explain'), *task.pictures))}")
         if item not in steps and item not in task.pictures:
             raise KtnbError(f"show: {item!r} is not allowed; expected a list of: "
                             f"{', '.join((*steps, *task.pictures))}")

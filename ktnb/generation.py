@@ -12,8 +12,9 @@ model writes it (what a notebook shows growing in place), which can be stopped a
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from . import checks
 from .errors import KtnbError
@@ -77,7 +78,7 @@ class TextStream:
     """
 
     def __init__(self, model: Any, tokenizer: Any, input_ids: Sequence[int], settings: dict[str, Any],
-                 stops: Sequence[str] = ()):
+                 stops: Sequence[str] = (), autocast: Callable[[], ContextManager] = contextlib.nullcontext):
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -105,7 +106,7 @@ class TextStream:
             was_training = model.training
             model.eval()  # no dropout while writing
             try:
-                with torch.inference_mode():
+                with torch.inference_mode(), autocast():  # autocast holds in the thread that enters it
                     model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=self._streamer,
                                    stopping_criteria=StoppingCriteriaList([Halt()]), pad_token_id=pad, **settings)
             except BaseException as err:  # noqa: BLE001 - handed to the reader, which raises it

@@ -128,9 +128,9 @@ class Runner:
             # T5 written in 1.5 s at 128 rows a batch, 3.0 s at 32)
             longest = int(examples.lengths.max()) + int(settings.get("max_new_tokens") or 0)
             per_batch = max(per_batch, CPU_BATCH_TOKENS // max(longest * int(settings.get("num_beams") or 1), 1))
-        # written in the weights' own precision, as the predictor writes (no autocast): what a
-        # report scores is what the saved model writes
-        with self._evaluating(inference=True):
+        # written in the runner's precision, as its forward passes are: a report writes as the
+        # learner's predictor does (a predictor loaded from its folder, in the weights' own)
+        with self._evaluating(inference=True), self.autocast():
             for index in sorted_batches(examples.lengths, per_batch):
                 rows = [examples.input_ids[i] for i in index]
                 width = max(len(r) for r in rows)

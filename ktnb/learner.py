@@ -234,6 +234,11 @@ class Learner(KtrainNames):
             if len(self.train_ds) == 0:
                 raise TrainingError("there is no training data")
             self._train_model = self.accelerator.prepare(self.model)
+            # accelerate runs mixed precision by wrapping the model's forward in autocast, which
+            # would then hold for every later use of the model too (the predictor, explanations,
+            # the writing of text). The wrapper is taken off and the training step enters
+            # autocast itself, so that each use runs in the precision it asks for.
+            self.accelerator.unwrap_model(self._train_model, keep_fp32_wrapper=False)
             keep_embedding_grad(self.model, self.accelerator.device, self.accelerator.num_processes)
             use_cheap_dropout(self.model, self.accelerator.device)
         if self._train_dl is None:
@@ -360,7 +365,8 @@ class Learner(KtrainNames):
                     continue
                 try:
                     with contextlib.nullcontext() if last or acc.num_processes == 1 else acc.no_sync(self._train_model):
-                        loss = self._train_model(**part).loss
+                        with acc.autocast():
+                            loss = self._train_model(**part).loss
                         if weight == 0.0:  # the last pass of several processes, with nothing scored: a
                             loss = loss.nan_to_num()  # zero that still syncs the gradients, not NaN
                         acc.backward(loss if weight == 1.0 else loss * weight)
@@ -839,10 +845,12 @@ class Learner(KtrainNames):
 
     def predictor(self, batch_size: int | None = None) -> Predictor:
         """A `Predictor` sharing this learner's model and tokenizer; it reads texts up to the
-        model's own limit (training cut them at `max_len`)."""
+        model's own limit (training cut them at `max_len`), in the learner's precision, as its
+        reports do (a saved predictor loads in the weights' own unless asked otherwise)."""
         return Predictor(self.model, self.tokenizer, self.class_names, None,
                          self.eval_batch_size if batch_size is None else batch_size, self.accelerator.device,
-                         task=self.task, settings=self.settings_learnt, pairs=self.data.train.pairs is not None)
+                         task=self.task, settings=self.settings_learnt, pairs=self.data.train.pairs is not None,
+                         mixed_precision=self.mixed_precision)
 
     def set_threshold(self, threshold: float) -> None:
         """Fix a multi-label model's decision threshold (instead of tuning it on validation data)."""

@@ -46,6 +46,17 @@ def logits_for_ids(model: Any, input_ids: Sequence[Sequence[int]], pad_id: int, 
                      autocast=autocast).logits
 
 
+def _before_stop(tokenizer: Any, ids: Sequence[int], ends: set[int], stops: Sequence[str]) -> list[int]:
+    """Written tokens up to the first end-of-text (or padding) token, and before the token that
+    completes a stop string."""
+    kept: list[int] = []
+    for token in ids:
+        if token in ends or (stops and any(s in tokenizer.decode(kept + [token]) for s in stops)):
+            break
+        kept.append(token)
+    return kept
+
+
 class Predictor:
     """Predictions for new texts (or text pairs) from a trained model of any task: class names
     and probabilities for classification, numbers for regression.
@@ -236,7 +247,7 @@ class Predictor:
             if max_new_tokens is None and settings["max_new_tokens"] > cap - len(ids) > 0:
                 settings["max_new_tokens"] = cap - len(ids)  # the default, within what the model reads
             check_room([len(ids)], settings["max_new_tokens"], cap)
-        return TextStream(self.model, self.tokenizer, ids, settings, stops)
+        return TextStream(self.model, self.tokenizer, ids, settings, stops, self._autocast)
 
     def ask(self, question: str, context: str) -> Any:
         """The answer to `question` in `context`, for a question answering model: its text, its
@@ -284,10 +295,14 @@ class Predictor:
         return EntityView(text, self.predict(text))
 
     def explain(self, texts: Any, target: Any = None, method: str = "integrated_gradients") -> Any:
-        """Which words made the model decide: each word's attribution toward the prediction (or
-        toward `target`, a class or label name) by integrated gradients (Captum; the cheaper
-        "gradient_x_input" too), shown in a notebook as the text shaded word by word. One text
-        (or pair) gives an `Explanation`, a list gives one each. Needs captum (the `explain` extra).
+        """Which words made the model decide: each word's attribution toward the prediction by
+        integrated gradients (Captum; the cheaper "gradient_x_input" too), shown in a notebook
+        as the text shaded word by word. `target` names what to explain instead of the
+        prediction: a class or label, an entity type (a tagger gives one explanation per
+        entity), or, for a model that writes, the text to explain (by default what it writes
+        greedily, at most `EXPLAINED_TOKENS` tokens: each token's attribution to the input and
+        to the tokens before it). One input gives one explanation, a list one each. Needs
+        captum (the `explain` extra).
 
         >>> predictor.explain("a gorgeous, witty film")               # doctest: +SKIP
         Explanation('positive', probability=0.981, top: 'gorgeous' +0.412, 'witty' +0.301, …)
@@ -295,9 +310,55 @@ class Predictor:
         from .explain import explain_inputs
 
         items, single = self._inputs(texts, "explain")
+        if self.task.writes_text:
+            items, target = self._written_items(items, target), None
         found = explain_inputs(self.model, self.tokenizer, self.task, items, self.class_names, self.max_len, target,
                                method)
         return found[0] if single else found
+
+    def _written_items(self, items: list[Any], target: Any) -> list[Any]:
+        """Each input with the tokens to explain after it: the text `target` gives (one for
+        all, or one per input), else what the model writes, greedy."""
+        from .explain import EXPLAINED_TOKENS, WrittenItem
+        from .generation import stop_token_ids
+
+        config = self.model.config
+        start = getattr(config, "decoder_start_token_id", None) if config.is_encoder_decoder else None
+        if config.is_encoder_decoder and start is None:
+            raise ModelError(f"this {config.model_type} model does not say which token its decoder starts from "
+                             "(decoder_start_token_id in its config)")
+        ends = set(stop_token_ids(self.model, self.tokenizer)) | {pad_id(self.tokenizer)}
+        if target is None:
+            _, _, settings, stops = self._writing("explain", items, EXPLAINED_TOKENS, 0.0, None, 1, None, None)
+            settings = {"do_sample": False, "eos_token_id": sorted(ends - {None}), **settings}
+            runner = Runner(self.model, pad_id(self.tokenizer), self.batch_size, device=self.device,
+                            tokenizer=self.tokenizer, autocast=self._autocast)
+            written: list[list[int]] = [[] for _ in items]
+            for index, rows in runner.generate(self.task.encode_inputs(self.tokenizer, items, self.max_len),
+                                               **settings):
+                for i, ids in zip(index, rows):
+                    written[i] = _before_stop(self.tokenizer, ids, ends, stops)
+        else:
+            targets = [target] * len(items) if isinstance(target, str) else target
+            if not isinstance(targets, list) or len(targets) != len(items) or not all(
+                    isinstance(t, str) and t.strip() for t in targets):
+                raise KtnbError("target: the text to explain, one for every input (or one for all)")
+            written = [self._target_ids(item, text) for item, text in zip(items, targets)]
+        for i, ids in enumerate(written):
+            if not ids:
+                raise KtnbError(f"the model writes nothing after input {i}; give target= the text to explain")
+        return [WrittenItem(item, ids, start) for item, ids in zip(items, written)]
+
+    def _target_ids(self, item: Any, text: str) -> list[int]:
+        """A given text's tokens as the model would write them after `item`: a decoder reads it
+        after the prompt (tokenised together, so that a leading space joins its word)."""
+        if self.model.config.is_encoder_decoder:
+            return list(self.tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
+        prompt = list(self.task.encode_inputs(self.tokenizer, [item], self.max_len).input_ids[0])
+        joined = self.tokenizer(self.tokenizer.decode(prompt) + text, add_special_tokens=False)["input_ids"]
+        if joined[:len(prompt)] == prompt:
+            return list(joined[len(prompt):])
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def attention(self, text: str, view: str = "ktnb") -> Any:
         """Attention weights of every layer and head for `text` (an `Attention`, which shows

@@ -30,7 +30,7 @@ class Session:
     saved_to: str | None = None
     skipped: list[str] = field(default_factory=list)  # steps not run after an interrupt
     generated: str = ""  # what a language model last wrote for ``%ktrain generate``
-    explanation: Any = None  # the last ``%ktrain explain``
+    explanation: Any = None  # the last ``%ktrain explain``, or the cell's ``show: explain`` (a list)
 
     @property
     def predictor(self) -> Any:
@@ -88,9 +88,27 @@ def _skip_the_rest(session: Session, what: str, on_step: Step) -> Session:
     steps = ["fit"] if what.startswith("the LR finder") else []
     steps += (["report"] if session.learner.val_ds is not None else []) + \
         [key for key in ("attention", "predict", "save") if config[key]]
+    if "explain" in config["show"]:
+        steps.insert(-1 if config["save"] else len(steps), "explain")
     session.skipped = steps
     on_step("interrupted", f"{what}; skipped the remaining steps: {', '.join(steps) or 'none'}")
     return session
+
+
+#: validation inputs a cell's ``show: explain`` explains when it has no ``predict:``
+EXPLAINED_BY_DEFAULT = 3
+
+
+def _explained_inputs(config: Mapping[str, Any], data: Any) -> list[Any]:
+    """What ``show: explain`` explains: the cell's ``predict:`` inputs, else the first validation
+    ones (a text, a pair, a question with its context, a sentence's words)."""
+    if config["predict"]:
+        return list(config["predict"])  # checked: texts, or (text, text) tuples
+    part = data.val if data.val is not None else data.train
+    n = min(EXPLAINED_BY_DEFAULT, len(part.texts))
+    if part.pairs is not None:
+        return [(part.texts[i], part.pairs[i]) for i in range(n)]
+    return list(part.texts[:n])
 
 
 def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequence[Any] = (),
@@ -99,7 +117,8 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     the notebook variable here); `on_step(name, result)` is called after each step so that a
     view can show results as they come: first "session" (the `Session`, as soon as the learner
     exists, so that a caller can keep it whatever happens next), then "lr_find", "fit",
-    "report", "top_losses", "attention", "predict" (the task's view of the predictions), "save"; or "interrupted" (a one-line
+    "report", "top_losses", "attention", "predict" (the task's view of the predictions), "explain"
+    (a list of explanations), "save"; or "interrupted" (a one-line
     message) when the user interrupted the LR finder or training, after which nothing else
     runs."""
     from .builders import text_learner
@@ -148,6 +167,10 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
         predictor = learner.predictor()
         session.prediction_header, session.predictions = predictor.table(config["predict"])
         on_step("predict", predictor.view(config["predict"]))
+    if "explain" in config["show"]:
+        found = learner.explain(_explained_inputs(config, text_data))
+        session.explanation = found
+        on_step("explain", found)
     if config["save"]:
         session.saved_to = str(learner.predictor().save(config["save"]))
         on_step("save", session.saved_to)

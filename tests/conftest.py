@@ -38,6 +38,22 @@ def one_line(error_type: type[BaseException], call) -> str:
     return message
 
 
+def shell_with_session(name: str, learner, monkeypatch) -> tuple[object, list]:
+    """The test session's IPython shell with ktnb loaded and `learner` in a session called
+    `name`, and the list that what the magics show goes to."""
+    from IPython.testing import globalipapp
+
+    from ktnb.jupyter import magics
+    from ktnb.workflow import Session
+
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "ktnb")
+    shell.user_ns[name] = Session({}, learner.data, learner)
+    shown: list = []
+    monkeypatch.setattr(magics, "show", shown.append)
+    return shell, shown
+
+
 def sentiment_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     """Sentences of 3 to 20 neutral words with one sentiment word; labels 'neg'/'pos'."""
     rng = random.Random(seed)

@@ -76,3 +76,22 @@ def test_bertviz_view_when_installed(attention):
     pytest.importorskip("bertviz")
     html = attention.bertviz()
     assert "great" in str(getattr(html, "data", html))
+
+
+def test_rollout_and_hiding_the_special_tokens(attention):
+    n = len(attention.tokens)
+    assert attention.special == (0, n - 1)  # [CLS] and [SEP], from the tokenizer's own mask
+    rolled = attention.select("rollout")
+    assert np.allclose(rolled, attention.rollout()) and np.allclose(rolled.sum(axis=-1), 1, atol=1e-4)
+    words = attention.select(-1, hide_special=True)
+    assert words.shape == (n - 2, n - 2) and np.allclose(words.sum(axis=-1), 1, atol=1e-5)
+    kept = attention.select(-1)[1:-1, 1:-1]
+    assert np.allclose(words, kept / kept.sum(axis=-1, keepdims=True))
+    figure = attention.plot(layer="rollout", hide_special=True)
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == attention.tokens[1:-1]
+    assert figure.axes[0].get_title() == "rollout through 2 layers, special tokens hidden"
+    html = attention.to_html(layer="rollout", hide_special=True)
+    assert 'alt="attention heatmap, rollout through 2 layers, special tokens hidden"' in html
+    payload = re.search(r"var data = (\{.*?\}), NS", html, flags=re.S).group(1)
+    assert '"layer": "rollout"' in payload and '"special": [0, ' in payload and '"hide": true' in payload
+    assert "rollout (all layers)" in html and "ktnb-hide-special" in html

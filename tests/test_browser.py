@@ -190,6 +190,15 @@ def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, br
     assert "sad" in tokens and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
     assert last_view.locator(".ktnb-attention-png").is_hidden()  # the script took over from the PNG
     assert last_view.locator("select").count() == 2  # layer and head pickers
+    n = len(tokens)
+    assert last_view.locator(".ktnb-attention-live svg rect").count() == n * n
+    # the rollout through every layer, then the switch that hides [CLS] and [SEP]
+    last_view.locator("select").first.select_option("rollout")
+    assert last_view.locator("select").nth(1).is_disabled()  # no head to pick in a rollout
+    last_view.locator("input.ktnb-hide-special").check()
+    assert last_view.locator(".ktnb-attention-live svg rect").count() == (n - 2) ** 2
+    shown = last_view.locator(".ktnb-attention-live svg text").all_inner_texts()
+    assert "[CLS]" not in shown and "sad" in shown
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                         has_text="Traceback").count() == 0
     page.locator(".ktnb-progress").first.evaluate("e => e.scrollIntoView({block: 'start'})")

@@ -53,16 +53,17 @@ def test_words_are_the_sum_of_their_sub_words_and_pairs_show_both_texts(classifi
     import numpy as np
     from transformers import AutoTokenizer
 
-    from ktnb.explain import _words
+    from ktnb.explain import _words, tokenize_texts
     from ktnb.models import offline_default_dir
 
     if offline_default_dir() is None:
         pytest.skip("needs the offline MiniLM tokenizer (word pieces)")
     tokenizer = AutoTokenizer.from_pretrained(offline_default_dir())
     text = "Unbelievably, the café was überfüllt"
-    enc = tokenizer(text, "second text", return_tensors="pt", return_offsets_mapping=True)
+    prepared = tokenize_texts(tokenizer, (text, "second text"), 64)
+    enc = prepared.extra
     scores = np.arange(len(enc["input_ids"][0]), dtype=float)
-    words = _words(enc, scores)
+    words = _words(prepared.words[0], scores)
     assert [text[s:e] for t, s, e, _ in words if t == 0] == ["Unbelievably", ",", "the", "café", "was", "überfüllt"]
     pieces = [i for i, w in enumerate(enc.word_ids(0)) if w == 0 and enc.sequence_ids(0)[i] == 0]
     assert len(pieces) > 1 and words[0][3] == sum(scores[pieces])
@@ -103,10 +104,6 @@ def test_bad_input_is_one_line(classifier, tiny_model_dir, monkeypatch):
         "a film", target="joy"))
     assert "text 1 is empty" in one_line(KtnbError, lambda: predictor.explain(["a film", "  "]))
     assert "unknown method" in one_line(KtnbError, lambda: predictor.explain("a film", method="lime"))
-    tagged = ktnb.Predictor(predictor.model, predictor.tokenizer, task="tagging")
-    assert "does not reach a token tagger" in one_line(KtnbError, lambda: tagged.explain(["a", "film"]))
-    translator = ktnb.Predictor(predictor.model, predictor.tokenizer, task="generation")
-    assert "does not reach a language model" in one_line(KtnbError, lambda: translator.explain("a film"))
     monkeypatch.setattr(predictor.model, "get_input_embeddings", lambda: (_ for _ in ()).throw(NotImplementedError))
     assert "bert model does not say" in one_line(ModelError, lambda: predictor.explain("a film"))
     monkeypatch.undo()
@@ -116,16 +113,9 @@ def test_bad_input_is_one_line(classifier, tiny_model_dir, monkeypatch):
 
 
 def test_ktrain_explain_shows_the_shaded_text(classifier, monkeypatch):
-    from IPython.testing import globalipapp
+    from conftest import shell_with_session
 
-    from ktnb.jupyter import magics
-    from ktnb.workflow import Session
-
-    shell = globalipapp.get_ipython()
-    shell.run_line_magic("load_ext", "ktnb")
-    shell.user_ns["explained"] = Session({}, classifier.data, classifier)
-    shown = []
-    monkeypatch.setattr(magics, "show", shown.append)
+    shell, shown = shell_with_session("explained", classifier, monkeypatch)
     shell.run_line_magic("ktrain", '-s explained explain "a superb film" pos')
     session = shell.user_ns["explained"]
     assert session.explanation.label == "pos" and 'class="ktnb-word"' in shown[0].data
@@ -146,3 +136,34 @@ def test_the_panels_explain_tab_shades_the_text_toward_a_chosen_class(classifier
     panel.explain_target.value = "joy"
     panel.explain_button.click()
     assert "not one of this model&#x27;s classes: neg, pos" in panel.explain_status.value
+
+
+def test_each_use_of_a_trained_model_runs_in_the_precision_it_asks_for(tiny_model_dir, tmp_path):
+    """accelerate's autocast wrapper is off the model after training: the training step and the
+    learner's predictor run in the learner's bf16, explanations and attention in the weights'
+    fp32, and a predictor loaded from its folder in fp32 unless asked."""
+    import torch
+
+    texts, labels = sentiment_texts(64, seed=5)
+    learner = ktnb.text_classifier((texts, labels), str(tiny_model_dir), batch_size=16, progress=False,
+                                   mixed_precision="bf16")
+    seen = []
+    first_layer = learner.model.bert.encoder.layer[0].attention.self.query
+    first_layer.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+
+    def dtypes(call):
+        seen.clear()
+        call()
+        return set(seen)
+
+    assert dtypes(lambda: learner.fit(1e-3, 1)) == {torch.bfloat16}  # training and its validation
+    assert "_original_forward" not in vars(learner.model)
+    assert dtypes(lambda: learner.predictor().predict("a fine film")) == {torch.bfloat16}
+    assert dtypes(lambda: learner.explain("a fine film")) == {torch.float32}
+    assert dtypes(lambda: learner.attention("a fine film")) == {torch.float32}
+    folder = learner.predictor().save(tmp_path / "bf16-trained")
+    loaded = ktnb.load_predictor(folder)
+    loaded.model.bert.encoder.layer[0].attention.self.query.register_forward_hook(
+        lambda module, args, out: seen.append(out.dtype))
+    assert dtypes(lambda: loaded.predict("a fine film")) == {torch.float32}
+    assert dtypes(lambda: learner.fit(1e-3, 1)) == {torch.bfloat16}

@@ -649,3 +649,36 @@ def test_a_prompt_too_long_to_write_after_is_left_out_of_the_samples(tiny_chat_l
 def test_the_lr_finder_suggests_lora_a_rate_ten_times_full_fine_tunings(trained, lora_trained):
     full, lora = (learner.lr_find(max_batches=12, min_batches=4) for learner in (trained[0], lora_trained[0]))
     assert lora.base_lr == pytest.approx(ktnb.lora.RATE_FACTOR * full.base_lr)
+
+
+def test_each_written_token_is_explained_by_the_prompt_and_the_tokens_before_it(trained):
+    pytest.importorskip("captum")
+    import torch
+
+    from ktnb.explain import WritingExplanation
+
+    predictor = trained[0].predictor()
+    prompt = "the <b>film</b>"
+    found = predictor.explain(prompt)
+    assert isinstance(found, WritingExplanation)
+    written = predictor.generate(prompt, max_new_tokens=32)
+    assert "".join(found.written_tokens) == written  # what the model writes, token by token
+    n, inputs = len(found.written_tokens), len(found.source_tokens)
+    assert found.scores.shape == (n, inputs + n) and found.texts == (prompt, written)
+    assert all(not found.scores[j, inputs + j:].any() for j in range(n))  # nothing from itself or after
+    # each value is the model's probability of that token after everything before it
+    ids = predictor.task.encode_inputs(predictor.tokenizer, [prompt], 64).input_ids[0]
+    tokens = predictor.tokenizer(written, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = predictor.model(torch.tensor([ids + tokens])).logits[0].float()
+    expected = [float(logits[len(ids) + j - 1].softmax(-1)[t]) for j, t in enumerate(tokens[:n])]
+    assert found.values == pytest.approx(expected, abs=1e-4)
+    assert max(abs(d) for d in found.deltas) < 0.05
+    html = found._repr_html_()
+    assert "&lt;b&gt;film&lt;/b&gt;" in html and "<b>film</b>" not in html
+    assert html.count('class="ktnb-attribution"') == sum(inputs + j for j in range(n))
+    # a given text, explained as the model would write it after the prompt
+    given = predictor.explain(prompt, target=" a fine story")
+    assert "".join(given.written_tokens) == " a fine story" and len(given.values) == len(given.written_tokens)
+    with pytest.raises(ktnb.KtnbError, match="target: the text to explain"):
+        predictor.explain(["a", "b"], target=["only one"])

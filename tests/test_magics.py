@@ -35,7 +35,7 @@ model: "{tiny}"
 batch_size: 16
 lr: 3e-3
 epochs: 4
-show: [report, confusion, history, top_losses]
+show: [report, confusion, history, top_losses, explain]
 attention: the film was great
 predict: [a wonderful story, a dull mess]
 """)
@@ -57,6 +57,9 @@ def test_cell_magic_trains_and_leaves_the_session_in_the_namespace(trained, caps
     assert [p[1] for p in trained.predictions] == ["pos", "neg"]
     assert trained.attention.tokens[0] == "[CLS]" and "great" in trained.attention.tokens
     assert trained.predictor.predict("a superb film") == "pos"
+    # show: explain explains the predict: texts
+    assert [(e.texts, e.label) for e in trained.explanation] == [(("a wonderful story",), "pos"),
+                                                                 (("a dull mess",), "neg")]
 
 
 def test_lr_find_in_the_cell(ip, tiny_model_dir, capsys):
@@ -95,6 +98,7 @@ def test_help_is_generated_from_magic_arguments(ip):
     ("data: reviews\nschedule: triangle", "schedule: 'triangle' is not allowed; expected one of onecycle, linear"),
     ("data: reviews\nbatch_size: -4", "batch_size: -4 is not allowed; expected a whole number"),
     ("data: reviews\nshow: [everything]", "show: 'everything' is not allowed; expected a list of: report"),
+    ("data: reviews\n{frame}: 1", "the %%ktrain cell has a key that is not a name (line 2): {'frame': None}"),
     ("epochs: 1", "data: missing"),
     ("data: [unclosed", "the %%ktrain cell is not valid YAML (line"),
     ("# only a comment", "the %%ktrain cell is empty"),
@@ -346,7 +350,7 @@ predict: [[a wonderful story, the film], [a dull mess, the film]]
     assert reg.predictions[0][1] > reg.predictions[1][1]
     assert "pearson" in repr(reg)
     with pytest.raises(UsageError, match="show: 'confusion' is not allowed; expected a list of: report, history, "
-                                         "lr_find, top_losses, attention, scatter"):
+                                         "lr_find, top_losses, attention, explain, scatter"):
         ip.run_cell_magic("ktrain", "-o reg2 -q", "data: scored\ntext_col: a\nlabel_col: score\nshow: [confusion]\n"
                                                   "model: '{tiny}'")
     with pytest.raises(UsageError, match=r"unknown task 'ner2' \(did you mean 'ner'\?\); choose one of: classification, "

@@ -290,6 +290,12 @@ def test_a_conll_file_in_the_panel_tags_entities_and_highlights_them(tmp_path, t
     panel.sentence.value = "anna lives in new rome"
     panel.attention_button.click()
     assert "ktnb-attention-frame" in panel.attention_view.value
+    # Explain: toward an entity type, each entity its own explanation
+    assert list(panel.explain_target.options) == ["LOC", "PER"] and panel.explain_second.layout.display == "none"
+    panel.explain_text.value, panel.explain_target.value = "anna lives in new rome", "PER"
+    panel.explain_button.click()
+    assert [e.label for e in panel.explanation] == ["PER 'anna'"], panel.explain_status.value
+    assert panel.explain_view.value.count('class="ktnb-explanation"') == 1
 
 
 def test_joined_labels_in_the_panel_train_a_multi_label_model(tmp_path, tiny_model_dir):
@@ -347,3 +353,12 @@ def test_a_squad_file_in_the_panel_answers_questions_about_a_pasted_context(tmp_
     shown = panel.predictions.value
     assert shown.count('class="ktnb-entities"') == 2 and 'data-type="answer"' in shown
     assert "&lt;b&gt;book&lt;/b&gt;" in shown and "<b>book</b>" not in shown  # the typed question stays text
+    # Explain asks for the question and its context, and explains the answer's start and end
+    assert panel.explain_second.layout.display == "" and panel.explain_target.layout.display == "none"
+    panel.explain_text.value = "who likes the film ?"
+    panel.explain_button.click()
+    assert panel.explain_status.value == "type the context too"
+    panel.explain_second.value = "ida likes the film . fay likes the book ."
+    panel.explain_button.click()
+    assert [e.label.split(" of ")[0] for e in panel.explanation] == ["the start", "the end"], panel.explain_status.value
+    assert panel.explain_view.value.count('class="ktnb-explanation"') == 2

@@ -167,3 +167,37 @@ def test_task_options_are_checked():
     assert ktnb.get_task("qa", stride=64).options == {"stride": 64, "max_answer_len": 30, "n_best": 20}
     assert ktnb.get_task("qa").stride(384) == 128  # by default a third of the window
     assert ktnb.get_task("qa") is ktnb.get_task("QA")  # no options: the shared one
+
+
+def test_an_answer_start_and_end_are_explained_in_the_window_that_holds_it(trained):
+    pytest.importorskip("captum")
+    learner, _, _ = trained
+    predictor = learner.predictor()
+    predictor.max_len = 48  # windows of the length trained on: the answer is in a later one
+    question, context = "who likes the song ?", FILLER * 6 + "kim likes the song . " + FILLER * 2
+    start, end = predictor.explain((question, context))
+    answer = predictor.ask(question, context).answer
+    assert answer.startswith("kim") and (start.label, end.label) == (f"the start of {answer!r}", f"the end of {answer!r}")
+    assert start.texts == (question, context) and 0 < start.value <= 1 and 0 < end.value <= 1
+    assert {t for t, *_ in start.words} == {0, 1}  # the question's words and the window's
+    shown = [w for w, _ in start.word_scores()]
+    assert "kim" in shown and len(shown) < len(question.split()) + len(context.split())  # one window, not all
+    assert abs(start.delta) < 0.05 and abs(end.delta) < 0.05
+    assert "kim" in [w for w, _ in start.top(3)]
+    with pytest.raises(ktnb.KtnbError, match="leave target out"):
+        predictor.explain((question, context), target="kim")
+
+
+def test_ktrain_explain_takes_a_question_and_its_context(trained, monkeypatch):
+    pytest.importorskip("captum")
+    from conftest import shell_with_session
+    from IPython.core.error import UsageError
+
+    from ktnb.jupyter import magics
+
+    shell, shown = shell_with_session("asked", trained[0], monkeypatch)
+    shell.run_line_magic("ktrain", '-s asked explain "who likes the film ?" "ida likes the film ."')
+    assert [e.label for e in shell.user_ns["asked"].explanation][0].startswith("the start of")
+    assert shown[0].data.count('class="ktnb-explanation"') == 2
+    with pytest.raises(UsageError, match='usage: %ktrain explain "question" "context"$'):
+        magics.KtnbMagics(shell)._cmd_explain(shell.user_ns["asked"], ["who likes the film ?"])

@@ -401,3 +401,22 @@ def test_smollm2_translates_english_to_french_better_after_a_short_fine_tune():
     learner.fit_onecycle(1e-4, 1)
     after = learner.evaluate()  # measured: chrF 9.1 -> 16.3 (bench/RESULTS.md)
     assert after.scores["chrf"] > before.scores["chrf"] + 3, (before.headline, after.headline)
+
+
+def test_a_translation_is_explained_token_by_token_over_the_source(trained):
+    pytest.importorskip("captum")
+    learner, _ = trained
+    predictor = learner.predictor()
+    source = learner.data.val.texts[0]
+    if learner.model.config.model_type == "t5":  # the tiny T5 writes words (the BART, its start token)
+        found = predictor.explain(source)
+        assert "".join(found.written_tokens).strip() == predictor.translate(source)
+    found = predictor.explain(source, target="le chat noir")
+    n, inputs = len(found.written_tokens), len(found.source_tokens)
+    assert "".join(found.written_tokens).strip() == "le chat noir"
+    assert found.scores.shape == (n, inputs + n) and found.texts[0] == source
+    assert "translate English to French: " in "".join(found.source_tokens) or \
+        learner.model.config.model_type == "bart"  # T5 reads its prefix; the source's tokens are in the rows
+    assert max(abs(d) for d in found.deltas) < 0.1
+    assert all(0 < v <= 1 for v in found.values) and found.scores[0, :inputs].any()
+    assert "ktnb-writing" in found._repr_html_()

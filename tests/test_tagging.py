@@ -276,3 +276,27 @@ def test_a_tag_seen_only_in_validation_data_is_a_warning():
         "1 tag(s) occur only in the validation data, never in the training data: B-ORG; the model cannot learn "
         "them (use more training sentences, or fix the tags)"]
     assert "B-ORG" in data.class_names
+
+
+def test_each_entity_is_explained_by_the_words_that_made_it(tagger):
+    pytest.importorskip("captum")
+    from ktnb.explain import Explanations
+
+    predictor = tagger.predictor()
+    text = "anna went to new rome on the day"
+    entities = predictor.predict(text)
+    found = predictor.explain(text)
+    assert isinstance(found, Explanations)
+    assert [e.label for e in found] == [f"{e.entity} {e.word!r}" for e in entities] == ["PER 'anna'", "LOC 'new rome'"]
+    for explanation, entity in zip(found, entities):
+        assert explanation.value == pytest.approx(entity.score, abs=1e-4)  # the entity's score in predict
+        assert [w for w, _ in explanation.word_scores()] == text.split()
+        assert abs(explanation.delta) < 0.05
+    assert found[0].top(1)[0][0] == "anna"
+    assert {w for w, _ in found[1].top(2)} & {"new", "rome"}
+    assert [e.label for e in predictor.explain(text, target="LOC")] == ["LOC 'new rome'"]
+    assert [e.label for e in predictor.explain([["anna", "went", "home"]])[0]] == ["PER 'anna'"]
+    nothing = predictor.explain("went on the day")
+    assert nothing == [] and "finds no entity" in nothing._repr_html_()
+    with pytest.raises(ktnb.KtnbError, match="names no entity the model finds.*PER 'anna'"):
+        predictor.explain(text, target="ORG")

@@ -96,14 +96,25 @@ def test_an_interrupted_workflow_skips_the_rest_and_says_so(tiny_model_dir, sent
 
     steps = []
     session = ktnb.run_workflow({"data": sentiment_data, "model": str(tiny_model_dir), "lr": 1e-3, "epochs": 2,
-                                 "batch_size": 16, "predict": "a fine film", "save": str(tmp_path / "never")},
+                                 "batch_size": 16, "predict": "a fine film", "save": str(tmp_path / "never"),
+                                 "show": ["report", "explain"]},
                                 callbacks=[Interrupt()], on_step=lambda name, result: steps.append((name, result)),
                                 progress=False)
     assert [name for name, _ in steps] == ["session", "interrupted"]
     assert steps[-1][1] == ("training was interrupted (its weights are restored); skipped the remaining steps: "
-                            "report, predict, save")
-    assert session.report is None and session.skipped == ["report", "predict", "save"]
+                            "report, predict, explain, save")
+    assert session.report is None and session.skipped == ["report", "predict", "explain", "save"]
     assert not (tmp_path / "never").exists()
+
+
+def test_show_explain_without_predict_explains_the_first_validation_inputs(tiny_model_dir, sentiment_data):
+    pytest.importorskip("captum")
+    steps = []
+    session = ktnb.run_workflow({"data": sentiment_data, "model": str(tiny_model_dir), "lr": 1e-3, "epochs": 1,
+                                 "batch_size": 16, "show": ["explain"]},
+                                on_step=lambda name, result: steps.append(name), progress=False)
+    assert steps[-1] == "explain" and len(session.explanation) == 3
+    assert [e.texts[0] for e in session.explanation] == sentiment_data.val.texts[:3]
 
 
 def test_progress_bar_prints_the_collapse_warning(tiny_model_dir, sentiment_data, capsys):

@@ -53,6 +53,9 @@ def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode)
     seen: set = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool, type(None))):  # "{frame}: 1" makes a mapping a key
+            raise UsageError(f"the %%ktrain cell has a key that is not a name (line {key_node.start_mark.line + 1}): "
+                             f"{key!r:.40}; write one setting a line as  key: value")
         if key in seen:
             raise UsageError(f"the %%ktrain cell gives {key!r} twice (line {key_node.start_mark.line + 1}); "
                              "keep one")
@@ -90,7 +93,7 @@ class KtnbMagics(Magics):
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
                    "lr_find [EPOCHS]; evaluate; predict TEXT...; generate PROMPT [MAX_NEW_TOKENS] (a language model "
-                   "writes, shown as it writes); attention TEXT [LAYER [HEAD]]; explain TEXT [TARGET] (which words "
+                   "writes, shown as it writes); attention TEXT [LAYER|rollout [HEAD]]; explain TEXT [TEXT] [TARGET] (which words "
                    "made the model decide); "
                    "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
                    "lr_find, attention)")
@@ -203,6 +206,9 @@ class KtnbMagics(Magics):
                 show_warning(result)
             elif name == "predict":
                 show(result)
+            elif name == "explain":
+                for explanation in result:
+                    show(HTML(explanation._repr_html_()))
             elif name == "save":
                 print(f"saved the predictor to {result}")
 
@@ -322,27 +328,41 @@ class KtnbMagics(Magics):
         return None
 
     def _cmd_attention(self, session: Any, rest: list[str]) -> None:
+        """``%ktrain attention "text" [LAYER [HEAD]]``: the interactive attention view; LAYER may
+        be ``rollout`` (through every layer); the view has a switch that hides [CLS] and [SEP]."""
         if not rest:
             raise UsageError('usage: %ktrain attention "some text" [LAYER [HEAD]] (counted from 1, as the view '
-                             'labels them)')
+                             'labels them; LAYER may be rollout)')
         att = session.learner.attention(rest[0])
+        rolled = len(rest) > 1 and rest[1] == "rollout"
+        if rolled and len(rest) > 2:
+            raise UsageError("the rollout mixes every head of every layer: give no HEAD after rollout")
         picked = []
         for position, limit, what in ((1, att.layers, "LAYER"), (2, att.heads, "HEAD")):
-            number = self._number(rest[position], what, int) if len(rest) > position else None
+            number = self._number(rest[position], what, int) if len(rest) > position and not rolled else None
             if number is not None and not 1 <= number <= limit:
                 raise UsageError(f"{what} must be between 1 and {limit}, got {number}")
             picked.append(None if number is None else number - 1)
-        layer = -1 if picked[0] is None else picked[0]
+        layer = "rollout" if rolled else -1 if picked[0] is None else picked[0]
         head = picked[1]
         session.attention = att
         show(HTML(att.to_html(layer, head)))
 
     def _cmd_explain(self, session: Any, rest: list[str]) -> None:
         """``%ktrain explain "text" [TARGET]``: the text shaded word by word by each word's
-        attribution toward the prediction (or toward the class TARGET)."""
-        if not rest or len(rest) > 2:
-            raise UsageError('usage: %ktrain explain "some text" [TARGET] (a class or label name)')
-        session.explanation = session.learner.explain(rest[0], rest[1] if len(rest) > 1 else None)
+        attribution toward the prediction (or toward TARGET: a class, a label, an entity type);
+        a model of pairs or of questions takes two texts: ``%ktrain explain "question" "context"``;
+        a model that writes explains each token it writes, or those of a text given after."""
+        task = session.learner.task
+        two = len(task.input_fields) == 2 or session.learner.data.train.pairs is not None
+        shape = f'"{task.input_fields[0]}" "{task.input_fields[1]}"' if len(task.input_fields) == 2 else \
+            '"first text" "second text"' if two else '"some text"'
+        target = " [TARGET]" if task.explanation_choices(session.learner.class_names) else \
+            ' ["text to explain"]' if task.writes_text else ""
+        if len(rest) < 1 + two or len(rest) > 1 + two + bool(target):
+            raise UsageError(f"usage: %ktrain explain {shape}{target}")
+        item = (rest[0], rest[1]) if two else rest[0]
+        session.explanation = session.learner.explain(item, rest[1 + two] if len(rest) > 1 + two else None)
         show(HTML(session.explanation._repr_html_()))
 
     def _cmd_top_losses(self, session: Any, rest: list[str]) -> None:

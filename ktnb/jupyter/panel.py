@@ -142,9 +142,14 @@ class Panel:
         self.stop_writing_button.layout.display = "" if writes else "none"
         self.second_text.placeholder = f"the {fields[1]}" if two else ""
         self.second_text.layout.display = "" if two else "none"
-        targets = [str(n) for n in self.learner.class_names] if self.learner is not None else []
-        if list(self.explain_target.options) != targets:  # the classes an explanation may be toward
+        targets = self.learner.task.explanation_choices(self.learner.class_names) if self.learner is not None else []
+        if list(self.explain_target.options) != targets:  # what an explanation may be toward
             self.explain_target.options = targets
+        self.explain_text.placeholder = f"a {fields[0]} to explain" if two else \
+            "a text to explain (a pair: first text | second text)"
+        self.explain_second.placeholder = f"the {fields[1]}" if two else ""
+        self.explain_second.layout.display = "" if two else "none"
+        self.explain_target.layout.display = "" if targets else "none"
 
     def _run_in_thread(self, work: Callable[[], Any], on_success: Callable[[Any], None], status: W.HTML,
                        training: bool = False, after: Callable[[], None] | None = None) -> None:
@@ -550,13 +555,15 @@ class Panel:
     def _build_explain_tab(self) -> None:
         self.explain_text = W.Textarea(placeholder="a text to explain (a pair: first text | second text)",
                                        layout=W.Layout(width="90%", height="60px"))
+        self.explain_second = W.Textarea(layout=W.Layout(width="90%", height="80px", display="none"))
         self.explain_target = W.Combobox(value="", options=[], description="toward", style={"description_width": "60px"},
-                                         placeholder="the prediction, or a class")
+                                         placeholder="the prediction, or one named")
         self.explain_button = W.Button(description="Explain", icon="search")
         self.explain_status = W.HTML()
         self.explain_view = W.HTML()
         self.explain_button.on_click(self._guard(self.explain_status)(self._explain))
-        self.explain_tab = W.VBox([self.explain_text, W.HBox([self.explain_target, self.explain_button]),
+        self.explain_tab = W.VBox([self.explain_text, self.explain_second,
+                                   W.HBox([self.explain_target, self.explain_button]),
                                    self.explain_status, self.explain_view])
 
     def _explain(self, _: Any = None) -> None:
@@ -566,7 +573,13 @@ class Panel:
         if not text:
             self.explain_status.value = "type a text first"
             return
-        if learner.data.train.pairs is not None and " | " in text:
+        if len(learner.task.input_fields) == 2:  # a question, and the context it is asked of
+            second = self.explain_second.value.strip()
+            if not second:
+                self.explain_status.value = f"type the {learner.task.input_fields[1]} too"
+                return
+            text = (text, second)
+        elif learner.data.train.pairs is not None and " | " in text:
             text = tuple(part.strip() for part in text.split(" | ", 1))
         self.explain_status.value = "explaining…"
         self.explanation = learner.explain(text, self.explain_target.value.strip() or None)

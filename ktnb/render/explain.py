@@ -8,6 +8,8 @@ import base64
 from html import escape
 from typing import Any, Sequence
 
+import numpy as np
+
 from .figures import _figure
 from .html import table_html
 
@@ -69,4 +71,56 @@ def attribution_figure(word_scores: Sequence[tuple[str, float]], title: str) -> 
     return fig
 
 
-__all__ = ["explanation_html", "attribution_figure", "shaded_text"]
+def _token(text: str) -> str:
+    """A token as it reads in a table: its spaces and line ends made visible, other control
+    characters written as escapes (a byte token can be one)."""
+    shown = text.replace("\n", "\u21b5").replace(" ", "\u00b7")
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in shown) or "\u2205"
+
+
+def writing_html(texts: Sequence[str], tokens: Sequence[str], written: Sequence[str], scores: np.ndarray,
+                 values: Sequence[float], headline: str, png: bytes) -> str:
+    """A table as inseq draws one: a column per written token (its probability under it), a row
+    per token before it (the input's, then the written ones), each cell shaded by that token's
+    attribution to the column's, scaled within the column."""
+    sources = len(tokens) - len(written)
+    head = "".join(f'<th style="writing-mode:vertical-rl;font-family:monospace">{escape(_token(t))}</th>'
+                   for t in written)
+    body = []
+    for i, token in enumerate(tokens):
+        cells = []
+        for j in range(len(written)):
+            column = scores[j, :sources + j]
+            if i >= sources + j:
+                cells.append("<td></td>")
+                continue
+            largest = float(np.abs(column).max()) if column.size else 0.0
+            cells.append(f'<td class="ktnb-attribution" title="{scores[j, i]:+.3g}" '
+                         f'style="background:{_shade(float(scores[j, i]), largest)};min-width:14px"></td>')
+        side = "input" if i < sources else "written"
+        body.append(f'<tr><th data-side="{side}" style="text-align:right;font-family:monospace;font-weight:'
+                    f'{"normal" if i < sources else "bold"}">{escape(_token(token))}</th>{"".join(cells)}</tr>')
+    probabilities = "".join(f'<td style="font-size:75%">{v:.2f}</td>' for v in values)
+    image = base64.b64encode(png).decode("ascii")
+    return (f'<div class="ktnb-explanation ktnb-writing"><div style="font-weight:bold">{escape(headline)}</div>'
+            f'<div style="margin:4px 0">{escape(texts[0])} <b>{escape(texts[1])}</b></div>'
+            f'<div style="overflow:auto;max-height:600px"><table style="border-collapse:collapse;font-size:80%">'
+            f'<tr><th></th>{head}</tr>{"".join(body)}<tr><th>probability</th>{probabilities}</tr></table></div>'
+            f'<details><summary>as a picture</summary><img alt="attributions of each written token" '
+            f'src="data:image/png;base64,{image}"/></details></div>')
+
+
+def writing_figure(tokens: Sequence[str], written: Sequence[str], scores: np.ndarray, title: str) -> Any:
+    """The same as a heatmap: written tokens across, the tokens before them down, each column
+    scaled by its largest attribution, green up and red down."""
+    scaled = scores.T / np.maximum(np.abs(scores).max(axis=1), 1e-12)
+    fig = _figure(min(2.5 + 0.3 * len(written), 12), min(1.5 + 0.22 * len(tokens), 14))
+    ax = fig.add_subplot()
+    ax.imshow(scaled, cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(written)), [_token(t) for t in written], rotation=90, fontsize=8)
+    ax.set_yticks(range(len(tokens)), [_token(t) for t in tokens], fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+__all__ = ["explanation_html", "attribution_figure", "shaded_text", "writing_html", "writing_figure"]

@@ -323,10 +323,32 @@ class Task:
         """The loss of each example, for `top_losses`."""
         raise NotImplementedError
 
-    #: `explain` attributes its predictions to words (the tasks with one output row per input)
+    #: `explain` attributes its predictions to words
     explainable = False
+    #: an input's explanation is one `Explanation` (False: `Explanations`, one per output found)
+    explains_one_output = True
+    #: what an input with no output to explain shows (a tagger's text with no entity)
+    nothing_to_explain = "nothing to explain"
     #: what an explanation of a prediction attributes, in words
     explained_value = "probability"
+
+    def explanation_choices(self, label_names: Sequence[str]) -> list[str]:
+        """What an explanation may be toward, by name (a classifier's classes); [] when only the
+        prediction is explained."""
+        return [str(name) for name in label_names]
+
+    def explanation_input(self, tokenizer: Any, item: Any, max_len: int) -> Any:
+        """One input (a text, or a pair) tokenised for `explain`, each token's word known (an
+        `ExplanationInput`)."""
+        from ..explain import tokenize_texts
+
+        return tokenize_texts(tokenizer, item if isinstance(item, tuple) else (item,), max_len)
+
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+        """The outputs `explain` attributes for one input (`ExplanationTarget`s), given the
+        model's `output` for it: `target` names one (a class, a label, an entity type), None
+        the prediction."""
+        raise NotImplementedError
 
     def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
             -> tuple[int, str, str]:

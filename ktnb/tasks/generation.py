@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import DataError, KtnbError, ModelError, TrainingError
 from ..metrics import counted, footer_lines
 from .base import Task
+from .writing_explained import ExplainsWriting
 from .generation_data import document_ids, pack, pair_row, prompt_ids, read_generation_data, uses_chat_template
 
 #: the block a document stream is cut into when no max_len is given: long enough for a few
@@ -115,7 +116,7 @@ def token_losses(out: Any, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
     return {"nll": np.asarray(nll, dtype=np.float64), "tokens": np.asarray(tokens, dtype=np.int64)}
 
 
-class Generation(Task):
+class Generation(ExplainsWriting, Task):
     name = "generation"
     title = "text generation"
     pipeline_task = "text-generation"

@@ -349,6 +349,60 @@ class QuestionAnswering(Task):
                 answers.append(Answer(candidate.text, candidate.start, candidate.end, candidate.score, context))
         return answers
 
+    # ---------------------------------------------------------------- explanations
+
+    explainable = True
+    explains_one_output = False
+
+    def explanation_choices(self, label_names: Sequence[str]) -> list[str]:
+        return []  # the answer found is explained, its start and its end
+
+    def explanation_input(self, tokenizer: Any, item: Any, max_len: int) -> Any:
+        """The question with each window of its context, as `predict` reads them."""
+        from ..explain import tokenize_texts
+
+        self.encode_inputs(tokenizer, [item], max_len)  # a question too long for max_len: one line
+        return tokenize_texts(tokenizer, item, max_len, truncation="only_second", stride=self.stride(max_len),
+                              return_overflowing_tokens=True)
+
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+        """The answer's start and its end: the probability (over its window's tokens) that the
+        span starts at its first token, and that it ends at its last, in the window where
+        `predict` finds it (the best span over the windows)."""
+        from ..explain import ExplanationTarget
+        from .qa_features import best_span
+
+        if target is not None:
+            raise KtnbError("a question answering model explains the answer it finds (its start and its end); "
+                            "leave target out")
+        enc = prepared.extra
+        best = None
+        for row in range(len(enc["input_ids"])):
+            length = int(enc["attention_mask"][row].sum())
+            sequence = enc.sequence_ids(row)
+            offsets = [tuple(span) if sequence[t] == 1 else None
+                       for t, span in enumerate(enc["offset_mapping"][row][:length].tolist())]
+            start = output.start_logits[row, :length].float().cpu().numpy()
+            end = output.end_logits[row, :length].float().cpu().numpy()
+            span = best_span(start, end, offsets, self.options["n_best"], self.options["max_answer_len"])
+            if span is not None and (best is None or span.score > best[1].score):
+                first = next(t for t, o in enumerate(offsets) if o is not None and o[0] == span.start)
+                last = next(t for t, o in enumerate(offsets) if o is not None and t >= first and o[1] == span.end)
+                best = (row, span, first, last, length)
+        if best is None:
+            raise KtnbError("the model finds no answer in this context to explain")
+        row, span, first, last, length = best
+        answer = prepared.texts[1][span.start:span.end]
+
+        def probability(name: str, token: int) -> Any:
+            return lambda out: getattr(out, name).float()[:, :length].softmax(-1)[:, token]
+
+        found = []
+        for name, token, which in (("start_logits", first, "start"), ("end_logits", last, "end")):
+            value = float(getattr(output, name)[row, :length].float().softmax(-1)[token])
+            found.append(ExplanationTarget(f"the {which} of {answer!r}", value, probability(name, token), row))
+        return found
+
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: Any = None) -> QAReport:
         predicted = [a.answer for a in self.decode(logits, label_names, settings, None, examples)]

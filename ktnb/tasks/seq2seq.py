@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import DataError, KtnbError, ModelError
 from ..metrics import counted, footer_lines
 from .base import DataSample, Task
+from .writing_explained import ExplainsWriting
 from .seq2seq_data import (check_known_language, encoder_decoder_rows, language_name, one_line, read_pairs,
                            summary_prompt, translation_prompt, warn_cut)
 from .seq2seq_metrics import SCORE_NAMES, sentence_scores, signature, text_scores
@@ -171,7 +172,7 @@ def check_can_write(config: Any, task: str) -> None:
                          "decoder-only language model (SmolLM2)")
 
 
-class Seq2Seq(Task):
+class Seq2Seq(ExplainsWriting, Task):
     """What translation and summarisation share; each sets its scores, prompt and words."""
 
     head_modules = ()

@@ -77,6 +77,16 @@ class SequenceTask(Task):
         index = likeliest if target is None else self.named_output(target, label_names)
         return index, str(label_names[index]), str(label_names[likeliest])
 
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+        """One output: the class or label `explanation_target` picks, by `explanation_output`."""
+        from ..explain import ExplanationTarget
+
+        logits = output.logits.float()
+        index, label, predicted = self.explanation_target(logits[0].cpu().numpy(), target, label_names)
+        value = float(self.explanation_output(logits, index)[0])
+        return [ExplanationTarget(label, value, lambda out: self.explanation_output(out.logits.float(), index),
+                                  predicted=predicted, value_name=self.explained_value)]
+
     def named_output(self, target: Any, label_names: Sequence[str]) -> int:
         """The index of the class or label `target` names (its name, or its index)."""
         from ..errors import KtnbError

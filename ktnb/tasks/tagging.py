@@ -596,6 +596,73 @@ class Tagging(Task):
         words = [split_words(text)[0] if isinstance(text, str) else list(text) for text in inputs]
         return self._encode_words(tokenizer, words, max_len, None)
 
+    # ---------------------------------------------------------------- explanations
+
+    explainable = True
+    explains_one_output = False
+    nothing_to_explain = "the model finds no entity in this text to explain"
+
+    def explanation_choices(self, label_names: Sequence[str]) -> list[str]:
+        """The entity types (an entity's own text may be named too)."""
+        return sorted({str(name)[2:] for name in label_names if str(name) != "O"})
+
+    def explanation_input(self, tokenizer: Any, item: Any, max_len: int) -> Any:
+        """A text cut into words as `predict` cuts it (or a list of words, joined by spaces for
+        the view), read as the tagger reads them; each token's word is a word of the text."""
+        import torch
+
+        from ..explain import ExplanationInput
+
+        if isinstance(item, str):
+            text = item
+            words, offsets = split_words(text)
+        else:
+            words, offsets, at = list(item), [], 0
+            for word in words:
+                offsets.append((at, at + len(word)))
+                at += len(word) + 1
+            text = " ".join(words)
+        if not words:
+            raise KtnbError("explain: the text has no words to tag")
+        enc = tokenizer([words], is_split_into_words=True, truncation=True, max_length=max_len)
+        word_ids = enc.word_ids(0)
+        token_words = [(0, *offsets[w], w) if w is not None else None for w in word_ids]
+        inputs = {"input_ids": torch.tensor(enc["input_ids"]),
+                  "attention_mask": torch.ones(1, len(word_ids), dtype=torch.long)}
+        return ExplanationInput((text,), inputs, [token_words], (words, offsets, word_ids))
+
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+        """One output per entity found (or per entity of the type or text `target` names): the
+        mean probability of its words' tags (each word's first token, as the tagger reads it),
+        which is the entity's score in `predict`."""
+        import torch
+
+        from ..explain import ExplanationTarget
+
+        words, offsets, word_ids = prepared.extra
+        text = prepared.texts[0]
+        logits = output.logits[0].float().cpu().numpy()
+        words_logits = self._word_logits(logits, word_ids, len(words))
+        first_token = {w: t for t, w in reversed(list(enumerate(word_ids))) if w is not None}
+        entities = entity_spans(to_iob2(self._tags(words_logits, label_names)))
+        found = []
+        for kind, first, last in entities:
+            start, end = offsets[first][0], offsets[last - 1][1]
+            if target is not None and target not in (kind, text[start:end]):
+                continue
+            positions = [first_token[w] for w in range(first, last) if w in first_token]
+            tags = [int(np.argmax(logits[p])) for p in positions]
+            value = float(np.mean([_softmax_max(logits[p]) for p in positions]))
+            where, which = torch.tensor(positions), torch.tensor(tags)
+            found.append(ExplanationTarget(
+                f"{kind} {text[start:end]!r}", value,
+                lambda out, where=where, which=which: out.logits.float().softmax(-1)[:, where, which].mean(-1)))
+        if target is not None and not found:
+            shown = ", ".join(f"{kind} {text[offsets[a][0]:offsets[b - 1][1]]!r}" for kind, a, b in entities)
+            raise KtnbError(f"target {target!r} names no entity the model finds in this text (an entity type or an "
+                            f"entity's text); it finds: {shown or 'none'}")
+        return found
+
     # ---------------------------------------------------------------- outputs
 
     @staticmethod
