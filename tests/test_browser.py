@@ -197,7 +197,7 @@ def test_quickstart_notebook_shows_report_confusion_matrix_and_attention(lab, br
     assert last_view.locator("select").nth(1).is_disabled()  # no head to pick in a rollout
     last_view.locator("input.ktnb-hide-special").check()
     assert last_view.locator(".ktnb-attention-live svg rect").count() == (n - 2) ** 2
-    shown = last_view.locator(".ktnb-attention-live svg text").all_inner_texts()
+    shown = last_view.locator(".ktnb-attention-live svg text").all_text_contents()
     assert "[CLS]" not in shown and "sad" in shown
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                         has_text="Traceback").count() == 0
