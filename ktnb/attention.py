@@ -49,12 +49,28 @@ class Attention:
     def heads(self) -> int:
         return self.weights.shape[1]
 
+    def _check_pick(self, layer: Any, head: Any) -> None:
+        """A layer (counted from 0, -1 the last) or "rollout", and a head or None, in one line if not."""
+        from .errors import KtnbError
+
+        def index(value: Any, count: int) -> bool:
+            return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and -count <= value < count
+
+        if layer != "rollout" and not index(layer, self.layers):
+            raise KtnbError(f"layer must be a whole number from 0 to {self.layers - 1} (-1: the last), or "
+                            f"'rollout', got {layer!r}")
+        if head is not None and (layer == "rollout" or not index(head, self.heads)):
+            raise KtnbError("the rollout mixes every head: leave head out" if layer == "rollout" else
+                            f"head must be a whole number from 0 to {self.heads - 1}, or None (their mean), "
+                            f"got {head!r}")
+
     def select(self, layer: int | str = -1, head: int | None = None, hide_special: bool = False) -> np.ndarray:
         """One (seq, seq) map: a head of a layer, the mean over its heads when `head` is None, or
         the rollout through every layer (layer="rollout"); with `hide_special`, the special
         tokens' rows and columns left out and each row renormalised over the words."""
         from .render.attention import _select
 
+        self._check_pick(layer, head)
         return _select(self, layer, head, hide_special)[0]
 
     def rollout(self) -> np.ndarray:
@@ -78,6 +94,7 @@ class Attention:
         for the rollout through every layer; `hide_special` leaves [CLS] and [SEP] out."""
         from .render.attention import ROLLOUT, attention_figure, heads_figure
 
+        self._check_pick(layer, head)
         if layer != ROLLOUT and not hide_special and (heads or (heads is None and head is None)):
             return heads_figure(self, layer)
         return attention_figure(self, layer, head, hide_special)
@@ -86,6 +103,7 @@ class Attention:
         """The self-contained interactive view (see `ktnb.render.attention.attention_html`)."""
         from .render.attention import attention_html
 
+        self._check_pick(layer, head)
         return attention_html(self, layer, head, hide_special)
 
     def _repr_html_(self) -> str:
@@ -135,7 +153,8 @@ def attention_for(model: Any, tokenizer: Any, text: str, max_len: int = 512) -> 
     finally:
         model.train(was_training)
     weights = np.stack([a[0].float().cpu().numpy() for a in out.attentions])
+    from .batching import special_positions
+
     ids = enc["input_ids"][0].tolist()
-    special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
     return Attention(text, tokenizer.convert_ids_to_tokens(ids), weights,
-                     tuple(i for i, is_special in enumerate(special) if is_special))
+                     tuple(i for i, is_special in enumerate(special_positions(tokenizer, ids)) if is_special))

@@ -51,6 +51,20 @@ def pad_id(tokenizer: Any) -> int:
     return 0
 
 
+def special_positions(tokenizer: Any, ids: Sequence[int]) -> list[bool]:
+    """Which of `ids` are the tokenizer's structural tokens ([CLS], [SEP], padding, <s>): its
+    special tokens, less the unknown token (a word the vocabulary lacks: an emoji, a rare
+    character) and the mask token, which stand for words of the text.
+
+    >>> from types import SimpleNamespace
+    >>> tok = SimpleNamespace(all_special_ids=[0, 1, 2, 3], unk_token_id=3, mask_token_id=None)
+    >>> special_positions(tok, [0, 7, 3, 1])
+    [True, False, False, True]
+    """
+    structural = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id, getattr(tokenizer, "mask_token_id", None)}
+    return [token in structural for token in ids]
+
+
 def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:
     """Token ids per text, truncated to `max_len`, not padded."""
     enc = tokenizer(list(texts), truncation=True, max_length=max_len, return_attention_mask=False,

@@ -178,7 +178,13 @@ class WritingExplanation:
         return self.source_tokens + self.written_tokens
 
     def top(self, written: int, n: int = 5) -> list[tuple[str, float]]:
-        """The `n` tokens with the largest attributions (either sign) to written token `written`."""
+        """The `n` tokens with the largest attributions (either sign) to written token `written`
+        (counted from 0; -1 is the last)."""
+        count = len(self.written_tokens)
+        if isinstance(written, bool) or not isinstance(written, (int, np.integer)) or not -count <= written < count:
+            raise KtnbError(f"written: a written token's index, from 0 to {count - 1} (or -1 for the last), "
+                            f"got {written!r}")
+        written = int(written) % count
         row = self.scores[written]
         order = sorted(range(len(self.source_tokens) + written), key=lambda i: -abs(row[i]))[:n]
         return [(self.tokens[i], float(row[i])) for i in order]
@@ -243,8 +249,12 @@ def writing_input(tokenizer: Any, source_text: str, prompt_ids: Sequence[int], i
                   "decoder_input_ids": torch.tensor([[item.decoder_start] + written])}
         first = 1
     sources = token_pieces(tokenizer, list(prompt_ids))
-    return ExplanationInput((source_text, "".join(pieces)), inputs, [[None] * len(prompt_ids)],
-                            {"written": written, "first": first, "source_tokens": sources, "pieces": pieces})
+    # the written text decoded whole, as `generate` gives it (a character split over several
+    # byte tokens reads right only there)
+    return ExplanationInput((source_text, tokenizer.decode(written, skip_special_tokens=True)), inputs,
+                            [[None] * len(prompt_ids)],
+                            {"written": written, "first": first, "source_tokens": sources, "pieces": pieces,
+                             "encoder_decoder": item.decoder_start is not None})
 
 
 def writing_targets(output: Any, prepared: ExplanationInput) -> list[ExplanationTarget]:
@@ -327,10 +337,11 @@ def _baselines(tokenizer: Any, ids: Any) -> Any:
     start of integrated gradients' path (a sentence of nothing, the same length)."""
     import torch
 
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    special = torch.tensor([tokenizer.get_special_tokens_mask(row, already_has_special_tokens=True)
-                            for row in ids.tolist()], dtype=torch.bool, device=ids.device)
-    return torch.where(special, ids, torch.full_like(ids, pad))
+    from .batching import pad_id, special_positions
+
+    special = torch.tensor([special_positions(tokenizer, row) for row in ids.tolist()], dtype=torch.bool,
+                           device=ids.device)
+    return torch.where(special, ids, torch.full_like(ids, pad_id(tokenizer)))
 
 
 def _rows(output: Any, rows: Sequence[int]) -> Any:
@@ -394,7 +405,8 @@ def _row(inputs: dict[str, Any], baselines: dict[str, Any], chosen: ExplanationT
 
 
 def explain_inputs(model: Any, tokenizer: Any, task: Any, items: Sequence[Any], label_names: Sequence[str],
-                   max_len: int, target: Any = None, method: str = METHODS[0]) -> list[Any]:
+                   max_len: int, target: Any = None, method: str = METHODS[0],
+                   settings: dict[str, Any] | None = None) -> list[Any]:
     """For each input (a text, a (text, text) pair, a question and its context, a `WrittenItem`):
     an `Explanation` of its output toward `target` (None: what the model predicts) by `method`;
     for a task with several outputs an input (a tagger's entities), their `Explanations`; for a
@@ -427,7 +439,8 @@ def explain_inputs(model: Any, tokenizer: Any, task: Any, items: Sequence[Any], 
             baselines = {k: _baselines(tokenizer, inputs[k]) for k in EMBEDDED if k in inputs}
             with torch.no_grad():  # the input's rows and their baselines in one pass
                 out = model(**{k: torch.cat([v, baselines.get(k, v)]) for k, v in inputs.items()})
-            targets = task.explanation_targets(_rows(out, range(rows)), prepared, target, label_names)
+            targets = task.explanation_targets(_rows(out, range(rows)), prepared, target, label_names,
+                                               settings or {})
             explained, token_scores = [], []
             for chosen in targets:
                 # a target cut to its length reads other positions than the whole row: its ends are found apart
@@ -460,7 +473,7 @@ def _writing_explanation(prepared: ExplanationInput, targets: Sequence[Explanati
     matrix = np.zeros((written, sources + written))
     for j, (scores, _) in enumerate(token_scores):
         # decoder-only: prompt + written before j; encoder-decoder: source + start token + written before j
-        own = scores if extra["first"] == sources else np.concatenate([scores[:sources], scores[sources + 1:]])
+        own = np.concatenate([scores[:sources], scores[sources + 1:]]) if extra["encoder_decoder"] else scores
         matrix[j, :len(own)] = own[:sources + j]
     return WritingExplanation(prepared.texts, extra["source_tokens"], extra["pieces"], matrix,
                               [t.value for t in targets], method, [d for _, d in token_scores])

@@ -87,9 +87,9 @@ class Predictor:
         self.settings = dict(settings or {})
         self.pairs = pairs
         # "no" (the default) reads in the weights' own precision, as transformers.pipeline does;
-        # "bf16"/"auto" run the forward passes under autocast, faster where the chip multiplies
-        # bf16 natively, at the cost of answers that may move where two scores are close.
-        # Writing text and explanations keep the weights' precision either way.
+        # "bf16"/"auto" run the forward passes and the writing of text under autocast, faster
+        # where the chip multiplies bf16 natively, at the cost of answers that may move where two
+        # scores are close. Explanations' gradients run in the weights' precision either way.
         self.mixed_precision = resolve_mixed_precision(mixed_precision, self.device, model)
 
     def _inputs(self, inputs: Any, what: str) -> tuple[list[Any], bool]:
@@ -313,29 +313,43 @@ class Predictor:
         if self.task.writes_text:
             items, target = self._written_items(items, target), None
         found = explain_inputs(self.model, self.tokenizer, self.task, items, self.class_names, self.max_len, target,
-                               method)
+                               method, self.settings)
         return found[0] if single else found
 
     def _written_items(self, items: list[Any], target: Any) -> list[Any]:
         """Each input with the tokens to explain after it: the text `target` gives (one for
-        all, or one per input), else what the model writes, greedy."""
+        all, or one per input), else what the model writes, greedy, in this predictor's
+        precision (as `generate` writes it), up to its end-of-text token."""
         from .explain import EXPLAINED_TOKENS, WrittenItem
-        from .generation import stop_token_ids
+        from .generation import check_room, stop_token_ids
 
         config = self.model.config
         start = getattr(config, "decoder_start_token_id", None) if config.is_encoder_decoder else None
         if config.is_encoder_decoder and start is None:
             raise ModelError(f"this {config.model_type} model does not say which token its decoder starts from "
                              "(decoder_start_token_id in its config)")
+        for i, item in enumerate(items):
+            if isinstance(item, str) and not item.strip():
+                raise KtnbError(f"text {i} is empty; give explain some words to attribute")
+        prompts = self.task.encode_inputs(self.tokenizer, items, self.max_len)
+        # the tokens a written text may have: the decoder's positions, or what the prompt leaves
+        if config.is_encoder_decoder:
+            positions = getattr(config, "max_position_embeddings", None)
+            rooms = [(positions if isinstance(positions, int) else self.task.max_new_tokens()) - 1] * len(items)
+        else:
+            cap = model_length_cap(self.tokenizer, config)
+            rooms = [cap - length for length in prompts.lengths]
         ends = set(stop_token_ids(self.model, self.tokenizer)) | {pad_id(self.tokenizer)}
         if target is None:
-            _, _, settings, stops = self._writing("explain", items, EXPLAINED_TOKENS, 0.0, None, 1, None, None)
+            limit = min(EXPLAINED_TOKENS, *rooms)
+            if not config.is_encoder_decoder:
+                check_room(prompts.lengths, max(limit, 1), cap)
+            _, _, settings, stops = self._writing("explain", items, limit, 0.0, None, 1, None, None)
             settings = {"do_sample": False, "eos_token_id": sorted(ends - {None}), **settings}
             runner = Runner(self.model, pad_id(self.tokenizer), self.batch_size, device=self.device,
                             tokenizer=self.tokenizer, autocast=self._autocast)
             written: list[list[int]] = [[] for _ in items]
-            for index, rows in runner.generate(self.task.encode_inputs(self.tokenizer, items, self.max_len),
-                                               **settings):
+            for index, rows in runner.generate(prompts, **settings):
                 for i, ids in zip(index, rows):
                     written[i] = _before_stop(self.tokenizer, ids, ends, stops)
         else:
@@ -344,9 +358,15 @@ class Predictor:
                     isinstance(t, str) and t.strip() for t in targets):
                 raise KtnbError("target: the text to explain, one for every input (or one for all)")
             written = [self._target_ids(item, text) for item, text in zip(items, targets)]
+            for i, (ids, room) in enumerate(zip(written, rooms)):
+                if len(ids) > room:
+                    raise KtnbError(f"target {i} is {len(ids)} tokens, and this model reads at most {max(room, 0)} "
+                                    "after its input; shorten it")
+        special = set(self.tokenizer.all_special_ids)
         for i, ids in enumerate(written):
-            if not ids:
-                raise KtnbError(f"the model writes nothing after input {i}; give target= the text to explain")
+            if not set(ids) - special:  # nothing, or only tokens the text leaves out (<s>)
+                raise KtnbError(f"the model writes nothing after input {i} (or only special tokens); give target= "
+                                "the text to explain")
         return [WrittenItem(item, ids, start) for item, ids in zip(items, written)]
 
     def _target_ids(self, item: Any, text: str) -> list[int]:

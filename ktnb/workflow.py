@@ -89,7 +89,7 @@ def _skip_the_rest(session: Session, what: str, on_step: Step) -> Session:
     steps += (["report"] if session.learner.val_ds is not None else []) + \
         [key for key in ("attention", "predict", "save") if config[key]]
     if "explain" in config["show"]:
-        steps.insert(-1 if config["save"] else len(steps), "explain")
+        steps.append("explain")
     session.skipped = steps
     on_step("interrupted", f"{what}; skipped the remaining steps: {', '.join(steps) or 'none'}")
     return session
@@ -117,8 +117,8 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     the notebook variable here); `on_step(name, result)` is called after each step so that a
     view can show results as they come: first "session" (the `Session`, as soon as the learner
     exists, so that a caller can keep it whatever happens next), then "lr_find", "fit",
-    "report", "top_losses", "attention", "predict" (the task's view of the predictions), "explain"
-    (a list of explanations), "save"; or "interrupted" (a one-line
+    "report", "top_losses", "attention", "predict" (the task's view of the predictions), "save",
+    "explain" (a list of explanations); or "interrupted" (a one-line
     message) when the user interrupted the LR finder or training, after which nothing else
     runs."""
     from .builders import text_learner
@@ -167,11 +167,11 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
         predictor = learner.predictor()
         session.prediction_header, session.predictions = predictor.table(config["predict"])
         on_step("predict", predictor.view(config["predict"]))
-    if "explain" in config["show"]:
-        found = learner.explain(_explained_inputs(config, text_data))
-        session.explanation = found
-        on_step("explain", found)
     if config["save"]:
         session.saved_to = str(learner.predictor().save(config["save"]))
         on_step("save", session.saved_to)
+    if "explain" in config["show"]:  # last: whatever it finds to refuse, the model is saved
+        found = learner.explain(_explained_inputs(config, text_data))
+        session.explanation = found
+        on_step("explain", found)
     return session

@@ -119,6 +119,12 @@ def test_ktrain_explain_shows_the_shaded_text(classifier, monkeypatch):
     shell.run_line_magic("ktrain", '-s explained explain "a superb film" pos')
     session = shell.user_ns["explained"]
     assert session.explanation.label == "pos" and 'class="ktnb-word"' in shown[0].data
+    shell.run_line_magic("ktrain", "-s explained show explain")  # shown again
+    assert len(shown) == 2 and shown[1].data == shown[0].data
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="LAYER must be a whole number from 1 to 2, or rollout, got 'Rollout'"):
+        shell.run_line_magic("ktrain", '-s explained attention "a film" Rollout')
 
 
 def test_the_panels_explain_tab_shades_the_text_toward_a_chosen_class(classifier):
@@ -131,10 +137,12 @@ def test_the_panels_explain_tab_shades_the_text_toward_a_chosen_class(classifier
     assert panel.explain_status.value == "type a text first"
     panel.explain_text.value, panel.explain_target.value = "a <i>superb</i> film", "pos"
     panel.explain_button.click()
+    panel.wait(60)
     assert panel.explanation.label == "pos" and "&lt;" in panel.explain_view.value
     assert "<i>" not in panel.explain_view.value
     panel.explain_target.value = "joy"
     panel.explain_button.click()
+    panel.wait(60)
     assert "not one of this model&#x27;s classes: neg, pos" in panel.explain_status.value
 
 
@@ -167,3 +175,51 @@ def test_each_use_of_a_trained_model_runs_in_the_precision_it_asks_for(tiny_mode
         lambda module, args, out: seen.append(out.dtype))
     assert dtypes(lambda: loaded.predict("a fine film")) == {torch.float32}
     assert dtypes(lambda: learner.fit(1e-3, 1)) == {torch.bfloat16}
+
+
+def test_what_a_hostile_reader_found_in_explanations(classifier, tiny_model_dir):
+    """Each bug a hostile review of explanations found, kept found."""
+    from conftest import sentiment_texts as texts_of
+
+    predictor = classifier.predictor()
+    # a word the vocabulary lacks ([UNK]) is a word: attributed, and not hidden as a special token
+    found = predictor.explain("a \U0001F600 film")
+    assert predictor.tokenizer.convert_ids_to_tokens(predictor.tokenizer("\U0001F600")["input_ids"])[1] == "[UNK]"
+    assert dict(found.word_scores())["\U0001F600"] != 0.0
+    assert classifier.attention("a \U0001F600 film").special == (0, 4)  # [CLS] and [SEP] only
+    # a class named by a number is that class, not the class at that index
+    texts, _ = texts_of(96, seed=6)
+    numbered = ktnb.text_classifier((texts, [1 + i % 3 for i in range(len(texts))]), str(tiny_model_dir),
+                                    batch_size=16, progress=False)
+    assert numbered.class_names == ["1", "2", "3"]
+    assert numbered.explain("a film", target=1).label == "1" and numbered.explain("a film", target=3).label == "3"
+    # a multi-label explanation says what predict says, threshold and all
+    labels = [["joy"] if "good" in t or "great" in t else ["anger"] for t in texts]
+    multi = ktnb.text_learner((texts, labels), str(tiny_model_dir), task="multilabel", batch_size=16, progress=False)
+    strict = multi.predictor()
+    strict.settings["threshold"] = 0.999
+    assert strict.predict("a great film") == [] and "the model predicts no label" in strict.explain(
+        "a great film").headline
+    # regression: one output, no target to offer, no "the model predicts" repeating the value
+    scorer = ktnb.text_learner((texts, [float(len(t.split())) for t in texts]), str(tiny_model_dir),
+                               task="regression", batch_size=16, progress=False)
+    assert scorer.task.explanation_choices(scorer.class_names) == []
+    assert "predicts" not in scorer.explain("a film").headline
+    # an attention layer or head that is not there is one line
+    att = classifier.attention("a film")
+    assert "or 'rollout', got 'Rollout'" in one_line(KtnbError, lambda: att.select("Rollout"))
+    assert "layer must be a whole number from 0 to 1" in one_line(KtnbError, lambda: att.select(5))
+    assert "head must be a whole number from 0 to 1" in one_line(KtnbError, lambda: att.to_html(-1, 7))
+    assert "leave head out" in one_line(KtnbError, lambda: att.plot("rollout", 0))
+
+
+def test_the_panel_forgets_a_target_the_new_model_does_not_have(classifier, tiny_model_dir):
+    from ktnb.jupyter.panel import Panel
+
+    panel = Panel(learner=classifier)
+    panel.explain_target.value = "pos"
+    texts, _ = sentiment_texts(64, seed=8)
+    panel.learner = ktnb.text_learner((texts, [float(len(t)) for t in texts]), str(tiny_model_dir),
+                                      task="regression", batch_size=16, progress=False)
+    panel._sync()
+    assert panel.explain_target.value == "" and panel.explain_target.layout.display == "none"

@@ -682,3 +682,16 @@ def test_each_written_token_is_explained_by_the_prompt_and_the_tokens_before_it(
     assert "".join(given.written_tokens) == " a fine story" and len(given.values) == len(given.written_tokens)
     with pytest.raises(ktnb.KtnbError, match="target: the text to explain"):
         predictor.explain(["a", "b"], target=["only one"])
+    # what a hostile review found: a character split over byte tokens reads whole; an index past
+    # the written tokens, a text past the model's length and an empty prompt are one line each
+    assert predictor.explain(prompt, target=" \U0001F600 ok").texts[1] == " \U0001F600 ok"
+    assert found.top(-1) == found.top(n - 1)
+    with pytest.raises(ktnb.KtnbError, match="written: a written token's index, from 0 to"):
+        found.top(n)
+    with pytest.raises(ktnb.KtnbError, match="target 0 is .* tokens, and this model reads at most .* after its "
+                                             "input; shorten it"):
+        predictor.explain(prompt, target=" good" * 130)
+    with pytest.raises(ktnb.KtnbError, match="prompt 0 is .* tokens long"):
+        predictor.explain("the film " * 70)
+    with pytest.raises(ktnb.KtnbError, match="text 0 is empty"):
+        predictor.explain("   ")

@@ -294,6 +294,7 @@ def test_a_conll_file_in_the_panel_tags_entities_and_highlights_them(tmp_path, t
     assert list(panel.explain_target.options) == ["LOC", "PER"] and panel.explain_second.layout.display == "none"
     panel.explain_text.value, panel.explain_target.value = "anna lives in new rome", "PER"
     panel.explain_button.click()
+    panel.wait(60)
     assert [e.label for e in panel.explanation] == ["PER 'anna'"], panel.explain_status.value
     assert panel.explain_view.value.count('class="ktnb-explanation"') == 1
 
@@ -360,5 +361,6 @@ def test_a_squad_file_in_the_panel_answers_questions_about_a_pasted_context(tmp_
     assert panel.explain_status.value == "type the context too"
     panel.explain_second.value = "ida likes the film . fay likes the book ."
     panel.explain_button.click()
+    panel.wait(60)
     assert [e.label.split(" of ")[0] for e in panel.explanation] == ["the start", "the end"], panel.explain_status.value
     assert panel.explain_view.value.count('class="ktnb-explanation"') == 2

@@ -171,6 +171,8 @@ def test_task_options_are_checked():
 
 def test_an_answer_start_and_end_are_explained_in_the_window_that_holds_it(trained):
     pytest.importorskip("captum")
+    import torch
+
     learner, _, _ = trained
     predictor = learner.predictor()
     predictor.max_len = 48  # windows of the length trained on: the answer is in a later one
@@ -186,6 +188,16 @@ def test_an_answer_start_and_end_are_explained_in_the_window_that_holds_it(train
     assert "kim" in [w for w, _ in start.top(3)]
     with pytest.raises(ktnb.KtnbError, match="leave target out"):
         predictor.explain((question, context), target="kim")
+    # a model tuned to say "no answer" (SQuAD v2.0) explains no span when it says so
+    predictor.settings = {"no_answer": True}
+    cls_wins = predictor.model.qa_outputs.register_forward_hook(
+        lambda module, args, out: out.index_add(1, torch.tensor([0]), torch.full_like(out[:, :1], 100.0)))
+    try:
+        assert predictor.ask(question, context).answer == ""
+        with pytest.raises(ktnb.KtnbError, match="the model says this context holds no answer"):
+            predictor.explain((question, context))
+    finally:
+        cls_wins.remove()
 
 
 def test_ktrain_explain_takes_a_question_and_its_context(trained, monkeypatch):

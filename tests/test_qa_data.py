@@ -219,6 +219,6 @@ def test_the_best_span_keeps_to_the_context_in_order_and_short():
     offsets = [None, None, (0, 3), (4, 7), (8, 12), None]  # [CLS] question [SEP]-ish, three context tokens
     start = np.array([9.0, 8.0, 1.0, 2.0, 0.5, 7.0])  # the best starts are outside the context
     end = np.array([9.0, 0.0, 0.1, 1.0, 3.0, 8.0])
-    assert best_span(start, end, offsets) == Span(4, 12, 5.0)  # token 3 to token 4
-    assert best_span(start, end, offsets, max_answer_len=1) == Span(8, 12, 3.5)  # one token: 0.5 + 3
+    assert best_span(start, end, offsets) == Span(4, 12, 5.0, 3, 4)  # token 3 to token 4
+    assert best_span(start, end, offsets, max_answer_len=1) == Span(8, 12, 3.5, 4, 4)  # one token: 0.5 + 3
     assert best_span(start, end, offsets, n_best=2) is None  # the two best starts are both outside the context

@@ -408,9 +408,13 @@ def test_a_translation_is_explained_token_by_token_over_the_source(trained):
     learner, _ = trained
     predictor = learner.predictor()
     source = learner.data.val.texts[0]
-    if learner.model.config.model_type == "t5":  # the tiny T5 writes words (the BART, its start token)
+    if learner.model.config.model_type == "t5":  # the tiny T5 writes words
         found = predictor.explain(source)
         assert "".join(found.written_tokens).strip() == predictor.translate(source)
+    else:  # the tiny BART only its begin-of-text token: nothing to explain, in one line
+        with pytest.raises(ktnb.KtnbError, match="writes nothing after input 0 .or only special tokens.; give "
+                                                 "target="):
+            predictor.explain(source)
     found = predictor.explain(source, target="le chat noir")
     n, inputs = len(found.written_tokens), len(found.source_tokens)
     assert "".join(found.written_tokens).strip() == "le chat noir"

@@ -102,18 +102,18 @@ def test_an_interrupted_workflow_skips_the_rest_and_says_so(tiny_model_dir, sent
                                 progress=False)
     assert [name for name, _ in steps] == ["session", "interrupted"]
     assert steps[-1][1] == ("training was interrupted (its weights are restored); skipped the remaining steps: "
-                            "report, predict, explain, save")
-    assert session.report is None and session.skipped == ["report", "predict", "explain", "save"]
+                            "report, predict, save, explain")
+    assert session.report is None and session.skipped == ["report", "predict", "save", "explain"]
     assert not (tmp_path / "never").exists()
 
 
-def test_show_explain_without_predict_explains_the_first_validation_inputs(tiny_model_dir, sentiment_data):
+def test_show_explain_without_predict_explains_the_first_validation_inputs(tiny_model_dir, sentiment_data, tmp_path):
     pytest.importorskip("captum")
     steps = []
     session = ktnb.run_workflow({"data": sentiment_data, "model": str(tiny_model_dir), "lr": 1e-3, "epochs": 1,
-                                 "batch_size": 16, "show": ["explain"]},
+                                 "batch_size": 16, "show": ["explain"], "save": str(tmp_path / "saved")},
                                 on_step=lambda name, result: steps.append(name), progress=False)
-    assert steps[-1] == "explain" and len(session.explanation) == 3
+    assert steps[-2:] == ["save", "explain"] and len(session.explanation) == 3  # saved whatever explain finds
     assert [e.texts[0] for e in session.explanation] == sentiment_data.val.texts[:3]
 
 

@@ -339,6 +339,8 @@ class KtnbMagics(Magics):
             raise UsageError("the rollout mixes every head of every layer: give no HEAD after rollout")
         picked = []
         for position, limit, what in ((1, att.layers, "LAYER"), (2, att.heads, "HEAD")):
+            if position == 1 and len(rest) > 1 and not rolled and not rest[1].lstrip("-").isdigit():
+                raise UsageError(f"LAYER must be a whole number from 1 to {att.layers}, or rollout, got {rest[1]!r}")
             number = self._number(rest[position], what, int) if len(rest) > position and not rolled else None
             if number is not None and not 1 <= number <= limit:
                 raise UsageError(f"{what} must be between 1 and {limit}, got {number}")
@@ -356,7 +358,7 @@ class KtnbMagics(Magics):
         task = session.learner.task
         two = len(task.input_fields) == 2 or session.learner.data.train.pairs is not None
         shape = f'"{task.input_fields[0]}" "{task.input_fields[1]}"' if len(task.input_fields) == 2 else \
-            '"first text" "second text"' if two else '"some text"'
+            '"first text" "second text"' if two else f'"{task.input_fields[0]}"'
         target = " [TARGET]" if task.explanation_choices(session.learner.class_names) else \
             ' ["text to explain"]' if task.writes_text else ""
         if len(rest) < 1 + two or len(rest) > 1 + two + bool(target):
@@ -389,11 +391,16 @@ class KtnbMagics(Magics):
 
     def _cmd_show(self, session: Any, rest: list[str]) -> None:
         what = rest[0] if rest else "report"
-        value = {"report": session.report, "lr_find": session.lr_finder, "attention": session.attention}.get(what)
+        value = {"report": session.report, "lr_find": session.lr_finder, "attention": session.attention,
+                 "explain": session.explanation}.get(what)
         if session.report is not None and what in session.learner.task.pictures:
             value = session.report.pictures()[what]
         if value is None:
             raise UsageError(f"nothing to show for {what!r} yet in this session")
+        if what == "explain":  # one explanation, or the list a cell's show: [explain] left
+            for item in value if isinstance(value, list) and not hasattr(value, "_repr_html_") else [value]:
+                show(HTML(item._repr_html_()))
+            return
         show(value.plot() if what == "lr_find" else value)
 
 

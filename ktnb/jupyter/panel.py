@@ -145,6 +145,8 @@ class Panel:
         targets = self.learner.task.explanation_choices(self.learner.class_names) if self.learner is not None else []
         if list(self.explain_target.options) != targets:  # what an explanation may be toward
             self.explain_target.options = targets
+            if self.explain_target.value not in targets:  # a class of the last model means nothing to this one
+                self.explain_target.value = ""
         self.explain_text.placeholder = f"a {fields[0]} to explain" if two else \
             "a text to explain (a pair: first text | second text)"
         self.explain_second.placeholder = f"the {fields[1]}" if two else ""
@@ -184,7 +186,8 @@ class Panel:
         return folder is not None and os.path.isfile(os.path.join(os.path.expanduser(str(folder)), "ktnb.json"))
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until background work (training, lr_find, evaluation) ends; for scripts and tests."""
+        """Block until background work (training, lr_find, evaluation, an explanation) ends; for
+        scripts and tests."""
         if self.thread is not None:
             self.thread.join(timeout)
 
@@ -582,9 +585,16 @@ class Panel:
         elif learner.data.train.pairs is not None and " | " in text:
             text = tuple(part.strip() for part in text.split(" | ", 1))
         self.explain_status.value = "explaining…"
-        self.explanation = learner.explain(text, self.explain_target.value.strip() or None)
-        self.explain_status.value = ""
-        self.explain_view.value = self.explanation._repr_html_()
+        target = (self.explain_target.value.strip() or None) if self.explain_target.options else None
+
+        def show(found: Any) -> None:
+            self.explanation = found
+            self.explain_status.value = ""
+            self.explain_view.value = found._repr_html_()
+
+        # a writer's explanation (integrated gradients for every token it writes) can take a
+        # while: in the background, as evaluation runs
+        self._run_in_thread(lambda: learner.explain(text, target), show, self.explain_status)
 
     def _attention(self, _: Any = None) -> None:
         from ..render.attention import attention_iframe

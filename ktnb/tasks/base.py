@@ -344,14 +344,15 @@ class Task:
 
         return tokenize_texts(tokenizer, item if isinstance(item, tuple) else (item,), max_len)
 
-    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
+                            settings: dict[str, Any]) -> list[Any]:
         """The outputs `explain` attributes for one input (`ExplanationTarget`s), given the
         model's `output` for it: `target` names one (a class, a label, an entity type), None
-        the prediction."""
+        the prediction (as `decode` makes it with the learnt `settings`: a threshold, …)."""
         raise NotImplementedError
 
-    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
-            -> tuple[int, str, str]:
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str],
+                           settings: dict[str, Any]) -> tuple[int, str, str]:
         """For an explanation of one input with these outputs (`logits`): which output it
         attributes (`target`, a class or label name; None: the prediction), what that is
         called, and what the model predicts."""

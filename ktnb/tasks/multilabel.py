@@ -331,6 +331,14 @@ class MultiLabel(SequenceTask):
                          ", ".join(f"{label_names[i]} {proba[i]:.2f}" for i in top)))
         return table_html(("text", "labels", "most likely"), rows, css_class="ktnb-predictions")
 
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str],
+                           settings: dict[str, Any]) -> tuple[int, str, str]:
+        """The label named, else the likeliest; what the model predicts is every label above
+        the learnt threshold, as `predict` gives them."""
+        index = int(np.argmax(logits)) if target is None else self.named_output(target, label_names)
+        chosen = self.decode(logits[None], label_names, settings)[0]
+        return index, str(label_names[index]), ", ".join(map(str, chosen)) or "no label"
+
     def explanation_output(self, logits: Any, index: int) -> Any:
         return logits.sigmoid()[:, index]
 

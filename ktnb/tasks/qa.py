@@ -365,7 +365,8 @@ class QuestionAnswering(Task):
         return tokenize_texts(tokenizer, item, max_len, truncation="only_second", stride=self.stride(max_len),
                               return_overflowing_tokens=True)
 
-    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
+                            settings: dict[str, Any]) -> list[Any]:
         """The answer's start and its end: the probability (over its window's tokens) that the
         span starts at its first token, and that it ends at its last, in the window where
         `predict` finds it (the best span over the windows)."""
@@ -376,7 +377,7 @@ class QuestionAnswering(Task):
             raise KtnbError("a question answering model explains the answer it finds (its start and its end); "
                             "leave target out")
         enc = prepared.extra
-        best = None
+        best, null = None, float("inf")
         for row in range(len(enc["input_ids"])):
             length = int(enc["attention_mask"][row].sum())
             sequence = enc.sequence_ids(row)
@@ -384,14 +385,17 @@ class QuestionAnswering(Task):
                        for t, span in enumerate(enc["offset_mapping"][row][:length].tolist())]
             start = output.start_logits[row, :length].float().cpu().numpy()
             end = output.end_logits[row, :length].float().cpu().numpy()
+            null = min(null, float(start[0] + end[0]))  # the "no answer" score, as `outputs` keeps it
             span = best_span(start, end, offsets, self.options["n_best"], self.options["max_answer_len"])
             if span is not None and (best is None or span.score > best[1].score):
-                first = next(t for t, o in enumerate(offsets) if o is not None and o[0] == span.start)
-                last = next(t for t, o in enumerate(offsets) if o is not None and t >= first and o[1] == span.end)
-                best = (row, span, first, last, length)
+                best = (row, span, length)
         if best is None:
             raise KtnbError("the model finds no answer in this context to explain")
-        row, span, first, last, length = best
+        row, span, length = best
+        if settings.get("no_answer") and null > span.score:  # as `decode` answers: nothing
+            raise KtnbError("the model says this context holds no answer (its no-answer score beats every span); "
+                            "there is no answer to explain")
+        first, last = span.first_token, span.last_token
         answer = prepared.texts[1][span.start:span.end]
 
         def probability(name: str, token: int) -> Any:

@@ -88,6 +88,9 @@ class Span:
     start: int
     end: int
     score: float
+    #: its first and last tokens in the row it was found in
+    first_token: int = -1
+    last_token: int = -1
 
 
 def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequence[tuple[int, int] | None],
@@ -106,7 +109,7 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequenc
                 continue
             score = float(start_logits[s] + end_logits[e])
             if best is None or score > best.score:
-                best = Span(offsets[s][0], offsets[e][1], score)
+                best = Span(offsets[s][0], offsets[e][1], score, int(s), int(e))
     return best
 
 

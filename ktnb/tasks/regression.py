@@ -211,13 +211,16 @@ class Regression(SequenceTask):
 
     explained_value = "value"
 
-    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
-            -> tuple[int, str, str]:
+    def explanation_choices(self, label_names: Sequence[str]) -> list[str]:
+        return []  # one output, the predicted value
+
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str],
+                           settings: dict[str, Any]) -> tuple[int, str, str]:
         """The one predicted value; there is no other output to name."""
         name = str(label_names[0]) if label_names else "value"
         if target not in (None, name, 0):
             raise KtnbError(f"a regression model has one output ({name}); leave target out")
-        return 0, name, f"{float(logits[0]):.3f}"
+        return 0, name, name
 
     def explanation_output(self, logits: Any, index: int) -> Any:
         return logits[:, 0]

@@ -69,20 +69,21 @@ class SequenceTask(Task):
             return encode_sequences(tokenizer, [a for a, _ in inputs], max_len, [b for _, b in inputs])
         return encode_sequences(tokenizer, inputs, max_len)
 
-    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str]) \
-            -> tuple[int, str, str]:
+    def explanation_target(self, logits: np.ndarray, target: Any, label_names: Sequence[str],
+                           settings: dict[str, Any]) -> tuple[int, str, str]:
         """The class or label named, else the likeliest one (a classifier's prediction, a
         multi-label model's most probable label)."""
         likeliest = int(np.argmax(logits))
         index = likeliest if target is None else self.named_output(target, label_names)
         return index, str(label_names[index]), str(label_names[likeliest])
 
-    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
+                            settings: dict[str, Any]) -> list[Any]:
         """One output: the class or label `explanation_target` picks, by `explanation_output`."""
         from ..explain import ExplanationTarget
 
         logits = output.logits.float()
-        index, label, predicted = self.explanation_target(logits[0].cpu().numpy(), target, label_names)
+        index, label, predicted = self.explanation_target(logits[0].cpu().numpy(), target, label_names, settings)
         value = float(self.explanation_output(logits, index)[0])
         return [ExplanationTarget(label, value, lambda out: self.explanation_output(out.logits.float(), index),
                                   predicted=predicted, value_name=self.explained_value)]
@@ -91,9 +92,10 @@ class SequenceTask(Task):
         """The index of the class or label `target` names (its name, or its index)."""
         from ..errors import KtnbError
 
+        names = [str(name) for name in label_names]
+        if isinstance(target, (str, int, np.integer)) and not isinstance(target, bool) and str(target) in names:
+            return names.index(str(target))  # a name first: classes named 1, 2, 3 are named, not counted
         if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and 0 <= target < len(label_names):
             return int(target)
-        if isinstance(target, str) and target in label_names:
-            return list(label_names).index(target)
         raise KtnbError(f"target {target!r} is not one of this model's {self.describe_labels(label_names)[0]}: "
                         f"{', '.join(map(str, label_names))}")

@@ -631,7 +631,8 @@ class Tagging(Task):
                   "attention_mask": torch.ones(1, len(word_ids), dtype=torch.long)}
         return ExplanationInput((text,), inputs, [token_words], (words, offsets, word_ids))
 
-    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
+                            settings: dict[str, Any]) -> list[Any]:
         """One output per entity found (or per entity of the type or text `target` names): the
         mean probability of its words' tags (each word's first token, as the tagger reads it),
         which is the entity's score in `predict`."""

@@ -23,7 +23,8 @@ class ExplainsWriting:
         prompt_ids = self.encode_inputs(tokenizer, [item.source], max_len).input_ids[0]  # type: ignore[attr-defined]
         return writing_input(tokenizer, self.shown(item.source), prompt_ids, item)  # type: ignore[attr-defined]
 
-    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str]) -> list[Any]:
+    def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
+                            settings: dict[str, Any]) -> list[Any]:
         from ..explain import writing_targets
 
         return writing_targets(output, prepared)
