@@ -199,17 +199,25 @@ class BucketBatchSampler(Sampler[list[int]]):
     Rows are shuffled, cut into chunks of `batch_size * bucket_factor`, each chunk sorted by
     length and cut into batches; the batches are shuffled again, with the longest batch first
     so that an out-of-memory error shows on the first step rather than late in an epoch.
-    Every process draws the same order from `seed` and the epoch count, which is what
-    `accelerate` needs to shard batches across processes.
+    Every process draws the same order from `seed` and the epoch count. With `shards` > 1 (data
+    parallelism over that many processes), each batch is the global batch of a step and process
+    `rank` gets its slice (sizes differ by at most one row), so that a step reads `batch_size`
+    rows whatever the number of processes; a last batch of fewer rows than processes joins the
+    one before it, so that no slice is empty.
+
+    >>> sampler = BucketBatchSampler([5] * 9, 4, shards=2, rank=1)
+    >>> len(sampler), [len(b) for b in sampler]
+    (2, [2, 2])
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, *, seed: int = 0, bucket_factor: int = 50,
-                 drop_last: bool = False):
+                 drop_last: bool = False, shards: int = 1, rank: int = 0):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.seed = seed
         self.bucket_factor = bucket_factor
         self.drop_last = drop_last
+        self.shards, self.rank = shards, rank
         self.epoch = 0
         self._skip = 0
 
@@ -222,8 +230,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         self._skip = batches
 
     def __len__(self) -> int:
-        n = len(self.lengths)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        full, rest = divmod(len(self.lengths), self.batch_size)
+        if self.drop_last or not rest:
+            return full
+        return full if 0 < rest < self.shards and full else full + 1  # a remainder too small to share joins a batch
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -237,13 +247,15 @@ class BucketBatchSampler(Sampler[list[int]]):
             batches += [part[i:i + self.batch_size] for i in range(0, len(part), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
             batches = [b for b in batches if len(b) == self.batch_size]
+        if len(batches) > 1 and len(batches[-1]) < self.shards:  # too few rows to give every process one
+            batches[-2:] = [np.concatenate(batches[-2:])]
         rng.shuffle(batches)
         if batches:
             longest = max(range(len(batches)), key=lambda b: self.lengths[batches[b]].max())
             batches[0], batches[longest] = batches[longest], batches[0]
         skip, self._skip = self._skip, 0
         for batch in batches[skip:]:
-            yield batch.tolist()
+            yield (np.array_split(batch, self.shards)[self.rank] if self.shards > 1 else batch).tolist()
 
 
 def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:

@@ -242,9 +242,23 @@ class Learner(KtrainNames):
             keep_embedding_grad(self.model, self.accelerator.device, self.accelerator.num_processes)
             use_cheap_dropout(self.model, self.accelerator.device)
         if self._train_dl is None:
-            self._sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed)
+            acc = self.accelerator
+            if self.batch_size < acc.num_processes:
+                raise TrainingError(f"batch_size {self.batch_size} is smaller than the {acc.num_processes} processes "
+                                    "training; each step's batch is shared among them: raise batch_size")
+            # a batch is a step's global batch, each process reading its slice (as on one process:
+            # the same steps, schedule and checkpoint positions); accelerate's own sharding deals
+            # whole batches out and drops a group whose last batch is short
+            self._sampler = BucketBatchSampler(self.train_ds.lengths, self.batch_size, seed=self.seed,
+                                               shards=acc.num_processes, rank=acc.process_index)
             loader = DataLoader(self.train_ds, batch_sampler=self._sampler, collate_fn=self.collate)
-            self._train_dl = self.accelerator.prepare(loader)
+            if acc.num_processes == 1:
+                self._train_dl = acc.prepare(loader)
+            else:
+                from accelerate.data_loader import prepare_data_loader
+
+                self._train_dl = prepare_data_loader(loader, acc.device, num_processes=1, process_index=0,
+                                                     put_on_device=True)
         if self._optimizer is None:
             self._optimizer = self.accelerator.prepare(
                 make_optimizer(self.model, self.weight_decay, self.accelerator.device))
@@ -343,7 +357,8 @@ class Learner(KtrainNames):
         numbers of tokens; an epoch's last window may be short)."""
         acc = self.accelerator
         rows = len(batch["input_ids"])
-        windowed = self.grad_accum > 1
+        # weighted when the step's batch is not this one alone: accumulated, or shared among processes
+        windowed = self.grad_accum > 1 or acc.num_processes > 1
         # the batch's loss weight, counted only when it is needed (a GPU sync): the batch is split, or accumulated
         whole: float | None = self.task.loss_weight(batch) if windowed else None
         scale = self._window_scale(whole) if windowed else 1.0
@@ -458,8 +473,8 @@ class Learner(KtrainNames):
         first `skip` (a resumed epoch; their rows are never collated); closing the generator
         early (a stop) lets accelerate's loader tidy its gradient-accumulation state."""
         while True:
-            if skip:  # the batch sampler is the one before sharding: skip every process's share
-                self._sampler.skip_next(skip * self.accelerator.num_processes)
+            if skip:  # positions count global batches, each process's slice of one
+                self._sampler.skip_next(skip)
                 skip = 0
             iterator = iter(self._train_dl)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ktnb.batching import BucketBatchSampler, PadCollator, choose_max_len, sorted_batches
 
@@ -52,3 +53,24 @@ def test_choose_max_len_uses_the_95th_percentile_and_the_cap():
 def test_sorted_batches_cover_all_rows_longest_first():
     batches = sorted_batches([3, 9, 1, 7, 5], 2)
     assert batches == [[1, 3], [4, 0], [2]]
+
+
+@pytest.mark.parametrize("rows", [384, 385, 386, 391])
+def test_each_process_reads_its_slice_of_every_global_batch_and_no_row_is_lost(rows):
+    """Data parallelism over 2 processes: every global batch is shared, each row read once, a
+    step reads batch_size rows as on one process, and len() is the batches each process reads."""
+    lengths = np.random.default_rng(0).integers(3, 40, rows)
+    for epoch in range(3):  # the short batch lands somewhere else each epoch
+        shards = [BucketBatchSampler(lengths, 8, seed=1, shards=2, rank=r) for r in (0, 1)]
+        for s in shards:
+            s.set_epoch(epoch)
+        slices = [list(s) for s in shards]
+        assert len(slices[0]) == len(slices[1]) == len(shards[0])
+        read = sorted(i for part in slices for batch in part for i in batch)
+        assert read == list(range(rows))  # every row once
+        for a, b in zip(*slices):
+            assert a and b and abs(len(a) - len(b)) <= 1  # no process idles a step
+        whole = BucketBatchSampler(lengths, 8, seed=1)
+        whole.set_epoch(epoch)
+        if rows % 8 != 1:  # the same global batches as one process reads
+            assert [sorted(a + b) for a, b in zip(*slices)] == [sorted(batch) for batch in whole]

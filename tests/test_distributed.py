@@ -21,8 +21,9 @@ def test_two_process_data_parallel_fit(tiny_model_dir, tiny_llama_dir, tmp_path)
                      key=lambda r: r["rank"])
     assert [r["rank"] for r in reports] == [0, 1]
     assert all(r["world"] == 2 and r["distributed"] == "MULTI_CPU" for r in reports)
-    # each process sees half of the 48 batches of 8 per epoch, and the replicas stay identical
-    assert all(r["batches_per_epoch"] == 24 and r["batches_seen"] == 4 * 24 for r in reports)
+    # each process reads its half of each of the 48 global batches of 8 per epoch (the steps of one
+    # process), and the replicas stay identical
+    assert all(r["batches_per_epoch"] == 48 and r["batches_seen"] == 4 * 48 for r in reports)
     assert reports[0]["param"] == pytest.approx(reports[1]["param"])
     # token-weighted accumulation: each process's batches score other numbers of tokens, and the
     # replicas still take the same step (the window's weight is summed over the processes)
