@@ -448,7 +448,9 @@ def explain_inputs(model: Any, tokenizer: Any, task: Any, items: Sequence[Any], 
                     chosen.output(_rows(out, [chosen.row, rows + chosen.row])).float()
                 row, start, kept = _row(inputs, baselines, chosen)
                 scores, delta = _attribute(model, layer, row, start, chosen, method, attr, ends)
-                token_scores.append((scores, delta))
+                if task.writes_text:  # laid out token by token below, not summed into words
+                    token_scores.append((scores, delta))
+                    continue
                 token_words = [w for w, k in zip(prepared.words[chosen.row], kept) if k]
                 explained.append(Explanation(prepared.texts, _words(token_words, scores), chosen.label, chosen.value,
                                              chosen.value_name, method, delta, chosen.predicted))
