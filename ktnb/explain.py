@@ -10,8 +10,9 @@ a predicted value, an entity's tag, an answer's start, a written token) up, nega
 What is explained is the task's to say (`Task.explanation_input` tokenises an input and says
 which word each token belongs to; `Task.explanation_targets` names the outputs to explain, one
 for a classifier, one per entity for a tagger, the start and the end of an answer, one per
-written token for a model that writes); this module only attributes. Integrated gradients' attributions add up to the output's change from the
-baseline; how far they miss it (the convergence delta) is reported with them.
+written token for a model that writes); this module only attributes. Integrated gradients'
+attributions add up to the output's change from the baseline; how far they miss it (the
+convergence delta) is reported with them.
 """
 
 from __future__ import annotations
@@ -140,10 +141,12 @@ class Explanations(list):
 
 @dataclass
 class WrittenItem:
-    """What a writing model's explanation reads: its input (a prompt, or a source), the tokens
-    it wrote after it, and the token an encoder-decoder's decoder starts from."""
+    """What a writing model's explanation reads: its input (a prompt, or a source) and its
+    tokens as the model reads them, the tokens it wrote after it, and the token an
+    encoder-decoder's decoder starts from."""
 
     source: Any
+    prompt_ids: list[int]
     written_ids: list[int]
     decoder_start: int | None = None
 
@@ -231,13 +234,13 @@ def token_pieces(tokenizer: Any, ids: Sequence[int], before: Sequence[int] = ())
     return pieces
 
 
-def writing_input(tokenizer: Any, source_text: str, prompt_ids: Sequence[int], item: WrittenItem) -> ExplanationInput:
+def writing_input(tokenizer: Any, source_text: str, item: WrittenItem) -> ExplanationInput:
     """A writer's input and written tokens as one row: a decoder-only model reads the prompt and
     the written tokens in one sequence; an encoder-decoder reads the source in its encoder and
     the written tokens, after its start token, in its decoder."""
     import torch
 
-    written = list(item.written_ids)
+    prompt_ids, written = list(item.prompt_ids), list(item.written_ids)
     pieces = token_pieces(tokenizer, written, list(prompt_ids)[-1:] if item.decoder_start is None else [])
     if item.decoder_start is None:
         ids = list(prompt_ids) + written

@@ -357,7 +357,7 @@ class Predictor:
             if not isinstance(targets, list) or len(targets) != len(items) or not all(
                     isinstance(t, str) and t.strip() for t in targets):
                 raise KtnbError("target: the text to explain, one for every input (or one for all)")
-            written = [self._target_ids(item, text) for item, text in zip(items, targets)]
+            written = [self._target_ids(list(prompt), text) for prompt, text in zip(prompts.input_ids, targets)]
             for i, (ids, room) in enumerate(zip(written, rooms)):
                 if len(ids) > room:
                     raise KtnbError(f"target {i} is {len(ids)} tokens, and this model reads at most {max(room, 0)} "
@@ -367,14 +367,15 @@ class Predictor:
             if not set(ids) - special:  # nothing, or only tokens the text leaves out (<s>)
                 raise KtnbError(f"the model writes nothing after input {i} (or only special tokens); give target= "
                                 "the text to explain")
-        return [WrittenItem(item, ids, start) for item, ids in zip(items, written)]
+        return [WrittenItem(item, list(prompt), ids, start)
+                for item, prompt, ids in zip(items, prompts.input_ids, written)]
 
-    def _target_ids(self, item: Any, text: str) -> list[int]:
-        """A given text's tokens as the model would write them after `item`: a decoder reads it
-        after the prompt (tokenised together, so that a leading space joins its word)."""
+    def _target_ids(self, prompt: list[int], text: str) -> list[int]:
+        """A given text's tokens as the model would write them after the `prompt` tokens: a
+        decoder reads it after the prompt (tokenised together, so that a leading space joins its
+        word)."""
         if self.model.config.is_encoder_decoder:
             return list(self.tokenizer(text_target=text, add_special_tokens=False)["input_ids"])
-        prompt = list(self.task.encode_inputs(self.tokenizer, [item], self.max_len).input_ids[0])
         joined = self.tokenizer(self.tokenizer.decode(prompt) + text, add_special_tokens=False)["input_ids"]
         if joined[:len(prompt)] == prompt:
             return list(joined[len(prompt):])

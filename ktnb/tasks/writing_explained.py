@@ -20,8 +20,7 @@ class ExplainsWriting:
     def explanation_input(self, tokenizer: Any, item: Any, max_len: int) -> Any:
         from ..explain import writing_input
 
-        prompt_ids = self.encode_inputs(tokenizer, [item.source], max_len).input_ids[0]  # type: ignore[attr-defined]
-        return writing_input(tokenizer, self.shown(item.source), prompt_ids, item)  # type: ignore[attr-defined]
+        return writing_input(tokenizer, self.shown(item.source), item)  # type: ignore[attr-defined]
 
     def explanation_targets(self, output: Any, prepared: Any, target: Any, label_names: Sequence[str],
                             settings: dict[str, Any]) -> list[Any]:
