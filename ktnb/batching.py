@@ -104,6 +104,8 @@ class EncodedTexts(Dataset):
         self.example_labels = list(example_labels) if example_labels is not None else None
         self.example_inputs = list(example_inputs) if example_inputs is not None else None
         self.lengths = np.fromiter((len(ids) for ids in input_ids), dtype=np.int64, count=len(input_ids))
+        #: a shard's examples as numbered in the whole set (`subset`); None for a whole set
+        self.global_examples: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -127,6 +129,48 @@ class EncodedTexts(Dataset):
     def n_examples(self) -> int:
         """How many examples the rows come from."""
         return len(self) if self.example_ids is None else (max(self.example_ids) + 1 if self.example_ids else 0)
+
+    def example_shards(self, count: int) -> list[list[int]]:
+        """The examples split among `count` processes, each a list of example indices: by
+        descending size (tokens over all of an example's rows), dealt round-robin, so that every
+        process has near the same work; an example's windows all go to one process, which
+        needs them all to find its answer.
+
+        >>> EncodedTexts([[1] * n for n in (5, 2, 9, 4)]).example_shards(2)
+        [[0, 2], [1, 3]]
+        """
+        if self.example_ids is None:
+            sizes = self.lengths
+        else:
+            sizes = np.bincount(np.asarray(self.example_ids, dtype=np.int64), weights=self.lengths,
+                                minlength=self.n_examples)
+        order = np.argsort(-np.asarray(sizes), kind="stable")
+        return [sorted(order[rank::count].tolist()) for rank in range(count)]
+
+    def subset(self, examples: Sequence[int]) -> EncodedTexts:
+        """The rows of these examples (indices, ascending) as a set of their own, examples
+        renumbered from 0; `global_examples` says which example each one was."""
+        examples = list(examples)
+        if self.example_ids is None:
+            rows = examples
+        else:
+            renumbered = {example: j for j, example in enumerate(examples)}
+            rows = [i for i, example in enumerate(self.example_ids) if example in renumbered]
+
+        def by_row(values: Sequence[Any] | None) -> list[Any] | None:
+            return None if values is None else [values[i] for i in rows]
+
+        def by_example(values: Sequence[Any] | None) -> list[Any] | None:
+            return None if values is None else [values[i] for i in examples]
+
+        part = EncodedTexts(
+            by_row(self.input_ids), by_row(self.labels), by_row(self.token_type_ids), by_row(self.word_ids),
+            by_row(self.word_labels),
+            example_ids=None if self.example_ids is None else [renumbered[self.example_ids[i]] for i in rows],
+            offsets=by_row(self.offsets), targets={name: by_row(values) for name, values in self.targets.items()},
+            example_labels=by_example(self.example_labels), example_inputs=by_example(self.example_inputs))
+        part.global_examples = examples
+        return part
 
     def without_labels(self) -> EncodedTexts:
         return EncodedTexts(self.input_ids, None, self.token_type_ids, self.word_ids, example_ids=self.example_ids,

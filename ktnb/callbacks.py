@@ -152,6 +152,7 @@ class ProgressBar(Callback):
     line per epoch with its metrics, and one line saying how training ended."""
 
     order = 100
+    main_process_only = True  # several processes training: the main one draws
 
     def __init__(self) -> None:
         self.bar: Any = None

@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import KtnbError, ModelError, TrainingError
 from .events import Callback, Event
+from .processes import gather_from_all, on_main_process, process_count
 from .run_state import Position, RunPlan, RunState
 from .storage import (MANIFEST, atomic_folder, check_save_target, read_json, saved_kind, verify_manifest,
                       write_manifest, write_text_atomic)
@@ -319,8 +320,9 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
-    """Write `learner`'s run as it stands (its `plan` and `position`) into `folder`, atomically."""
+def save_checkpoint(learner: Any, folder: str | os.PathLike, rngs: list[dict[str, Any]] | None = None) -> Path:
+    """Write `learner`'s run as it stands (its `plan` and `position`) into `folder`, atomically.
+    `rngs`: every process's random state, when several train (the main process writes)."""
     import torch
     from safetensors.torch import save_file, save_model
 
@@ -355,6 +357,7 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
         "base_model": getattr(learner, "checkpoint", None),
         # whose run this is, and on which rows: a resume must not take another run's state or other data
         "run_id": run.run_id, "data_fingerprint": _learner_fingerprint(learner),
+        "world_size": len(rngs) if rngs else 1,
     }
     with atomic_folder(folder, KIND) as tmp:
         learner.model.config.save_pretrained(tmp)
@@ -370,7 +373,7 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike) -> Path:
         torch.save({"optimizer": learner._optimizer.state_dict(),
                     "best_optimizer": best["optimizer"] if kept_apart else None,
                     "best_settings": best["settings"] if best is not None else None,
-                    "rng": _rng_state()}, tmp / TRAINING_STATE)
+                    "rng": rngs[0] if rngs else _rng_state(), "rng_per_rank": rngs}, tmp / TRAINING_STATE)
         # SHA-256 too: a resume must notice weights swapped or damaged since (about 0.3 s per 100 MB)
         write_manifest(tmp, meta, digests=True)
     return Path(folder).expanduser()
@@ -474,6 +477,7 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
         best_weights = {"model": best_weights, "optimizer": state["best_optimizer"],
                         "settings": dict(state["best_settings"] or {})}
     plan, position = RunPlan(**meta["plan"]), Position(**meta["position"])
+    rng = _process_rng(state, meta, learner.accelerator)
     rules = learner._make_rules(plan.autofit) if plan.autofit is not None else []
     for rule, saved in zip(rules, meta["rules"]):
         rule.load_state_dict(saved)
@@ -482,7 +486,7 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
         meta["run_id"], plan, position, best=meta["best"], best_weights=best_weights,
         lr_scale=float(meta["lr_scale"]), epochs_done=int(meta["epochs_done"]),
         steps_done=position.steps_before + position.step, rules=rules,
-        resumed_rng=state["rng"])  # set when training goes on (see Learner._run)
+        resumed_rng=rng)  # set when training goes on (see Learner._run)
     learner.settings_learnt = dict(meta["settings"] or {})
     learner.monitor = meta["monitor"]
     learner.micro_batches = max(learner.micro_batches, int(meta.get("micro_batches", 1)))
@@ -490,6 +494,24 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
     learner.history.steps, learner.history.epochs = list(history["steps"]), list(history["epochs"])
     learner.history.runs = int(history["runs"])
     return meta
+
+
+def _process_rng(state: dict[str, Any], meta: dict[str, Any], accelerator: Any) -> dict[str, Any]:
+    """This process's random state in the checkpoint: its own when the run is resumed with as many
+    processes as wrote it, else the main process's, saying that the run will not repeat exactly."""
+    per_rank, count = state.get("rng_per_rank"), accelerator.num_processes
+    if per_rank and len(per_rank) == count:
+        return per_rank[accelerator.process_index]
+    written = meta.get("world_size", 1)
+    if written != count and accelerator.is_main_process:
+        import warnings
+
+        from .errors import KtnbWarning
+
+        warnings.warn(f"this run was checkpointed by {written} process(es) and goes on in {count}: it carries on "
+                      "from the same batch, but dropout draws other masks than the unbroken run would have",
+                      KtnbWarning, stacklevel=4)
+    return state["rng"]
 
 
 class Checkpointer(Callback):
@@ -515,10 +537,12 @@ class Checkpointer(Callback):
 
     def on_train_end(self, event: Event) -> None:
         if event.reason in ENDED and self.saved_step >= 0 and (Path(self.folder).expanduser() / MANIFEST).is_file():
-            mark_ended(self.folder, event.reason, event.learner.run_id)
+            on_main_process(lambda: mark_ended(self.folder, event.reason, event.learner.run_id))
 
     def _save(self, event: Event) -> None:
-        save_checkpoint(event.learner, self.folder)
+        # every process's random state, then one writer: several processes share the folder
+        rngs = gather_from_all(_rng_state()) if process_count() > 1 else None
+        on_main_process(lambda: save_checkpoint(event.learner, self.folder, rngs))
         self.saved_step = event.step
 
 

@@ -93,5 +93,15 @@ def make_accelerator(device: torch.device, mixed_precision: str, grad_accum: int
         AcceleratorState._reset_state(reset_partial_state=True)
         if device.type == "cuda" and device.index is not None:
             torch.cuda.set_device(device.index)
+    else:
+        # the process group stays; the precision and accumulation are this learner's own (a second
+        # learner in a launched process may ask for others)
+        AcceleratorState._reset_state(reset_partial_state=False)
+        if not PartialState().is_main_process:  # the main process says each note once for all
+            import warnings
+
+            from .errors import KtnbWarning
+
+            warnings.filterwarnings("ignore", category=KtnbWarning)
     return Accelerator(cpu=device.type == "cpu", mixed_precision=mixed_precision,
                        gradient_accumulation_steps=grad_accum)

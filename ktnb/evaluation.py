@@ -36,8 +36,17 @@ def runner(learner: Any, epoch_check: bool = False, **generation: Any) -> Runner
 
 def model_outputs(learner: Any, dataset: EncodedTexts, epoch_check: bool = False) -> Outputs:
     """The task's outputs for `dataset` (per example), at the learner's evaluation batch size
-    and precision."""
-    return learner.task.outputs(runner(learner, epoch_check), dataset)
+    and precision. Several processes training share the work: each runs its shard of the
+    examples, and every process gets all the outputs back (so the metrics, a tuned threshold,
+    early stopping and the best weights agree); every process must call it."""
+    acc = learner.accelerator
+    if acc.num_processes == 1:
+        return learner.task.outputs(runner(learner, epoch_check), dataset)
+    mine = dataset.example_shards(acc.num_processes)[acc.process_index]
+    outputs = learner.task.outputs(runner(learner, epoch_check), dataset.subset(mine))
+    # a list of one: gather_object joins the processes' lists
+    parts = acc.gather_for_metrics([(mine, outputs)], use_gather_object=True)
+    return learner.task.merge_outputs(parts, dataset.n_examples)
 
 
 #: tokens each sample of a language model's writing in its report runs to

@@ -59,6 +59,9 @@ class Callback:
     """
 
     order: int = 0
+    #: True for views (a progress bar): when several processes train, only the main one hears them.
+    #: Other listeners run in every process; ``event.learner.accelerator.is_main_process`` tells which.
+    main_process_only: bool = False
 
     def __call__(self, event: Event) -> None:
         method = getattr(self, "on_" + event.name, None)

@@ -30,6 +30,8 @@ class Outputs:
 
     logits: np.ndarray | list[np.ndarray]
     loss: float | None = None
+    #: what `loss` is the mean over (rows, scored tokens, windows): shards' losses are combined by it
+    loss_weight: float = 0.0
 
 
 @dataclass
@@ -165,8 +167,8 @@ def collect_logits(batches: Iterable[Batch], n: int, per_token: bool = False, wi
             rows[i] = logits[j, : lengths[j]] if per_token else logits[j]
     loss = loss_sum / loss_weight if loss_weight else None
     if per_token:
-        return Outputs(rows, loss)
-    return Outputs(np.stack(rows) if rows else np.empty((0, width), dtype=np.float32), loss)
+        return Outputs(rows, loss, loss_weight)
+    return Outputs(np.stack(rows) if rows else np.empty((0, width), dtype=np.float32), loss, loss_weight)
 
 
 def run_model(model: Any, examples: EncodedTexts, pad_id: int, batch_size: int, *, per_token: bool = False,

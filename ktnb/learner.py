@@ -93,6 +93,13 @@ def _run_field(name: str, doc: str) -> property:
     return property(lambda learner: getattr(learner.run_state, name), doc=doc)
 
 
+#: why a run stops, least to most pressing: processes that stop for different reasons agree on the
+#: most pressing one (an interrupt over a stop); a reason not listed counts as "stopped"
+_STOP_REASONS = ("stopped", "early_stopping", "interrupted")
+#: a second Ctrl-C this soon after the first is the same press when several processes train:
+#: torchrun's agent forwards the terminal's interrupt on top of the terminal's own
+_SAME_PRESS_SECONDS = 2.0
+
 _REASON_TEXT = {
     "stopped": "training stopped",
     "early_stopping": "early stopping",
@@ -202,6 +209,8 @@ class Learner(KtrainNames):
         self.run_state = RunState(self._new_run_id())
         self.stop_reason: str | None = None
         self._stop_requested = threading.Event()
+        #: several processes: the stop they agreed on at the last batch or epoch end (see `_agree`)
+        self._agreed_stop: str | None = None
         self._optimizer: Any = None
         #: gradient accumulation's window so far, [a reference loss weight, the window's weight], and
         #: the reference: the first batch's weight of the run (see `_window_scale`)
@@ -303,7 +312,9 @@ class Learner(KtrainNames):
 
     def request_stop(self, reason: str = "stopped") -> None:
         """Ask training (or lr_find) to end at the next batch boundary. Safe from any thread,
-        e.g. a widget's Stop button while training runs in a background thread."""
+        e.g. a widget's Stop button while training runs in a background thread. When several
+        processes train, a request in any one stops them all at the same batch (the one after
+        the next agreement, see `_agree`)."""
         self.stop_reason = reason
         self._stop_requested.set()
 
@@ -316,9 +327,17 @@ class Learner(KtrainNames):
             return
         previous = signal.getsignal(signal.SIGINT)
 
+        first_press: list[float] = []
+
         def on_sigint(signum: int, frame: Any) -> None:
             if self._stop_requested.is_set():
+                # several processes stop together at an agreed batch; raising mid-batch in one would
+                # leave the others waiting for it, so a forwarded copy of the same press is ignored
+                if self.accelerator.num_processes > 1 and first_press \
+                        and time.monotonic() - first_press[0] < _SAME_PRESS_SECONDS:
+                    return
                 raise KeyboardInterrupt
+            first_press[:] = [time.monotonic()]
             self.request_stop("interrupted")
 
         signal.signal(signal.SIGINT, on_sigint)
@@ -333,11 +352,49 @@ class Learner(KtrainNames):
         Stop pressed while a run is still being set up stops that run."""
         self.accelerator.step = 0
         self._window = self._window_reference = None
-        return sorted([*self.callbacks, *callbacks], key=lambda cb: getattr(cb, "order", 50))
+        self._agreed_stop = None
+        listeners = [*self.callbacks, *callbacks]
+        if not self.accelerator.is_main_process:  # one progress bar, one log, for all the processes
+            listeners = [cb for cb in listeners if not getattr(cb, "main_process_only", False)]
+        return sorted(listeners, key=lambda cb: getattr(cb, "order", 50))
 
-    def _check_stop(self) -> None:
+    def _local_stop_flags(self) -> list[float]:
+        """This process's stop request as one flag per reason in `_STOP_REASONS`."""
+        flags = [0.0] * len(_STOP_REASONS)
         if self._stop_requested.is_set():
-            raise CancelFit(self.stop_reason or "stopped")
+            reason = self.stop_reason if self.stop_reason in _STOP_REASONS else "stopped"
+            flags[_STOP_REASONS.index(reason)] = 1.0
+        return flags
+
+    def _agree(self, loss: float = 0.0, weight: float = 0.0) -> tuple[float, float]:
+        """Several processes: one all-reduce of this process's batch loss, its loss weight (rows or
+        scored tokens) and its stop request. Returns the global batch's loss and weight, and keeps
+        the most pressing stop any process asked for in `_agreed_stop`. Every process then logs the
+        same loss, sees the same divergence and stops at the same batch: a stop decided in one
+        process alone would leave the others waiting in the next gradient all-reduce."""
+        acc = self.accelerator
+        sums = acc.reduce(torch.tensor([loss * weight, weight, *self._local_stop_flags()], dtype=torch.float64,
+                                       device=acc.device), "sum").tolist()
+        asked = [reason for reason, flag in zip(_STOP_REASONS, sums[2:]) if flag > 0]
+        if asked:
+            self._agreed_stop = asked[-1]
+            self.stop_reason = self._agreed_stop
+        weight = sums[1]
+        if weight:
+            return sums[0] / weight, weight
+        return (0.0 if math.isfinite(sums[0]) else math.nan), weight  # nothing scored anywhere
+
+    def _check_stop(self, agree: bool = False) -> None:
+        """End the run here when a stop was asked for. Several processes stop only on what they
+        agreed (a request made since is taken up at the next agreement); `agree` agrees now."""
+        if self.accelerator.num_processes == 1:
+            if self._stop_requested.is_set():
+                raise CancelFit(self.stop_reason or "stopped")
+            return
+        if agree:
+            self._agree()
+        if self._agreed_stop is not None:
+            raise CancelFit(self._agreed_stop)
 
     # ------------------------------------------------------------------ the loop
 
@@ -390,6 +447,9 @@ class Learner(KtrainNames):
                     continue
                 total += loss.item() * share
                 done += n
+            if acc.num_processes > 1:  # the global batch's loss; the window's weight over every process
+                total, agreed = self._agree(total, whole)
+                self._window[2] += agreed
             stepped = acc.sync_gradients
             if stepped and windowed:
                 self._close_window()
@@ -417,7 +477,8 @@ class Learner(KtrainNames):
                 if acc.num_processes > 1:
                     reference = float(acc.reduce(torch.tensor(reference, device=acc.device), "mean")) or 1.0
                 self._window_reference = reference
-            self._window = [reference, 0.0]  # [the reference weight, the window's weight so far]
+            # [the reference weight, the window's weight so far here, and over every process]
+            self._window = [reference, 0.0, 0.0]
         self._window[1] += weight
         return weight / self._window[0]
 
@@ -426,10 +487,9 @@ class Learner(KtrainNames):
         process (accelerate divided by grad_accum, several processes' average by their number),
         so that the step's gradient is the mean over every row or scored token of the window."""
         acc = self.accelerator
-        reference, weight = self._window
+        reference, here, everywhere = self._window
         self._window = None
-        if acc.num_processes > 1:
-            weight = float(acc.reduce(torch.tensor(weight, device=acc.device), "sum"))
+        weight = everywhere if acc.num_processes > 1 else here
         grads = [p.grad for p in self._train_model.parameters() if p.grad is not None]
         if grads and weight:
             torch._foreach_mul_(grads, self.grad_accum * acc.num_processes * reference / weight)
@@ -550,6 +610,7 @@ class Learner(KtrainNames):
                 run.steps_done = run.position.steps_before + run.position.step
                 self._optimizer.zero_grad(set_to_none=True)
                 self._stop_requested.clear()
+                self._agreed_stop = None
         last = self.history.steps[-1] if self.history.steps else {}
         lr_now = last["lr"] if last.get("run") == run.position.run else lr_now  # the rate of the last batch
         self.stop_reason = reason
@@ -604,7 +665,7 @@ class Learner(KtrainNames):
         run.position = Position(position.run, epoch + 1, 0, position.step, self._train_dl.iteration,
                                 steps_before=position.steps_before)
         self._emit(listeners, "epoch_end", epoch=epoch, step=position.step, metrics=metrics, message=note, **counts)
-        self._check_stop()
+        self._check_stop(agree=True)  # a stop asked for during validation, or by early stopping
 
     def _put_back_random_state(self) -> None:
         """Set the random generators to a restored checkpoint's state, once."""
@@ -814,6 +875,7 @@ class Learner(KtrainNames):
             finally:
                 self._restore(before)
                 self._stop_requested.clear()
+                self._agreed_stop = None
         message = None if reason == "finished" else f"lr_find {reason} after {len(lrs)} batches; weights restored"
         self.stop_reason = reason
         self._emit(listeners, "train_end", reason=reason, message=message, step=len(lrs), **counts)
@@ -840,7 +902,9 @@ class Learner(KtrainNames):
         (``split="validation"`` or ``"test"`` picks), or on `data` (a path, DataFrame, (texts,
         labels), TextData …): for classification accuracy, per-class precision/recall/F1 and
         the confusion matrix; for regression MSE, MAE, Pearson and Spearman. The headline says
-        which set it is on. Labels in `data` that the model was not trained on are an error."""
+        which set it is on. Labels in `data` that the model was not trained on are an error.
+        Several processes training (``torchrun``, `ktnb.launch`) share the work, each running its
+        part of the examples: every process must call it, and each gets the whole report."""
         return evaluation.evaluate(self, data, text_col, label_col, pair_col, split)
 
     def top_losses(self, n: int = 5, data: Any = None, text_col: str = "text", label_col: str = "label",

@@ -21,6 +21,7 @@ from . import checks
 from .batching import EncodedTexts, model_length_cap, pad_id
 from .errors import KtnbError, ModelError
 from .inference import Runner, run_model
+from .processes import on_main_process
 from .storage import MANIFEST, atomic_folder, missing_folder_error, partial_dir, verify_manifest, write_manifest
 from .tasks import Task, get_task
 from .tasks.base import readable_prediction
@@ -411,14 +412,17 @@ class Predictor:
         if adapter_only and self.task.head_modules:
             raise ModelError(f"adapter_only is for language models: a {self.task.model_noun}'s new head and labels "
                              "are not in peft's adapter folder; save it without adapter_only (the merged model)")
-        with atomic_folder(path) as tmp:
-            with quiet_transformers():
-                (self.model if adapter_only else merged(self.model)).save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            write_manifest(tmp, {"task": self.task.name, "task_options": self.task.options,
-                                 "pipeline": self.task.pipeline_task, "class_names": self.class_names,
-                                 "max_len": self.max_len, "settings": self.settings, "pairs": self.pairs,
-                                 "ktnb_version": __version__})
+        def write() -> None:
+            with atomic_folder(path) as tmp:
+                with quiet_transformers():
+                    (self.model if adapter_only else merged(self.model)).save_pretrained(tmp)
+                self.tokenizer.save_pretrained(tmp)
+                write_manifest(tmp, {"task": self.task.name, "task_options": self.task.options,
+                                     "pipeline": self.task.pipeline_task, "class_names": self.class_names,
+                                     "max_len": self.max_len, "settings": self.settings, "pairs": self.pairs,
+                                     "ktnb_version": __version__})
+
+        on_main_process(write)  # several processes training one model: one writes it
         return Path(path).expanduser()
 
     def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None,

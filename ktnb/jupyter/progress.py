@@ -33,6 +33,7 @@ class NotebookProgress(Callback):
     running), so a learner can carry it and still be trained from the panel."""
 
     order = 100
+    main_process_only = True
 
     def __init__(self, min_interval: float = 0.25):
         self.min_interval = min_interval

@@ -306,6 +306,28 @@ class Task:
 
         return collect_logits(runner.forward(examples), len(examples), self.per_token, runner.model.config.num_labels)
 
+    def merge_outputs(self, parts: Sequence[tuple[list[int], Any]], n: int) -> Any:
+        """The outputs of a set of `n` examples from its shards' (several processes evaluating
+        it, see `EncodedTexts.example_shards`): each shard's (example numbers in the set, its
+        `outputs`). Rows of an array, or items of a list, go back to their example's place; the
+        loss is the mean over everything the shards scored."""
+        from ..inference import Outputs
+
+        first = parts[0][1].logits
+        if isinstance(first, np.ndarray):
+            merged: Any = np.zeros((n, *first.shape[1:]), dtype=first.dtype)
+            for examples, outputs in parts:
+                if examples:
+                    merged[examples] = outputs.logits
+        else:
+            merged = [None] * n
+            for examples, outputs in parts:
+                for number, value in zip(examples, outputs.logits):
+                    merged[number] = value
+        scored = [(outputs.loss, outputs.loss_weight) for _, outputs in parts if outputs.loss is not None]
+        weight = sum(w for _, w in scored)
+        return Outputs(merged, sum(loss * w for loss, w in scored) / weight if weight else None, weight)
+
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: EncodedTexts | None = None) -> Report:
         raise NotImplementedError

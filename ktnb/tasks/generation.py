@@ -363,7 +363,7 @@ class Generation(ExplainsWriting, Task):
             sums[batch.index, 0] = batch.outputs["nll"]
             sums[batch.index, 1] = batch.outputs["tokens"]
         tokens = sums[:, 1].sum()
-        return Outputs(sums, float(sums[:, 0].sum() / tokens) if tokens else None)
+        return Outputs(sums, float(sums[:, 0].sum() / tokens) if tokens else None, float(tokens))
 
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: Any = None) -> GenerationReport:

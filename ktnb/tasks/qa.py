@@ -48,6 +48,12 @@ class Answer:
         return self.answer
 
 
+def _cross_entropy(logits: np.ndarray, target: int) -> float:
+    """-log softmax(logits)[target], computed stably."""
+    top = float(logits.max())
+    return float(top + np.log(np.exp(logits - top).sum()) - logits[target])
+
+
 @dataclass
 class Candidate:
     """One example's best span over its windows so far, and its "no answer" score (the lowest
@@ -316,12 +322,17 @@ class QuestionAnswering(Task):
 
         candidates = [Candidate() for _ in range(examples.n_examples)]
         loss_sum, rows = 0.0, 0
+        targets = examples.targets
         for batch in runner.forward(examples, keep=("start_logits", "end_logits")):
-            if batch.loss is not None:
-                loss_sum, rows = loss_sum + batch.loss * len(batch.index), rows + len(batch.index)
             for j, row in enumerate(batch.index):
                 length = int(examples.lengths[row])
                 start, end = batch.outputs["start_logits"][j, :length], batch.outputs["end_logits"][j, :length]
+                if targets:
+                    # over the window's own tokens: the model's loss also spreads its softmax over
+                    # the batch's padding, so it changed with which windows shared a batch
+                    loss_sum += (_cross_entropy(start, targets["start_positions"][row])
+                                 + _cross_entropy(end, targets["end_positions"][row])) / 2
+                    rows += 1
                 best = candidates[examples.example_ids[row]]
                 best.null_score = min(best.null_score, float(start[0] + end[0]))
                 span = best_span(start, end, examples.offsets[row], self.options["n_best"],
@@ -330,7 +341,7 @@ class QuestionAnswering(Task):
                     context = examples.example_inputs[examples.example_ids[row]][1]
                     best.start, best.end, best.score = span.start, span.end, span.score
                     best.text = context[span.start:span.end]
-        return Outputs(candidates, loss_sum / rows if rows else None)
+        return Outputs(candidates, loss_sum / rows if rows else None, float(rows))
 
     def tune(self, logits: Any, labels: Sequence[Any], settings: dict[str, Any]) -> dict[str, Any]:
         """Answer "" when "no answer" scores best only if the validation data has unanswerable

@@ -460,18 +460,37 @@ class Seq2Seq(ExplainsWriting, Task):
                                     feed_labels=not self.decoder_only):
             sums[batch.index, 0] = batch.outputs["nll"]
             sums[batch.index, 1] = batch.outputs["tokens"]
-        chosen = len(examples)
-        if getattr(runner, "epoch_check", False):
-            chosen = min(chosen, self.options["val_generate"])
+        # after an epoch, the set's first `val_generate` examples (numbered in the whole set: a
+        # process evaluating its shard writes those it holds)
+        limit = self.options["val_generate"] if getattr(runner, "epoch_check", False) else len(examples)
+        numbers = examples.global_examples or range(len(examples))
+        chosen = [row for row, number in enumerate(numbers) if number < limit]
         if self.decoder_only:  # the prompt is the row's unscored start
-            sources = [ids[:next((j for j, label in enumerate(labels) if label != IGNORED_LABEL), len(ids))]
-                       for ids, labels in zip(examples.input_ids[:chosen], examples.labels[:chosen])]
+            sources = [examples.input_ids[row][:next((j for j, label in enumerate(examples.labels[row])
+                                                     if label != IGNORED_LABEL), len(examples.input_ids[row]))]
+                       for row in chosen]
         else:
-            sources = examples.input_ids[:chosen]
+            sources = [examples.input_ids[row] for row in chosen]
         written = self.write(runner, EncodedTexts(list(sources))) if chosen else []
         tokens = sums[:, 1].sum()
-        return Outputs(WrittenOutputs(sums, dict(enumerate(written))), float(sums[:, 0].sum() / tokens) if tokens
-                       else None)
+        return Outputs(WrittenOutputs(sums, dict(zip(chosen, written))),
+                       float(sums[:, 0].sum() / tokens) if tokens else None, float(tokens))
+
+    def merge_outputs(self, parts: Sequence[tuple[list[int], Any]], n: int) -> Any:
+        """Shards' losses put in place, and what each wrote under its example's number in the set."""
+        from ..inference import Outputs
+
+        if not isinstance(parts[0][1].logits, WrittenOutputs):  # what unlabelled sources were written
+            return super().merge_outputs(parts, n)
+        losses = np.zeros((n, 2))
+        written: dict[int, str] = {}
+        for examples, outputs in parts:
+            if examples:
+                losses[examples] = outputs.logits.losses
+            written.update((examples[row], text) for row, text in outputs.logits.written.items())
+        tokens = losses[:, 1].sum()
+        return Outputs(WrittenOutputs(losses, dict(sorted(written.items()))),
+                       float(losses[:, 0].sum() / tokens) if tokens else None, float(tokens))
 
     def report(self, logits: Any, labels: Sequence[Any], label_names: Sequence[str], loss: float | None,
                settings: dict[str, Any], examples: Any = None) -> Seq2SeqReport:
