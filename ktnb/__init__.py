@@ -34,7 +34,7 @@ _LAZY = {
     "EarlyStopping": "callbacks", "ReduceLROnPlateau": "callbacks", "ProgressBar": "callbacks",
     "TensorBoard": "tensorboard_log", "Metric": "user_metrics",
     "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
-    "load_learner": "builders", "resume": "builders",
+    "load_learner": "builders", "resume": "builders", "train": "script", "export_script": "script",
     "Panel": "jupyter.panel",
 }
 

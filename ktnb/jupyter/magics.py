@@ -30,7 +30,7 @@ from ..errors import KtnbError
 from .display import frame_html, show, show_warning
 
 COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "generate", "attention", "explain",
-            "top_losses", "history", "save", "panel", "show")
+            "top_losses", "history", "save", "panel", "show", "export")
 
 
 def _unquote(arg: str) -> str:
@@ -96,7 +96,7 @@ class KtnbMagics(Magics):
                    "writes, shown as it writes); attention TEXT [LAYER|rollout [HEAD]]; explain TEXT [TEXT] [TARGET] (which words "
                    "made the model decide); "
                    "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
-                   "lr_find, attention)")
+                   "lr_find, attention); export FILE.py (the session as a script for torchrun or accelerate launch)")
     @argument("args", nargs="*", help="the command's arguments")
     @no_var_expand  # $ and {..} stay literal: the body is YAML, filled by ktnb after parsing
     @line_cell_magic
@@ -379,6 +379,15 @@ class KtnbMagics(Magics):
             raise UsageError("usage: %ktrain save DIR")
         session.saved_to = str(session.learner.predictor().save(rest[0]))
         print(f"saved the predictor to {session.saved_to}")
+
+    def _cmd_export(self, session: Any, rest: list[str]) -> None:
+        from ..script import export_script
+
+        if len(rest) != 1:
+            raise UsageError("usage: %ktrain export FILE.py (e.g. %ktrain export sst2/train.py)")
+        script = export_script(session, rest[0])
+        print(f"wrote {script} and {script.with_suffix('.yaml').name} beside it; run it with: "
+              f"torchrun --nproc_per_node 2 {script}  (or python, or accelerate launch: see its first lines)")
 
     def _cmd_panel(self, session: Any, rest: list[str]) -> Any:
         """The panel on the last session's learner; before any session (or given DATA: a path or

@@ -1,0 +1,263 @@
+"""From a notebook to a script, to many processes: `train` runs a ``%%ktrain`` config (a dict or
+a YAML file) in every process of a launch, and `export_script` writes a notebook session's
+settings as ``train.yaml`` beside a short ``train.py`` that runs unchanged with ``python``,
+``torchrun`` or ``accelerate launch``, on one machine or several.
+
+    ktnb.export_script(clf, "sst2/train.py")       # clf: a %%ktrain session (or a config dict)
+    # shell: torchrun --nproc_per_node 2 sst2/train.py
+    predictor = ktnb.load_predictor("sst2/sst2-model")  # back in the notebook
+
+Every process reads the data and trains its share of each batch (`ktnb.Learner`: a batch is a
+step's global batch); evaluation is shared too; the main process prints, saves the predictor and
+writes the checkpoints. A process that dies ends the others within `process_timeout` seconds
+(``KTNB_PROCESS_TIMEOUT``, default 600) rather than leaving them waiting.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import KtnbError
+
+#: seconds a process waits for the others at a collective before the run fails (NCCL and gloo
+#: wait 10 and 30 minutes by default)
+DEFAULT_PROCESS_TIMEOUT = 600
+#: config keys that name files, read relative to the YAML file's folder
+PATH_KEYS = ("data", "val", "test", "save", "checkpoint_dir")
+#: keys a script leaves out: pictures and views are for the notebook
+NOTEBOOK_ONLY = ("show", "attention")
+#: tasks whose in-memory data a script can carry as a CSV table
+TABLE_TASKS = ("classification", "regression", "multilabel")
+
+
+def process_timeout() -> timedelta:
+    """How long a process waits for the others (``KTNB_PROCESS_TIMEOUT`` seconds, else 600)."""
+    raw = os.environ.get("KTNB_PROCESS_TIMEOUT", str(DEFAULT_PROCESS_TIMEOUT))
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise KtnbError(f"KTNB_PROCESS_TIMEOUT must be a number of seconds, got {raw!r}") from None
+    return timedelta(seconds=max(seconds, 1.0))
+
+
+def read_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """A config as a dict: a YAML file's (its relative paths made relative to its folder), or a
+    dict as given."""
+    if isinstance(config, Mapping):
+        return dict(config)
+    import yaml
+
+    path = Path(config).expanduser()
+    if not path.is_file():
+        raise KtnbError(f"no config file at {path}; give the train.yaml that export_script wrote, or a dict")
+    try:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise KtnbError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(settings, dict):
+        raise KtnbError(f"{path} must hold key: value lines, like a %%ktrain cell")
+    for key in PATH_KEYS:
+        value = settings.get(key)
+        if isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            beside = path.parent / value
+            # a named data set ("sst2") stays a name; files and outputs are beside the config
+            if key in ("save", "checkpoint_dir") or beside.exists():
+                settings[key] = str(beside)
+    return settings
+
+
+def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, progress: bool = True) -> Any:
+    """Run a ``%%ktrain`` config's workflow (load, lr_find, fit, evaluate, predict, save) in this
+    process, as one of the processes of a launch when there are several. Returns the `Session`.
+
+    >>> session = ktnb.train("train.yaml")      # doctest: +SKIP
+    """
+    from accelerate import PartialState
+
+    from .processes import is_main_process
+    from .workflow import run_workflow
+
+    settings = read_config(config)
+    # the process group, with a timeout: a peer that never arrives (or died) ends the run
+    state = PartialState(timeout=process_timeout())
+    main = is_main_process()
+    if "MASTER_ADDR" in os.environ and "WORLD_SIZE" not in os.environ and "ACCELERATE_USE_CPU" in os.environ:
+        import warnings
+
+        from .errors import KtnbWarning
+
+        warnings.warn("accelerate launch started one process: on CPUs its many-process launcher needs --multi_gpu "
+                      "(accelerate launch --multi_gpu --num_processes N train.py), or use torchrun", KtnbWarning,
+                      stacklevel=2)
+
+    def say(step: str, result: Any) -> None:
+        if not main:
+            return
+        if step == "report":
+            print(result)
+        elif step == "save":
+            print(f"saved the predictor to {result}")
+        elif step == "lr_find":
+            print(f"lr_find suggests {result.suggestion:.2e}")
+        elif step == "interrupted":
+            print(result)
+
+    session = run_workflow(settings, data, on_step=say, progress=progress)
+    if main and session.config.get("checkpoint_dir"):
+        print(f"checkpoints in {session.config['checkpoint_dir']}")
+    state.wait_for_everyone()
+    return session
+
+
+def main(config: str | os.PathLike) -> None:
+    """What an exported ``train.py`` runs: `train`, with a bad config, bad data or a lost process
+    said in one line on stderr (exit status 1), and the process group closed at the end."""
+    try:
+        train(config)
+    except (KtnbError, OSError) as err:
+        print(f"ktnb: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except RuntimeError as err:  # a peer process that died: torch.distributed's errors are RuntimeErrors
+        if type(err).__module__.startswith("torch") or "process group" in str(err).lower():
+            print(f"ktnb: a process of this run failed or was lost ({type(err).__name__}: "
+                  f"{str(err).splitlines()[0] if str(err) else ''})", file=sys.stderr)
+            raise SystemExit(1) from None
+        raise
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    if "torch.distributed" in sys.modules:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+# ---------------------------------------------------------------------------- export
+
+
+SCRIPT = '''"""{title}: written by ktnb.export_script; its settings are in {config}.
+
+One process:       python {script}
+N processes:       torchrun --nproc_per_node N {script}
+                   accelerate launch --num_processes N {script}  (CPUs only: add --multi_gpu,
+                   accelerate's name for its many-process launcher)
+Several machines:  torchrun --nnodes M --node_rank R --master_addr HOST --master_port 29500 --nproc_per_node N {script}
+                   accelerate launch --num_machines M --machine_rank R --main_process_ip HOST
+                       --main_process_port 29500 --num_processes M*N --multi_gpu {script}
+Back in a notebook: ktnb.load_predictor({save!r}) and ktnb.resume({checkpoints!r}){note}
+"""
+from pathlib import Path
+
+import ktnb.script
+
+if __name__ == "__main__":
+    ktnb.script.main(Path(__file__).with_name({config!r}))
+'''
+
+
+def _table(part: Any, task: Any, class_names: list[str]) -> Any:
+    import pandas as pd
+
+    labels = task.raw_labels(part.labels, class_names)
+    if task.name == "multilabel":
+        labels = [";".join(names) for names in labels]
+    columns = {"text": list(part.texts), "label": labels}
+    if part.pairs is not None:
+        columns["pair"] = list(part.pairs)
+    return pd.DataFrame(columns)
+
+
+def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str) -> dict[str, Any]:
+    """The config's data as the script reads it: a file path relative to the script's folder, a
+    named data set as it is, in-memory data written as CSV tables beside the script."""
+    from .storage import write_text_atomic
+
+    source = config.get("data")
+    if isinstance(source, (str, os.PathLike)):
+        changed = {}
+        for key in ("data", "val", "test"):
+            value = config.get(key)
+            if isinstance(value, (str, os.PathLike)) and Path(value).expanduser().exists():
+                changed[key] = os.path.relpath(Path(value).expanduser().resolve(), folder.resolve())
+        return changed
+    if text_data is None:
+        raise KtnbError("export_script needs the session's data: pass a %%ktrain session, or a config whose data: "
+                        "is a file path")
+    if text_data.task not in TABLE_TASKS:
+        raise KtnbError(f"a {text_data.task} session's in-memory data can't be written as a table; save it to a file "
+                        "(a CoNLL, SQuAD or CSV file) and name it in data:")
+    from .tasks import get_task
+
+    task = get_task(text_data.task)
+    changed: dict[str, Any] = {"text_col": "text", "label_col": "label",
+                               "pair_col": "pair" if text_data.train.pairs is not None else None}
+    for key, part in (("data", text_data.train), ("val", text_data.val), ("test", text_data.test)):
+        if part is None or len(part) == 0:
+            changed[key] = None
+            continue
+        file = folder / f"{name}-{'train' if key == 'data' else key}.csv"
+        write_text_atomic(file, _table(part, task, list(text_data.class_names)).to_csv(index=False))
+        changed[key] = file.name
+    if text_data.task == "classification":
+        changed["class_names"] = list(text_data.class_names)  # the label ids the session had
+    changed["max_train"] = None  # the table is what the session trained on
+    return changed
+
+
+def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", *, name: str | None = None) -> Path:
+    """Write a notebook session's settings (a ``%%ktrain`` `Session`, or a config dict) as a YAML
+    file beside a short `path` (``train.py``) that runs them with ``python``, ``torchrun`` or
+    ``accelerate launch`` (the commands are in its docstring). In-memory data (a DataFrame, texts
+    and labels) is written beside it as CSV. The script saves the predictor to ``<name>-model``
+    and checkpoints to ``runs/<name>`` unless the config names them; `ktnb.load_predictor` and
+    `ktnb.resume` read both back in a notebook. Returns the script's path.
+
+    >>> ktnb.export_script(clf, "sst2/train.py")    # doctest: +SKIP
+    PosixPath('sst2/train.py')
+    """
+    import yaml
+
+    from .config import CONFIG_KEYS, check_config
+    from .storage import write_text_atomic
+
+    session = None if isinstance(session_or_config, Mapping) else session_or_config
+    if session is not None and not hasattr(session, "config"):
+        raise KtnbError(f"export_script takes a %%ktrain session or a config dict, not a "
+                        f"{type(session_or_config).__name__}")
+    config = dict(session.config if session is not None else check_config(session_or_config))
+    script = Path(path).expanduser()
+    if script.suffix != ".py":
+        raise KtnbError(f"the script's path must end in .py, got {str(path)!r}")
+    folder = script.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    name = name or (script.parent.name if script.stem == "train" and script.parent.name else script.stem)
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
+    config.update(_data_files(config, session.data if session is not None else None, folder, name))
+    config["save"] = config.get("save") or f"{name}-model"
+    config["checkpoint_dir"] = config.get("checkpoint_dir") or f"runs/{name}"
+    for key in ("save", "checkpoint_dir"):
+        value = Path(str(config[key])).expanduser()
+        if value.is_absolute():
+            config[key] = os.path.relpath(value, folder.resolve())
+    kept = {key: value for key, value in config.items()
+            if key in CONFIG_KEYS and key not in NOTEBOOK_ONLY and value != CONFIG_KEYS[key][0]}
+    if session is not None and config.get("lr") == "find" and session.lr_finder is not None:
+        kept["lr"] = float(session.lr_finder.suggestion)  # the rate the notebook found, not another sweep
+    config_file = script.with_suffix(".yaml")
+    text = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
+    write_text_atomic(config_file, f"# {name}: read by {script.name} (ktnb.script.train)\n{text}")
+    note = "" if session is None else "\n(In-memory data was written beside this script as CSV.)" \
+        if not isinstance(session.config.get("data"), (str, os.PathLike)) else ""
+    write_text_atomic(script, SCRIPT.format(title=name, config=config_file.name, script=script.name,
+                                            save=kept["save"], checkpoints=kept["checkpoint_dir"], note=note))
+    return script
+
+
+__all__ = ["train", "main", "export_script", "read_config", "process_timeout"]

@@ -1,0 +1,84 @@
+"""From a notebook session to a script: `ktnb.export_script` writes train.py and train.yaml, which
+run unchanged in two processes under torchrun, and whose saved predictor and checkpoints come back
+in a notebook."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import ktnb
+from conftest import one_line, sentiment_texts
+
+
+@pytest.fixture(scope="module")
+def session(tiny_model_dir):
+    texts, labels = sentiment_texts(320, seed=2)
+    frame = pd.DataFrame({"text": texts, "label": labels})
+    config = {"data": frame, "model": str(tiny_model_dir), "lr": 3e-3, "epochs": 6, "batch_size": 8, "seed": 0,
+              "val_frac": 0.25}
+    return ktnb.run_workflow(config, progress=False)
+
+
+def test_an_exported_script_trains_in_two_processes_and_comes_back_in_the_notebook(session, tmp_path):
+    script = ktnb.export_script(session, tmp_path / "reviews" / "train.py")
+    text = script.read_text()
+    assert len(text.splitlines()) <= 20 and "torchrun --nproc_per_node N train.py" in text
+    assert "accelerate launch --num_processes N train.py" in text and "--main_process_ip" in text
+    settings = (tmp_path / "reviews" / "train.yaml").read_text()
+    assert "data: reviews-train.csv" in settings and "val: reviews-val.csv" in settings
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("saved the predictor to") == 1  # the main process alone says it, and saves
+    predictor = ktnb.load_predictor(tmp_path / "reviews" / "reviews-model")
+    val = session.data.val
+    truth = [session.learner.class_names[label] for label in val.labels]
+    accuracy = sum(p == t for p, t in zip(predictor.predict(list(val.texts)), truth)) / len(truth)
+    assert accuracy == pytest.approx(session.report.accuracy, abs=0.05)
+    with pytest.warns(ktnb.KtnbWarning, match="had ended"):
+        resumed = ktnb.resume(tmp_path / "reviews" / "runs" / "reviews", progress=False)
+    assert resumed.epochs_done == 6 and resumed.steps_done == session.learner.steps_done
+
+
+def test_a_config_file_runs_in_one_process_with_paths_beside_it(tiny_model_dir, tmp_path):
+    texts, labels = sentiment_texts(160, seed=5)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "run.yaml").write_text(f"data: train.csv\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 2\n"
+                                       "batch_size: 8\nsave: model\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cwd = os.getcwd()
+    try:
+        os.chdir(elsewhere)
+        trained = ktnb.train(tmp_path / "run.yaml", progress=False)
+    finally:
+        os.chdir(cwd)
+    assert trained.saved_to == str(tmp_path / "model") and (tmp_path / "model" / "config.json").is_file()
+
+
+def test_bad_exports_are_one_line(session, tmp_path):
+    assert "must end in .py" in one_line(ktnb.KtnbError, lambda: ktnb.export_script(session, tmp_path / "train.txt"))
+    assert "no config file" in one_line(ktnb.KtnbError, lambda: ktnb.train(tmp_path / "missing.yaml"))
+    (tmp_path / "bad.yaml").write_text("- a list\n")
+    assert "key: value lines" in one_line(ktnb.KtnbError, lambda: ktnb.train(tmp_path / "bad.yaml"))
+    assert "config dict" in one_line(ktnb.KtnbError, lambda: ktnb.export_script(42, tmp_path / "t.py"))
+
+
+def test_ktrain_export_writes_the_last_sessions_script(session, monkeypatch, tmp_path, capsys):
+    from IPython.core.error import UsageError
+    from IPython.testing import globalipapp
+
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "ktnb")
+    shell.user_ns["exported"] = session
+    shell.run_line_magic("ktrain", f"-s exported export {tmp_path / 'job' / 'train.py'}")
+    assert "torchrun --nproc_per_node 2" in capsys.readouterr().out
+    assert (tmp_path / "job" / "train.yaml").is_file() and (tmp_path / "job" / "job-train.csv").is_file()
+    with pytest.raises(UsageError, match="usage: %ktrain export FILE.py"):
+        shell.run_line_magic("ktrain", "-s exported export")
