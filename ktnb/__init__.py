@@ -35,6 +35,7 @@ _LAZY = {
     "TensorBoard": "tensorboard_log", "Metric": "user_metrics",
     "DEFAULT_MODEL": "models", "Attention": "attention", "run_workflow": "workflow", "Session": "workflow",
     "load_learner": "builders", "resume": "builders", "train": "script", "export_script": "script",
+    "launch": "launch",
     "Panel": "jupyter.panel",
 }
 

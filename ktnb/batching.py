@@ -136,8 +136,8 @@ class EncodedTexts(Dataset):
         process has near the same work; an example's windows all go to one process, which
         needs them all to find its answer.
 
-        >>> EncodedTexts([[1] * n for n in (5, 2, 9, 4)]).example_shards(2)
-        [[0, 2], [1, 3]]
+        >>> EncodedTexts([[1] * n for n in (5, 2, 9, 4)]).example_shards(2)   # 9 and 4 tokens; 5 and 2
+        [[2, 3], [0, 1]]
         """
         if self.example_ids is None:
             sizes = self.lengths

@@ -315,6 +315,8 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     unlisted = [name for name in wanted if name not in meta["files"]]
     if unlisted:
         return f"its file list lacks {unlisted[0]}"
+    if isinstance(meta["history"].get("epochs"), list) and meta["epochs_done"] != len(meta["history"]["epochs"]):
+        return f"epochs_done is {meta['epochs_done']}, but the history has {len(meta['history']['epochs'])} epochs"
     if meta["position"]["run"] != meta["history"]["runs"]:
         return f"position.run is {meta['position']['run']}, but the history has {meta['history']['runs']} runs"
     return None
@@ -498,19 +500,11 @@ def restore(learner: Any, folder: str | os.PathLike, meta: dict[str, Any] | None
 
 def _process_rng(state: dict[str, Any], meta: dict[str, Any], accelerator: Any) -> dict[str, Any]:
     """This process's random state in the checkpoint: its own when the run is resumed with as many
-    processes as wrote it, else the main process's, saying that the run will not repeat exactly."""
+    processes as wrote it, else the main process's (`Learner.resume` says the run will not
+    repeat exactly)."""
     per_rank, count = state.get("rng_per_rank"), accelerator.num_processes
     if per_rank and len(per_rank) == count:
         return per_rank[accelerator.process_index]
-    written = meta.get("world_size", 1)
-    if written != count and accelerator.is_main_process:
-        import warnings
-
-        from .errors import KtnbWarning
-
-        warnings.warn(f"this run was checkpointed by {written} process(es) and goes on in {count}: it carries on "
-                      "from the same batch, but dropout draws other masks than the unbroken run would have",
-                      KtnbWarning, stacklevel=4)
     return state["rng"]
 
 

@@ -69,6 +69,11 @@ class Callback:
             method(event)
 
 
+#: listeners every learner in this process hears besides its own: set in the processes that
+#: `ktnb.launch` starts, whose main process relays its events to the notebook
+PROCESS_LISTENERS: list[Any] = []
+
+
 class CancelFit(Exception):
     """Raised inside the loop to end training at a batch boundary; carries the reason."""
 

@@ -36,7 +36,7 @@ from .devices import make_accelerator, resolve_device, resolve_mixed_precision
 from .dropout import use_cheap_dropout
 from .embedding_grads import keep_embedding_grad
 from .errors import KtnbWarning, TrainingError
-from .events import CancelFit, Event, History, Listener
+from .events import PROCESS_LISTENERS, CancelFit, Event, History, Listener
 from .ktrain_names import KtrainNames
 from .lora import RATE_FACTOR as LORA_RATE_FACTOR, add_lora, is_lora, load_trainable_state, lora_settings, \
     trainable_count, trainable_state
@@ -353,8 +353,10 @@ class Learner(KtrainNames):
         self.accelerator.step = 0
         self._window = self._window_reference = None
         self._agreed_stop = None
-        listeners = [*self.callbacks, *callbacks]
-        if not self.accelerator.is_main_process:  # one progress bar, one log, for all the processes
+        listeners = [*self.callbacks, *PROCESS_LISTENERS, *callbacks]
+        # one progress bar, one log, for all the processes; none in a launched process, whose
+        # events the notebook shows (`ktnb.launch`)
+        if not self.accelerator.is_main_process or any(getattr(cb, "shows_views", False) for cb in PROCESS_LISTENERS):
             listeners = [cb for cb in listeners if not getattr(cb, "main_process_only", False)]
         return sorted(listeners, key=lambda cb: getattr(cb, "order", 50))
 
@@ -813,6 +815,11 @@ class Learner(KtrainNames):
                           f"{self.epochs_done}): its weights are loaded and there is nothing left to train",
                           KtnbWarning, stacklevel=2)
             return self.history
+        written, count = meta.get("world_size", 1), self.accelerator.num_processes
+        if written != count and self.accelerator.is_main_process:
+            warnings.warn(f"this run was checkpointed by {written} process(es) and goes on in {count}: it carries on "
+                          "from the same batch, but dropout draws other masks than the unbroken run would have",
+                          KtnbWarning, stacklevel=2)
         return self._run(self.plan, callbacks, resume_at=self.position)
 
     # ------------------------------------------------------------------ learning-rate finder

@@ -32,6 +32,24 @@ def _group_ready() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
+#: what a process's error says when another process of the run died under it (gloo, NCCL) or
+#: never came: the error is then not the cause
+_PEER_LOST = ("closed by peer", "reset by peer", "remote worker", "communicator was aborted", "broken pipe",
+              "connection refused", "timed out", "watchdog")
+
+
+def peer_lost(error: BaseException | str) -> bool:
+    """Whether `error` (or its text) is a process finding that another one of its run is gone.
+
+    >>> peer_lost("[gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:13707")
+    True
+    """
+    if not isinstance(error, str) and type(error).__name__ == "DistBackendError":
+        return True
+    text = str(error).lower()
+    return any(marker in text for marker in _PEER_LOST)
+
+
 def process_count() -> int:
     """How many processes train together (1 without a process group)."""
     if not _group_ready():
@@ -94,4 +112,4 @@ def on_main_process(write: Callable[[], T]) -> T | None:
     return result
 
 
-__all__ = ["process_count", "process_index", "is_main_process", "gather_from_all", "on_main_process"]
+__all__ = ["peer_lost", "process_count", "process_index", "is_main_process", "gather_from_all", "on_main_process"]

@@ -44,6 +44,17 @@ def process_timeout() -> timedelta:
     return timedelta(seconds=max(seconds, 1.0))
 
 
+def start_process_group(device: Any = "auto") -> Any:
+    """accelerate's process state for this process, made first so that its process group has
+    `process_timeout` (the learners' accelerators then join it); on CPUs, gloo's. In one process
+    (no launcher) it is just the one process's state."""
+    import torch
+    from accelerate import PartialState
+
+    cpu = str(device) == "cpu" or not torch.cuda.is_available()
+    return PartialState(cpu=cpu, timeout=process_timeout())
+
+
 def read_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
     """A config as a dict: a YAML file's (its relative paths made relative to its folder), or a
     dict as given."""
@@ -76,15 +87,12 @@ def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, pr
 
     >>> session = ktnb.train("train.yaml")      # doctest: +SKIP
     """
-    from accelerate import PartialState
-
-    from .processes import is_main_process
     from .workflow import run_workflow
 
     settings = read_config(config)
     # the process group, with a timeout: a peer that never arrives (or died) ends the run
-    state = PartialState(timeout=process_timeout())
-    main = is_main_process()
+    state = start_process_group(settings.get("device", "auto"))
+    main = state.is_main_process
     if "MASTER_ADDR" in os.environ and "WORLD_SIZE" not in os.environ and "ACCELERATE_USE_CPU" in os.environ:
         import warnings
 
@@ -113,22 +121,71 @@ def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, pr
     return session
 
 
+class ProcessStopped(Exception):
+    """The launcher stopped this process (SIGTERM): another process of the run ended."""
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise ProcessStopped("this process was stopped (SIGTERM): another process of the run ended, or the launcher "
+                         "was stopped; the launcher's report says which")
+
+
 def main(config: str | os.PathLike) -> None:
-    """What an exported ``train.py`` runs: `train`, with a bad config, bad data or a lost process
-    said in one line on stderr (exit status 1), and the process group closed at the end."""
+    """What an exported ``train.py`` runs: `train`, with a bad config, bad data, a lost process
+    or a stop from the launcher (torchrun stops the others when one dies) said in one line on
+    stderr (exit status 1), and the process group closed at the end."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         train(config)
-    except (KtnbError, OSError) as err:
+    except (KtnbError, OSError, ProcessStopped) as err:
         print(f"ktnb: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
         raise SystemExit(1) from None
     except RuntimeError as err:  # a peer process that died: torch.distributed's errors are RuntimeErrors
-        if type(err).__module__.startswith("torch") or "process group" in str(err).lower():
+        from .processes import peer_lost
+
+        if peer_lost(err):
             print(f"ktnb: a process of this run failed or was lost ({type(err).__name__}: "
                   f"{str(err).splitlines()[0] if str(err) else ''})", file=sys.stderr)
             raise SystemExit(1) from None
         raise
     finally:
         _close_process_group()
+
+
+def ray_train(config: str | os.PathLike | Mapping[str, Any], num_workers: int = 2, *, use_gpu: bool = False,
+              storage_path: str | os.PathLike | None = None) -> Any:
+    """Run `train(config)` in `num_workers` workers of Ray Train's ``TorchTrainer``, for those who
+    already run a Ray cluster (``pip install "ktnb[ray]"``). Ray starts the processes and their
+    process group, which accelerate joins; paths in a config file are made absolute first (Ray's
+    workers run elsewhere), so on several machines they must be on shared storage. Returns Ray's
+    ``Result``; the predictor and checkpoints are where the config says.
+
+    >>> ktnb.script.ray_train("sst2/train.yaml", num_workers=4, use_gpu=True)   # doctest: +SKIP
+    """
+    try:
+        from ray.train import RunConfig, ScalingConfig
+        from ray.train.torch import TorchTrainer
+    except ImportError:
+        raise KtnbError('ray_train needs Ray Train: pip install "ktnb[ray]" (or "ray[train]")') from None
+    from . import checks
+
+    num_workers = checks.whole_number("num_workers", num_workers)
+    settings = read_config(config)
+    for key in PATH_KEYS:
+        value = settings.get(key)
+        if isinstance(value, str) and (key in ("save", "checkpoint_dir") or Path(value).expanduser().exists()):
+            settings[key] = str(Path(value).expanduser().resolve())
+
+    def each_worker(loop_config: dict[str, Any]) -> None:
+        train(loop_config, progress=False)
+
+    run_config = RunConfig(storage_path=str(Path(storage_path).expanduser().resolve())) if storage_path else None
+    trainer = TorchTrainer(each_worker, train_loop_config=settings,
+                           scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu),
+                           run_config=run_config)
+    return trainer.fit()
 
 
 def _close_process_group() -> None:
@@ -179,8 +236,9 @@ def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str)
     named data set as it is, in-memory data written as CSV tables beside the script."""
     from .storage import write_text_atomic
 
-    source = config.get("data")
-    if isinstance(source, (str, os.PathLike)):
+    in_memory = any(config.get(key) is not None and not isinstance(config[key], (str, os.PathLike))
+                    for key in ("data", "val", "test"))
+    if not in_memory:
         changed = {}
         for key in ("data", "val", "test"):
             value = config.get(key)
@@ -211,6 +269,17 @@ def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str)
     return changed
 
 
+def _plain(value: Any) -> Any:
+    """A config value as YAML writes it: tuples (text pairs) as lists, numpy numbers as numbers."""
+    from . import checks
+
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return checks.plain(value)
+
+
 def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", *, name: str | None = None) -> Path:
     """Write a notebook session's settings (a ``%%ktrain`` `Session`, or a config dict) as a YAML
     file beside a short `path` (``train.py``) that runs them with ``python``, ``torchrun`` or
@@ -239,25 +308,26 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     folder.mkdir(parents=True, exist_ok=True)
     name = name or (script.parent.name if script.stem == "train" and script.parent.name else script.stem)
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
-    config.update(_data_files(config, session.data if session is not None else None, folder, name))
+    files = _data_files(config, session.data if session is not None else None, folder, name)
+    tables = "text_col" in files  # in-memory data, written as tables
+    config.update(files)
     config["save"] = config.get("save") or f"{name}-model"
     config["checkpoint_dir"] = config.get("checkpoint_dir") or f"runs/{name}"
     for key in ("save", "checkpoint_dir"):
         value = Path(str(config[key])).expanduser()
         if value.is_absolute():
             config[key] = os.path.relpath(value, folder.resolve())
-    kept = {key: value for key, value in config.items()
+    kept = {key: _plain(value) for key, value in config.items()
             if key in CONFIG_KEYS and key not in NOTEBOOK_ONLY and value != CONFIG_KEYS[key][0]}
     if session is not None and config.get("lr") == "find" and session.lr_finder is not None:
         kept["lr"] = float(session.lr_finder.suggestion)  # the rate the notebook found, not another sweep
     config_file = script.with_suffix(".yaml")
     text = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
     write_text_atomic(config_file, f"# {name}: read by {script.name} (ktnb.script.train)\n{text}")
-    note = "" if session is None else "\n(In-memory data was written beside this script as CSV.)" \
-        if not isinstance(session.config.get("data"), (str, os.PathLike)) else ""
+    note = "\n(In-memory data was written beside this script as CSV.)" if tables else ""
     write_text_atomic(script, SCRIPT.format(title=name, config=config_file.name, script=script.name,
                                             save=kept["save"], checkpoints=kept["checkpoint_dir"], note=note))
     return script
 
 
-__all__ = ["train", "main", "export_script", "read_config", "process_timeout"]
+__all__ = ["train", "main", "export_script", "ray_train", "read_config", "process_timeout", "start_process_group"]

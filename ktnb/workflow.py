@@ -121,30 +121,53 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     "explain" (a list of explanations); or "interrupted" (a one-line
     message) when the user interrupted the LR finder or training, after which nothing else
     runs."""
-    from .builders import text_learner
+    on_step = on_step or (lambda name, result: None)
+    config, text_data = read_workflow_data(config, data)
+    session = start_session(config, text_data, callbacks, progress)
+    on_step("session", session)
+    if not train_session(session, on_step):
+        return session
+    return finish_session(session, on_step)
+
+
+def read_workflow_data(config: Mapping[str, Any], data: Any = None) -> tuple[dict[str, Any], Any]:
+    """The checked config (its task settled) and the `TextData` it names (`data` overrides
+    ``config["data"]``)."""
     from .tasks import get_task
 
     config = check_config(config)
-    on_step = on_step or (lambda name, result: None)
     source = config["data"] if data is None else data
     if config["task"] is None:
         config["task"] = infer_task(source, config)
     config["show"] = check_show(config["show"], get_task(config["task"]))
-    text_data = load_config_data(source, config)
+    return config, load_config_data(source, config)
+
+
+def start_session(config: dict[str, Any], text_data: Any, callbacks: Sequence[Any] = (), progress: bool = True) \
+        -> Session:
+    """The learner a checked config asks for, on its data, in a new `Session`."""
+    from .builders import text_learner
+
     learner = text_learner(text_data, config["model"], seed=config["seed"], max_len=config["max_len"],
-                              batch_size=config["batch_size"], device=config["device"],
-                              mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
-                              lora=config["lora"],
-                              callbacks=callbacks, progress=progress, checkpoint_dir=config["checkpoint_dir"],
-                              checkpoint_every=config["checkpoint_every"])
-    session = Session(config, text_data, learner)
-    on_step("session", session)
+                           batch_size=config["batch_size"], device=config["device"],
+                           mixed_precision=config["mixed_precision"], grad_accum=config["grad_accum"],
+                           lora=config["lora"],
+                           callbacks=callbacks, progress=progress, checkpoint_dir=config["checkpoint_dir"],
+                           checkpoint_every=config["checkpoint_every"])
+    return Session(config, text_data, learner)
+
+
+def train_session(session: Session, on_step: Step) -> bool:
+    """The training steps: the LR finder when asked for, then fit (or autofit). False when the
+    user interrupted them (the rest is then skipped, and said so)."""
+    config, learner = session.config, session.learner
     lr = config["lr"]
     epochs = learner.auto_epochs() if config["epochs"] == "auto" else config["epochs"]
     if lr == "find" or "lr_find" in config["show"]:
         session.lr_finder = learner.lr_find(epochs=epochs)
         if learner.stop_reason == "interrupted":
-            return _skip_the_rest(session, "the LR finder was interrupted", on_step)
+            _skip_the_rest(session, "the LR finder was interrupted", on_step)
+            return False
         on_step("lr_find", session.lr_finder)
         if lr == "find":
             lr = session.lr_finder.suggestion
@@ -153,7 +176,15 @@ def run_workflow(config: Mapping[str, Any], data: Any = None, callbacks: Sequenc
     else:
         learner.fit(lr, epochs, config["schedule"])
     if learner.stop_reason == "interrupted":
-        return _skip_the_rest(session, "training was interrupted (its weights are restored)", on_step)
+        _skip_the_rest(session, "training was interrupted (its weights are restored)", on_step)
+        return False
+    return True
+
+
+def finish_session(session: Session, on_step: Step) -> Session:
+    """The steps after training: the report, top losses, attention, predictions, the save and
+    explanations, as the config asks."""
+    config, learner, text_data = session.config, session.learner, session.data
     on_step("fit", learner.history)
     if learner.val_ds is not None or learner.data.test is not None:
         session.report = learner.evaluate()

@@ -116,7 +116,7 @@ def test_cell_errors_are_one_line_usage_errors(ip, trained, body, message):
 @pytest.mark.parametrize("line, message", [
     ("", "%ktrain needs a command"),
     ("--bogus evaluate", "unrecognized arguments: --bogus"),
-    ("launch", "unknown %ktrain command 'launch'"),
+    ("lunch", "unknown %ktrain command 'lunch'"),
     ("fit", "usage: %ktrain fit LR"),
     ("fit fast", "LR must be a number, got 'fast'"),
     ("fit 1e-3 two", "EPOCHS must be a whole number"),

@@ -82,3 +82,23 @@ def test_ktrain_export_writes_the_last_sessions_script(session, monkeypatch, tmp
     assert (tmp_path / "job" / "train.yaml").is_file() and (tmp_path / "job" / "job-train.csv").is_file()
     with pytest.raises(UsageError, match="usage: %ktrain export FILE.py"):
         shell.run_line_magic("ktrain", "-s exported export")
+
+
+def test_a_process_killed_mid_run_ends_the_script_with_ktnbs_one_line(tiny_model_dir, tmp_path):
+    from pathlib import Path
+
+    texts, labels = sentiment_texts(160, seed=5)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "run.yaml").write_text(f"data: train.csv\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 2\n"
+                                       "batch_size: 8\n")
+    script = Path(__file__).parent / "scripts" / "ddp_die.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "KTNB_PROCESS_TIMEOUT": "30"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(script), str(tmp_path / "run.yaml")], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.returncode != 0
+    # the survivor says it in one line, whether it noticed the lost peer first or torchrun stopped it
+    # (torchrun then reports the dead process its own way)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("ktnb: ")]
+    assert lines and ("a process of this run failed or was lost" in lines[0] or "was stopped (SIGTERM)" in lines[0]), \
+        done.stderr[-2000:]

@@ -30,7 +30,7 @@ from ..errors import KtnbError
 from .display import frame_html, show, show_warning
 
 COMMANDS = ("lr_find", "fit", "autofit", "resume", "evaluate", "predict", "generate", "attention", "explain",
-            "top_losses", "history", "save", "panel", "show", "export")
+            "top_losses", "history", "save", "panel", "show", "export", "launch")
 
 
 def _unquote(arg: str) -> str:
@@ -96,7 +96,8 @@ class KtnbMagics(Magics):
                    "writes, shown as it writes); attention TEXT [LAYER|rollout [HEAD]]; explain TEXT [TEXT] [TARGET] (which words "
                    "made the model decide); "
                    "top_losses [N]; history; save DIR; panel [DATA] (no session needed); show NAME (a step of the cell: report, confusion, "
-                   "lr_find, attention); export FILE.py (the session as a script for torchrun or accelerate launch)")
+                   "lr_find, attention); export FILE.py (the session as a script for torchrun or accelerate launch); "
+                   "launch [N] (the session's cell again, trained in N processes, 2 by default)")
     @argument("args", nargs="*", help="the command's arguments")
     @no_var_expand  # $ and {..} stay literal: the body is YAML, filled by ktnb after parsing
     @line_cell_magic
@@ -164,17 +165,25 @@ class KtnbMagics(Magics):
         config["val"] = self._namespace_value(config["val"])
         config["test"] = self._namespace_value(config["test"])
 
+        listeners = [] if args.quiet else [NotebookProgress()]
+        session = run_workflow(config, data=data, callbacks=listeners, on_step=self._step_view(args.out),
+                               progress=False)
+        print(f"{args.out}: {session!r}")
+
+    def _step_view(self, out: str) -> Callable[[str, Any], None]:
+        """What shows each step of a workflow as it ends, the session kept under `out`."""
+
         def store(session: Any) -> None:
-            self.sessions[args.out] = session
-            self.last = args.out
+            self.sessions[out] = session
+            self.last = out
             if self.shell is not None:
-                self.shell.user_ns[args.out] = session
+                self.shell.user_ns[out] = session
 
         def session_task() -> Any:
-            return self.sessions[args.out].learner.task
+            return self.sessions[out].learner.task
 
         def shown_steps() -> set[str]:  # the workflow fills in the task's default pictures
-            return set(self.sessions[args.out].config["show"])
+            return set(self.sessions[out].config["show"])
 
         def on_step(name: str, result: Any) -> None:
             if name == "session":
@@ -212,9 +221,7 @@ class KtnbMagics(Magics):
             elif name == "save":
                 print(f"saved the predictor to {result}")
 
-        listeners = [] if args.quiet else [NotebookProgress()]
-        session = run_workflow(config, data=data, callbacks=listeners, on_step=on_step, progress=False)
-        print(f"{args.out}: {session!r}")
+        return on_step
 
     # ------------------------------------------------------------------ line form
 
@@ -379,6 +386,24 @@ class KtnbMagics(Magics):
             raise UsageError("usage: %ktrain save DIR")
         session.saved_to = str(session.learner.predictor().save(rest[0]))
         print(f"saved the predictor to {session.saved_to}")
+
+    def _cmd_launch(self, session: Any, rest: list[str]) -> None:
+        from ..launch import launch
+        from .progress import NotebookProgress
+
+        if len(rest) > 1:
+            raise UsageError("usage: %ktrain launch [N] (N processes, 2 by default)")
+        count = self._number(rest[0], "N", int) if rest else 2
+        if count < 1:
+            raise UsageError(f"N must be a whole number of processes, at least 1, got {count}")
+        if not session.config:
+            raise UsageError("%ktrain launch trains a %%ktrain cell's settings again; this session has none: run the "
+                             "cell first")
+        name = self._line_args.session or self.last
+        listeners = [] if self._line_args.quiet else [NotebookProgress()]
+        launched = launch(session.config, count, data=session.data, callbacks=listeners, progress=False,
+                          on_step=self._step_view(name))
+        print(f"{name}: {launched!r} (trained in {count} processes)")
 
     def _cmd_export(self, session: Any, rest: list[str]) -> None:
         from ..script import export_script
