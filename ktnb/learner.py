@@ -453,11 +453,13 @@ class Learner(KtrainNames):
                 total, agreed = self._agree(total, whole)
                 self._window[2] += agreed
             stepped = acc.sync_gradients
-            if stepped and windowed:
-                self._close_window()
-            fused_scale = stepped and self.clip_grad and self._clip_in_step()
-            if stepped and self.clip_grad and not fused_scale:
-                acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
+            factor = self._close_window() if stepped and windowed else 1.0
+            fused_scale = stepped and self._scale_in_step(factor)
+            if stepped and not fused_scale:
+                if factor != 1.0:
+                    torch._foreach_mul_([p.grad for p in self._train_model.parameters() if p.grad is not None], factor)
+                if self.clip_grad:
+                    acc.clip_grad_norm_(self._train_model.parameters(), self.clip_grad)
             try:
                 self._optimizer.step()  # accelerate skips these until accumulation is complete
             finally:
@@ -484,32 +486,36 @@ class Learner(KtrainNames):
         self._window[1] += weight
         return weight / self._window[0]
 
-    def _close_window(self) -> None:
-        """At the optimizer step: divide the window's summed gradient by its weight over every
-        process (accelerate divided by grad_accum, several processes' average by their number),
-        so that the step's gradient is the mean over every row or scored token of the window."""
+    def _close_window(self) -> float:
+        """At the optimizer step: what the window's summed gradient is multiplied by, its weight
+        over every process divided out (accelerate divided by grad_accum, several processes'
+        average by their number), so that the step's gradient is the mean over every row or
+        scored token of the window."""
         acc = self.accelerator
         reference, here, everywhere = self._window
         self._window = None
         weight = everywhere if acc.num_processes > 1 else here
-        grads = [p.grad for p in self._train_model.parameters() if p.grad is not None]
-        if grads and weight:
-            torch._foreach_mul_(grads, self.grad_accum * acc.num_processes * reference / weight)
+        return self.grad_accum * acc.num_processes * reference / weight if weight else 1.0
 
-    def _clip_in_step(self) -> bool:
-        """Clip the gradient norm at `clip_grad` inside the fused AdamW step: measure the norm
-        here and hand the step the factor to divide the gradients by (``grad_scale``, the input
-        PyTorch's own GradScaler gives the fused kernels). It saves a pass over every gradient:
-        the clip and step took 25 ms instead of 30 per MiniLM step on a CPU, the same result to
-        1e-8. False, so that accelerate clips as usual, with a loss scaler (fp16), a non-fused
-        optimizer, or several processes."""
+    def _scale_in_step(self, factor: float = 1.0) -> bool:
+        """Multiply the gradients by `factor` (`_close_window`) and clip their norm at
+        `clip_grad` inside the fused AdamW step: measure the norm here and hand the step what to
+        divide the gradients by (``grad_scale``, the input PyTorch's own GradScaler gives the
+        fused kernels). It saves a pass over every gradient for each: the clip and step took 25 ms
+        instead of 30 per MiniLM step on a CPU, the same result to 1e-8. False, so that they are
+        done as usual, with a loss scaler (fp16), a non-fused optimizer, or nothing to do."""
         optimizer = getattr(self._optimizer, "optimizer", None)
-        if optimizer is None or not optimizer.defaults.get("fused") or self.accelerator.scaler is not None \
-                or self.accelerator.num_processes > 1 or not hasattr(torch.nn.utils, "get_total_norm"):
+        if (not self.clip_grad and factor == 1.0) or optimizer is None or not optimizer.defaults.get("fused") \
+                or self.accelerator.scaler is not None or not hasattr(torch.nn.utils, "get_total_norm"):
             return False
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        norm = torch.nn.utils.get_total_norm(grads, foreach=True)
-        optimizer.grad_scale = torch.clamp(norm.float() / self.clip_grad, min=1.0)
+        if not grads:
+            return False
+        if self.clip_grad:
+            norm = torch.nn.utils.get_total_norm(grads, foreach=True).float() * factor
+            optimizer.grad_scale = torch.clamp(norm / self.clip_grad, min=1.0) / factor
+        else:
+            optimizer.grad_scale = torch.tensor(1.0 / factor, dtype=torch.float32, device=grads[0].device)
         return True
 
     def _out_of_memory(self, rows: int) -> None:

@@ -470,8 +470,11 @@ def test_accumulated_batches_give_the_gradient_of_one_batch_holding_them(tiny_ll
 
         def record(*args, **kwargs):
             if learner.accelerator.sync_gradients:
+                # the gradient the step takes: the fused step divides by grad_scale (the window's
+                # weight and the clip, folded in)
+                scale = getattr(learner._optimizer.optimizer, "grad_scale", None)
                 grads[accumulate] = torch.cat([p.grad.flatten() for p in learner.model.parameters()
-                                               if p.grad is not None])
+                                               if p.grad is not None]) / (1.0 if scale is None else scale)
 
         learner._optimizer.step = record
         rows = [learner.train_ds[i] for i in range(4)]
