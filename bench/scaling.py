@@ -1,10 +1,10 @@
 """Data-parallel training speed: samples/s of the same fine-tune in 1 and N processes, for ktnb and
 the Hugging Face Trainer (at its best setting here: group_by_length, bf16 where the device has it),
 each process launched by torchrun, with the CPU's threads split among the processes. Also a
-plain PyTorch loop in one process. Accuracy on the SST-2 dev set checks that each trained as well.
+plain PyTorch loop in one CPU process. Accuracy on the SST-2 dev set checks that each trained as well.
 
     python bench/scaling.py --data-dir ../shared/data --max-train 2000 --processes 1,2
-    python bench/scaling.py --device cuda --precision bf16,no --processes 1   # a GPU: peak memory too
+    python bench/scaling.py --device cuda --precision bf16,no --processes 1   # a GPU: peak GPU memory
 
 A batch is the step's global batch in every run (ktnb shares it among the processes; the
 Trainer is given batch_size / N rows per process), so each run takes the same optimizer steps.
@@ -163,8 +163,8 @@ def main() -> None:
     for precision in args.precision.split(","):
         for count in [int(n) for n in args.processes.split(",")]:
             for contender in args.contenders.split(","):
-                if contender == "plain" and count > 1:
-                    continue  # the plain loop is one process's
+                if contender == "plain" and (count > 1 or args.device != "cpu"):
+                    continue  # the plain loop (train_throughput.run_plain) is one CPU process's
                 result = run(args, contender, count, precision)
                 result.update(contender=contender, precision=precision,
                               samples_per_s=result["samples"] / result["seconds"])
