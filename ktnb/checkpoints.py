@@ -381,6 +381,29 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike, rngs: list[dict[str
     return Path(folder).expanduser()
 
 
+def prior_run(folder: str | os.PathLike) -> str | None:
+    """What a checkpoint folder holds before a new run is to start in it: None (nothing there, or
+    not a checkpoint: the checks that follow say what), "ended" (a run that finished), or
+    "unfinished" (one that can be resumed)."""
+    path = Path(folder).expanduser() / MANIFEST
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("kind") != KIND:
+        return None
+    return "ended" if meta.get("ended") in ENDED else "unfinished"
+
+
+def remove_ended_run(folder: str | os.PathLike) -> None:
+    """Delete a checkpoint folder whose run finished (`prior_run` says "ended"), so that a new run
+    of the same settings (a script run again) starts there."""
+    import shutil
+
+    if prior_run(folder) == "ended":
+        shutil.rmtree(Path(folder).expanduser())
+
+
 def mark_ended(folder: str | os.PathLike, reason: str, run_id: str | None = None) -> None:
     """Record that the checkpointed run ended for good (`reason`): resuming it trains no more.
     With `run_id`, only a checkpoint of that run is marked."""

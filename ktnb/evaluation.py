@@ -17,6 +17,7 @@ from .batching import EncodedTexts, model_length_cap, pad_id
 from .data import LabelledTexts, check_pairs
 from .errors import TrainingError
 from .inference import Outputs, Runner
+from .processes import gather_from_all
 
 
 def encode_for_evaluation(learner: Any, part: LabelledTexts) -> EncodedTexts:
@@ -44,8 +45,10 @@ def model_outputs(learner: Any, dataset: EncodedTexts, epoch_check: bool = False
         return learner.task.outputs(runner(learner, epoch_check), dataset)
     mine = dataset.example_shards(acc.num_processes)[acc.process_index]
     outputs = learner.task.outputs(runner(learner, epoch_check), dataset.subset(mine))
-    # a list of one: gather_object joins the processes' lists
-    parts = acc.gather_for_metrics([(mine, outputs)], use_gather_object=True)
+    # every process's (examples, outputs): the shards are disjoint, so nothing is counted twice
+    # (accelerate's gather_for_metrics would cut the list to a training loader's remainder when
+    # that loader was left at its end, as a stop on an epoch's last batch leaves it)
+    parts = gather_from_all((mine, outputs))
     return learner.task.merge_outputs(parts, dataset.n_examples)
 
 

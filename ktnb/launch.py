@@ -66,7 +66,7 @@ class _Relay:
         self.events, self.stop, self.main = events, stop, main
 
     def __call__(self, event: Any) -> None:
-        if event.name == "batch_end" and self.stop.is_set() and event.learner.stop_reason != "interrupted":
+        if event.name == "batch_end" and self.stop.is_set() and not event.learner._stop_requested.is_set():
             event.learner.request_stop("interrupted")
         if not self.main:
             return
@@ -104,7 +104,8 @@ def _worker(job: Callable[[], Any], folder: Path, events: Any, stop: Any, thread
 
     if os.getpid() != kernel:
         torch.set_num_threads(threads)
-    rank = 0
+        events.put(("pid", os.getpid()))  # for a second interrupt, which ends the processes
+    rank = int(os.environ.get("RANK", "0"))
     try:
         state = start_process_group(device)
         rank = process_index()
@@ -130,10 +131,13 @@ def _failure(error: BaseException, folder: Path, count: int) -> TrainingError:
     of memory) is."""
     failures = getattr(error, "failures", None) or {}
     said = {int(path.stem.removeprefix("error-rank")): path.read_text() for path in folder.glob("error-rank*.txt")}
+    if not said and not failures:  # no process started: the launcher's own error
+        return TrainingError(f"the processes could not start: {type(error).__name__}: "
+                             f"{str(error).splitlines()[0] if str(error) else ''}")
     from .processes import peer_lost
 
     causes = sorted(rank for rank, text in said.items() if not peer_lost(text))
-    silent = [rank for rank in range(count) if rank not in said]
+    silent = [rank for rank in range(count) if rank not in said]  # died without a word
     rank = causes[0] if causes else silent[0] if silent else min(said) if said else min(failures, default=None)
     told = said.get(rank, "")
     failure = failures.get(rank)
@@ -161,6 +165,7 @@ def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, s
     stand_in = SimpleNamespace(device="", mixed_precision="", history=SimpleNamespace(epochs=[]))
     handback: dict[str, Any] = {}
     interrupted = 0
+    pids: list[int] = []
     while True:
         try:
             try:
@@ -172,6 +177,9 @@ def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, s
             if name == "handback":
                 handback = fields
                 continue
+            if name == "pid":
+                pids.append(fields)
+                continue
             if "where" in fields:
                 stand_in.device, stand_in.mixed_precision = fields.pop("where")
             if "row" in fields:
@@ -182,7 +190,14 @@ def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, s
         except KeyboardInterrupt:  # the notebook's interrupt: every process stops at one batch
             interrupted += 1
             stop.set()
-            if interrupted > 1:
+            if interrupted > 1:  # a second one: end the processes now
+                import signal
+
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except OSError:
+                        pass
                 raise
 
 
@@ -235,6 +250,13 @@ def launch(config_or_function: Mapping[str, Any] | Callable[..., Any], num_proce
     _check_can_fork(args)
     folder = Path(config["checkpoint_dir"]).expanduser() if config and config.get("checkpoint_dir") \
         else Path(tempfile.mkdtemp(prefix="ktnb-launch-"))
+    if config and config.get("checkpoint_dir"):
+        from .checkpoints import prior_run, remove_ended_run
+
+        if prior_run(folder) == "unfinished":
+            raise TrainingError(f"checkpoint_dir {folder} holds an unfinished run: carry it on with "
+                                f"ktnb.resume({str(folder)!r}), or give the launch another checkpoint_dir")
+        remove_ended_run(folder)  # the cell's own run, finished in the kernel: the launch trains it again
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("error-rank*.txt"):
         old.unlink()
@@ -270,8 +292,11 @@ def _run_processes(job: Callable[[], Any], folder: Path, count: int, listeners: 
     context = multiprocessing.get_context("fork")
     events, stop = context.Queue(), context.Event()
     threads = max(1, (os.cpu_count() or 1) // count)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizers' threads do not survive a fork
-    # the kernel's learners made accelerate's state; the launcher refuses to start while it exists
+    tokenizers = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # the tokenizers' threads do not survive a fork
+    # the kernel's learners made accelerate's state; the launcher refuses to start while it
+    # exists. It is put back if the launch fails, so that those learners still work.
+    kept = _accelerate_state()
     AcceleratorState._reset_state(reset_partial_state=True)
     failure: list[BaseException] = []
     done = threading.Event()
@@ -289,14 +314,38 @@ def _run_processes(job: Callable[[], Any], folder: Path, count: int, listeners: 
     thread = threading.Thread(target=run, name="ktnb-launch", daemon=True)
     thread.start()
     try:
-        handback = _show_events(events, listeners, done, stop)
-    except KeyboardInterrupt:
-        thread.join(timeout=60)
-        raise TrainingError("interrupted twice: stopped waiting for the processes") from None
-    thread.join()
-    if failure:
-        raise _failure(failure[0], folder, count) from None
+        try:
+            handback = _show_events(events, listeners, done, stop)
+        except KeyboardInterrupt:
+            thread.join(timeout=60)
+            raise TrainingError("interrupted twice: the processes were ended (SIGTERM); the last checkpoint is in "
+                                f"{folder}") from None
+        thread.join()
+        if failure:
+            raise _failure(failure[0], folder, count) from None
+    except BaseException:
+        _accelerate_state(kept)
+        raise
+    finally:
+        if tokenizers is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = tokenizers
     return handback
+
+
+def _accelerate_state(saved: tuple[dict, ...] | None = None) -> tuple[dict, ...]:
+    """accelerate's process-wide state (what every accelerator of the kernel reads), copied; or,
+    given such a copy, put back."""
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+
+    kinds = (PartialState, AcceleratorState, GradientState)
+    if saved is not None:
+        for kind, state in zip(kinds, saved):
+            kind._shared_state.clear()
+            kind._shared_state.update(state)
+        return saved
+    return tuple(dict(kind._shared_state) for kind in kinds)
 
 
 __all__ = ["launch"]

@@ -526,6 +526,10 @@ class Learner(KtrainNames):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        if self.accelerator.num_processes > 1:  # the others are already exchanging this pass's gradients
+            raise TrainingError(f"out of GPU memory with {rows} examples per pass in one of the "
+                                f"{self.accelerator.num_processes} processes: lower batch_size (or max_len "
+                                f"{self.max_len}); splitting batches into passes is for one process") from None
         if rows <= 1:
             raise TrainingError(f"out of GPU memory with one example per pass at max_len {self.max_len}: use a "
                                 f"shorter max_len (e.g. max_len={max(MIN_MAX_LEN, self.max_len // 2)}) or a smaller "

@@ -21,7 +21,7 @@ from . import checks
 from .batching import EncodedTexts, model_length_cap, pad_id
 from .errors import KtnbError, ModelError
 from .inference import Runner, run_model
-from .processes import on_main_process
+from .processes import is_main_process
 from .storage import MANIFEST, atomic_folder, missing_folder_error, partial_dir, verify_manifest, write_manifest
 from .tasks import Task, get_task
 from .tasks.base import readable_prediction
@@ -401,7 +401,8 @@ class Predictor:
         (megabytes, not the whole model), which the same two read with the base model it names.
 
         The folder appears whole or not at all (see `ktnb.storage`); an existing folder is
-        replaced only when ktnb saved it."""
+        replaced only when ktnb saved it. When several processes train, the main one writes it
+        and the others go on (call it in every process, or in the main one only)."""
         from . import __version__
         from .lora import is_lora, merged
         from .models import quiet_transformers
@@ -422,7 +423,8 @@ class Predictor:
                                      "max_len": self.max_len, "settings": self.settings, "pairs": self.pairs,
                                      "ktnb_version": __version__})
 
-        on_main_process(write)  # several processes training one model: one writes it
+        if is_main_process():  # several processes training one model: the main one writes it
+            write()
         return Path(path).expanduser()
 
     def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None,

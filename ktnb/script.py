@@ -3,9 +3,9 @@ a YAML file) in every process of a launch, and `export_script` writes a notebook
 settings as ``train.yaml`` beside a short ``train.py`` that runs unchanged with ``python``,
 ``torchrun`` or ``accelerate launch``, on one machine or several.
 
-    ktnb.export_script(clf, "sst2/train.py")       # clf: a %%ktrain session (or a config dict)
-    # shell: torchrun --nproc_per_node 2 sst2/train.py
-    predictor = ktnb.load_predictor("sst2/sst2-model")  # back in the notebook
+    ktnb.export_script(clf, "jobs/sst2/train.py")  # clf: a %%ktrain session (or a config dict)
+    # shell: torchrun --nproc_per_node 2 jobs/sst2/train.py
+    predictor = ktnb.load_predictor("jobs/sst2/sst2-model")  # back in the notebook
 
 Every process reads the data and trains its share of each batch (`ktnb.Learner`: a batch is a
 step's global batch); evaluation is shared too; the main process prints, saves the predictor and
@@ -87,7 +87,9 @@ def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, pr
 
     >>> session = ktnb.train("train.yaml")      # doctest: +SKIP
     """
-    from .workflow import run_workflow
+    from .checkpoints import prior_run, remove_ended_run
+    from .processes import on_main_process
+    from .workflow import finish_session, read_workflow_data, start_session, train_session
 
     settings = read_config(config)
     # the process group, with a timeout: a peer that never arrives (or died) ends the run
@@ -111,10 +113,27 @@ def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, pr
             print(f"saved the predictor to {result}")
         elif step == "lr_find":
             print(f"lr_find suggests {result.suggestion:.2e}")
-        elif step == "interrupted":
+        elif step in ("interrupted", "note"):
             print(result)
 
-    session = run_workflow(settings, data, on_step=say, progress=progress)
+    # the script run again: a finished run's checkpoints make way for the new run; an unfinished
+    # one (a lost machine, a kill) goes on from its last checkpoint
+    folder = settings.get("checkpoint_dir")
+    before = prior_run(folder) if folder else None
+    state.wait_for_everyone()  # every process has looked before the main one removes anything
+    if before == "ended":
+        on_main_process(lambda: remove_ended_run(folder))
+        say("note", f"replacing the finished run's checkpoints in {folder}")
+    config, text_data = read_workflow_data(settings, data)
+    session = start_session(config, text_data, progress=progress)
+    if before == "unfinished":
+        say("note", f"resuming the run checkpointed in {folder}")
+        session.learner.resume(folder)
+        trained = session.learner.stop_reason != "interrupted"
+    else:
+        trained = train_session(session, say)
+    if trained:
+        finish_session(session, say)
     if main and session.config.get("checkpoint_dir"):
         print(f"checkpoints in {session.config['checkpoint_dir']}")
     state.wait_for_everyone()
@@ -208,7 +227,7 @@ N processes:       torchrun --nproc_per_node N {script}
 Several machines:  torchrun --nnodes M --node_rank R --master_addr HOST --master_port 29500 --nproc_per_node N {script}
                    accelerate launch --num_machines M --machine_rank R --main_process_ip HOST
                        --main_process_port 29500 --num_processes M*N --multi_gpu {script}
-Back in a notebook: ktnb.load_predictor({save!r}) and ktnb.resume({checkpoints!r}){note}
+Back in the notebook: ktnb.load_predictor({save!r}) and ktnb.resume({checkpoints!r}){note}
 """
 from pathlib import Path
 
@@ -261,11 +280,13 @@ def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str)
             changed[key] = None
             continue
         file = folder / f"{name}-{'train' if key == 'data' else key}.csv"
+        folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(file, _table(part, task, list(text_data.class_names)).to_csv(index=False))
         changed[key] = file.name
-    if text_data.task == "classification":
-        changed["class_names"] = list(text_data.class_names)  # the label ids the session had
-    changed["max_train"] = None  # the table is what the session trained on
+    if text_data.task in ("classification", "multilabel"):
+        changed["class_names"] = list(text_data.class_names)  # the labels, in the order the session had them
+    # the tables are what the session trained on, written as comma-separated UTF-8
+    changed.update(max_train=None, sep=None, encoding="utf-8")
     return changed
 
 
@@ -277,6 +298,8 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return checks.plain(value)
 
 
@@ -288,8 +311,8 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     and checkpoints to ``runs/<name>`` unless the config names them; `ktnb.load_predictor` and
     `ktnb.resume` read both back in a notebook. Returns the script's path.
 
-    >>> ktnb.export_script(clf, "sst2/train.py")    # doctest: +SKIP
-    PosixPath('sst2/train.py')
+    >>> ktnb.export_script(clf, "jobs/sst2/train.py")    # doctest: +SKIP
+    PosixPath('jobs/sst2/train.py')
     """
     import yaml
 
@@ -305,18 +328,17 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     if script.suffix != ".py":
         raise KtnbError(f"the script's path must end in .py, got {str(path)!r}")
     folder = script.parent
-    folder.mkdir(parents=True, exist_ok=True)
     name = name or (script.parent.name if script.stem == "train" and script.parent.name else script.stem)
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
     files = _data_files(config, session.data if session is not None else None, folder, name)
     tables = "text_col" in files  # in-memory data, written as tables
     config.update(files)
-    config["save"] = config.get("save") or f"{name}-model"
-    config["checkpoint_dir"] = config.get("checkpoint_dir") or f"runs/{name}"
-    for key in ("save", "checkpoint_dir"):
-        value = Path(str(config[key])).expanduser()
-        if value.is_absolute():
-            config[key] = os.path.relpath(value, folder.resolve())
+    folder.mkdir(parents=True, exist_ok=True)
+    # where the notebook saved, kept (relative to the script's folder); else beside the script
+    config["save"] = os.path.relpath(Path(config["save"]).expanduser().resolve(), folder.resolve()) \
+        if config.get("save") else f"{name}-model"
+    config["checkpoint_dir"] = os.path.relpath(Path(config["checkpoint_dir"]).expanduser().resolve(),
+                                               folder.resolve()) if config.get("checkpoint_dir") else f"runs/{name}"
     kept = {key: _plain(value) for key, value in config.items()
             if key in CONFIG_KEYS and key not in NOTEBOOK_ONLY and value != CONFIG_KEYS[key][0]}
     if session is not None and config.get("lr") == "find" and session.lr_finder is not None:
@@ -325,8 +347,10 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     text = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
     write_text_atomic(config_file, f"# {name}: read by {script.name} (ktnb.script.train)\n{text}")
     note = "\n(In-memory data was written beside this script as CSV.)" if tables else ""
+    from_here = {key: os.path.relpath(folder.resolve() / kept[key]) for key in ("save", "checkpoint_dir")}
     write_text_atomic(script, SCRIPT.format(title=name, config=config_file.name, script=script.name,
-                                            save=kept["save"], checkpoints=kept["checkpoint_dir"], note=note))
+                                            save=from_here["save"], checkpoints=from_here["checkpoint_dir"],
+                                            note=note))
     return script
 
 

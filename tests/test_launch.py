@@ -68,12 +68,22 @@ def _dies_in_process_1():
     return learner
 
 
-def test_a_process_that_dies_ends_the_launch_with_one_line(tiny_model_dir, monkeypatch):
+def test_a_process_that_dies_ends_the_launch_with_one_line(tiny_model_dir, tiny_learner, monkeypatch):
     monkeypatch.setenv("KTNB_TINY", str(tiny_model_dir))
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
     message = one_line(ktnb.TrainingError, lambda: ktnb.launch(_dies_in_process_1, 2, progress=False))
+    # the kernel is as it was: its learners still work, its environment is unchanged
+    assert tiny_learner.evaluate().accuracy >= 0 and "TOKENIZERS_PARALLELISM" not in os.environ
     # process 0 lost its peer; the line names the one that died
     assert message.startswith("process 1 of 2 failed (killed by signal 9") or \
         message.startswith("process 1 of 2 failed (it ended without an error"), message
+
+
+def test_a_launch_whose_processes_never_started_says_why(tmp_path):
+    from ktnb.launch import _failure
+
+    message = str(_failure(RuntimeError("The server socket has failed to listen on port 29500\nmore"), tmp_path, 2))
+    assert message == "the processes could not start: RuntimeError: The server socket has failed to listen on port 29500"
 
 
 def test_launch_refuses_what_it_cannot_run(tiny_model_dir, tiny_learner):
@@ -93,9 +103,12 @@ def test_ktrain_launch_trains_the_last_cell_in_two_processes(tiny_model_dir, mon
     shown = []
     monkeypatch.setattr(magics, "show", shown.append)
     shell.user_ns["cfg"] = _config(tiny_model_dir)["data"]
-    shell.run_cell_magic("ktrain", "-o launched -q", f"data: cfg\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 1\n"
-                                                       "batch_size: 8\nval_frac: 0.25")
-    shell.run_line_magic("ktrain", "-s launched launch 2")
+    # the cell itself trained in 2 processes (the kernel trains nothing: on GPUs it can launch again)
+    shell.run_cell_magic("ktrain", "-o launched -q -l 2", f"data: cfg\nmodel: {tiny_model_dir}\nlr: 0.003\n"
+                                                            "epochs: 1\nbatch_size: 8\nval_frac: 0.25")
+    assert "(trained in 2 processes)" in capsys.readouterr().out
+    assert shell.user_ns["launched"].learner.steps_done == 30 and shell.user_ns["launched"].report is not None
+    shell.run_line_magic("ktrain", "-s launched launch 2")  # the last cell again, in 2 processes
     assert "(trained in 2 processes)" in capsys.readouterr().out
     session = shell.user_ns["launched"]
     assert session.learner.steps_done == 30 and session.report is not None

@@ -46,20 +46,40 @@ def test_an_exported_script_trains_in_two_processes_and_comes_back_in_the_notebo
     assert resumed.epochs_done == 6 and resumed.steps_done == session.learner.steps_done
 
 
-def test_a_config_file_runs_in_one_process_with_paths_beside_it(tiny_model_dir, tmp_path):
+def test_a_config_file_runs_in_one_process_with_paths_beside_it_and_runs_again(tiny_model_dir, tmp_path, capsys):
     texts, labels = sentiment_texts(160, seed=5)
     pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
     (tmp_path / "run.yaml").write_text(f"data: train.csv\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 2\n"
-                                       "batch_size: 8\nsave: model\n")
+                                       "batch_size: 8\nsave: model\ncheckpoint_dir: runs/job\n")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     cwd = os.getcwd()
     try:
         os.chdir(elsewhere)
         trained = ktnb.train(tmp_path / "run.yaml", progress=False)
+        again = ktnb.train(tmp_path / "run.yaml", progress=False)  # the script run again: a new run
     finally:
         os.chdir(cwd)
     assert trained.saved_to == str(tmp_path / "model") and (tmp_path / "model" / "config.json").is_file()
+    assert "replacing the finished run's checkpoints in" in capsys.readouterr().out
+    assert again.learner.steps_done == trained.learner.steps_done and again.learner.run_id != trained.learner.run_id
+
+
+def test_a_script_run_again_after_a_lost_run_resumes_it(tiny_model_dir, tmp_path, capsys):
+    texts, labels = sentiment_texts(160, seed=5)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "run.yaml").write_text(f"data: train.csv\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 2\n"
+                                       "batch_size: 8\ncheckpoint_dir: runs/job\n")
+    from ktnb.script import read_config
+    from ktnb.workflow import read_workflow_data, start_session
+
+    config, data = read_workflow_data(read_config(tmp_path / "run.yaml"))
+    lost = start_session(config, data, progress=False).learner  # the run the machine lost after epoch 1
+    lost.fit(0.003, 2, callbacks=[lambda e: e.name == "epoch_end" and e.learner.request_stop()])
+    assert lost.epochs_done == 1
+    resumed = ktnb.train(tmp_path / "run.yaml", progress=False)
+    assert "resuming the run checkpointed in" in capsys.readouterr().out
+    assert resumed.learner.epochs_done == 2 and resumed.learner.run_id == lost.run_id
 
 
 def test_bad_exports_are_one_line(session, tmp_path):

@@ -74,6 +74,10 @@ def test_shards_put_together_give_the_whole_sets_outputs_and_report(kind, tiny_m
     assert predicted == (pytest.approx(unsharded, abs=1e-4) if kind == "regression pairs" else unsharded)
     if kind == "translation":  # the set's first val_generate examples are written, wherever they were evaluated
         assert sorted(merged.logits.written) == list(range(5))
+        plain = evaluation.runner(learner)  # evaluate(): every example, in whichever shard it is
+        every = task.merge_outputs([(shard, task.outputs(plain, dataset.subset(shard))) for shard in shards],
+                                   dataset.n_examples)
+        assert sorted(every.logits.written) == list(range(dataset.n_examples))
     if kind == "qa":
         assert len(dataset) > dataset.n_examples  # windows: each question went whole to one shard
 

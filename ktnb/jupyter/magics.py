@@ -89,6 +89,9 @@ class KtnbMagics(Magics):
               help="cell form: the variable that receives the session (clf.learner, clf.predictor, clf.report)")
     @argument("-s", "--session", default=None, help="line form: the session to use (default: the last one)")
     @argument("-q", "--quiet", action="store_true", help="show no progress")
+    @argument("-l", "--launch", type=int, default=None, metavar="N",
+              help="cell form: train in N processes (ktnb.launch; the kernel itself trains nothing, so it can "
+                   "launch again on GPUs)")
     @argument("command", nargs="?", default=None,
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
@@ -166,6 +169,15 @@ class KtnbMagics(Magics):
         config["test"] = self._namespace_value(config["test"])
 
         listeners = [] if args.quiet else [NotebookProgress()]
+        if args.launch is not None:
+            from ..launch import launch
+
+            if args.launch < 1:
+                raise UsageError(f"--launch N needs a whole number of processes, at least 1, got {args.launch}")
+            session = launch(config, args.launch, data=data, callbacks=listeners, progress=False,
+                             on_step=self._step_view(args.out))
+            print(f"{args.out}: {session!r} (trained in {args.launch} processes)")
+            return
         session = run_workflow(config, data=data, callbacks=listeners, on_step=self._step_view(args.out),
                                progress=False)
         print(f"{args.out}: {session!r}")

@@ -22,6 +22,8 @@ on a CPU); `evaluate` writes them all.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -462,7 +464,7 @@ class Seq2Seq(ExplainsWriting, Task):
             sums[batch.index, 1] = batch.outputs["tokens"]
         # after an epoch, the set's first `val_generate` examples (numbered in the whole set: a
         # process evaluating its shard writes those it holds)
-        limit = self.options["val_generate"] if getattr(runner, "epoch_check", False) else len(examples)
+        limit = self.options["val_generate"] if getattr(runner, "epoch_check", False) else math.inf
         numbers = examples.global_examples or range(len(examples))
         chosen = [row for row, number in enumerate(numbers) if number < limit]
         if self.decoder_only:  # the prompt is the row's unscored start
