@@ -122,3 +122,23 @@ def test_a_process_killed_mid_run_ends_the_script_with_ktnbs_one_line(tiny_model
     lines = [line for line in done.stderr.splitlines() if line.startswith("ktnb: ")]
     assert lines and ("a process of this run failed or was lost" in lines[0] or "was stopped (SIGTERM)" in lines[0]), \
         done.stderr[-2000:]
+
+
+def test_a_config_trains_under_ray_trains_torchtrainer(tiny_model_dir, tmp_path):
+    """ktnb[ray]: the same config in Ray Train's TorchTrainer, on a local 2-worker CPU cluster."""
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.train")
+    from ktnb.script import ray_train
+
+    texts, labels = sentiment_texts(160, seed=5)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "run.yaml").write_text(f"data: train.csv\nmodel: {tiny_model_dir}\nlr: 0.003\nepochs: 2\n"
+                                       "batch_size: 8\nsave: model\n")
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    try:
+        result = ray_train(tmp_path / "run.yaml", num_workers=2, storage_path=tmp_path / "ray")
+    finally:
+        ray.shutdown()
+    assert result.error is None
+    predictor = ktnb.load_predictor(tmp_path / "model")
+    assert predictor.predict("a superb film") in ("pos", "neg")
