@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -114,3 +115,41 @@ def test_ktrain_launch_trains_the_last_cell_in_two_processes(tiny_model_dir, mon
     assert session.learner.steps_done == 30 and session.report is not None
     with pytest.raises(UsageError, match="N must be a whole number"):
         shell.run_line_magic("ktrain", "-s launched launch two")
+
+
+def test_jupyters_interrupt_stops_a_launch_in_a_real_kernel(tiny_model_dir, tmp_path):
+    """The notebook's interrupt button (SIGINT to the kernel's process group, which the launched
+    processes share): every process stops at one batch, the kernel gets the learner back."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    started = tmp_path / "started"
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    try:
+        client.execute_interactive(f"""
+import sys, pathlib
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import ktnb
+from test_launch import _config
+config = {{**_config({str(tiny_model_dir)!r}), "epochs": 40}}
+def mark(event):
+    if event.name == "batch_end" and event.step == 3:
+        pathlib.Path({str(started)!r}).write_text("3")
+""", timeout=60)
+        message = client.execute("clf = ktnb.launch(config, 2, callbacks=[mark])")
+        deadline = time.time() + 120
+        while not started.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert started.exists(), "the launch never reached its third batch"
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=120)
+        assert reply["parent_header"]["msg_id"] == message and reply["content"]["status"] == "ok", reply["content"]
+        seen = []
+        client.execute_interactive("print(clf.learner.stop_reason, clf.learner.steps_done, clf.skipped)",
+                                   output_hook=lambda msg: seen.append(msg["content"].get("text", "")), timeout=60)
+        reason, steps, *_ = "".join(seen).split(maxsplit=2)
+        assert reason == "interrupted" and 3 <= int(steps) < 40 * 30, seen
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
