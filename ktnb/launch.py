@@ -138,7 +138,10 @@ def _failure(error: BaseException, folder: Path, count: int) -> TrainingError:
 
     causes = sorted(rank for rank, text in said.items() if not peer_lost(text))
     silent = [rank for rank in range(count) if rank not in said]  # died without a word
-    rank = causes[0] if causes else silent[0] if silent else min(said) if said else min(failures, default=None)
+    killed = sorted(rank for rank, failure in failures.items()
+                    if failure.exitcode is not None and failure.exitcode < 0)  # by a signal
+    silent_failed = [rank for rank in silent if rank in failures]
+    rank = next(iter(causes or killed or silent_failed or silent or sorted(said) or sorted(failures)), None)
     told = said.get(rank, "")
     failure = failures.get(rank)
     if failure is not None and failure.exitcode is not None and failure.exitcode < 0:

@@ -80,6 +80,18 @@ def test_a_process_that_dies_ends_the_launch_with_one_line(tiny_model_dir, tiny_
         message.startswith("process 1 of 2 failed (it ended without an error"), message
 
 
+def test_the_process_killed_is_named_not_the_one_that_lost_it(tmp_path):
+    from types import SimpleNamespace
+
+    from ktnb.launch import _failure
+
+    lost = SimpleNamespace(failures={0: SimpleNamespace(exitcode=1), 1: SimpleNamespace(exitcode=-9)})
+    assert str(_failure(lost, tmp_path, 2)).startswith("process 1 of 2 failed (killed by signal 9)")
+    (tmp_path / "error-rank0.txt").write_text("RuntimeError: [gloo] Connection closed by peer [127.0.0.1]:1")
+    only_zero = SimpleNamespace(failures={0: SimpleNamespace(exitcode=1)})  # the agent saw process 0 end first
+    assert str(_failure(only_zero, tmp_path, 2)).startswith("process 1 of 2 failed (it ended without an error")
+
+
 def test_a_launch_whose_processes_never_started_says_why(tmp_path):
     from ktnb.launch import _failure
 
