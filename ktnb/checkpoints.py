@@ -80,11 +80,12 @@ def checkpoint_path(folder: Any, what: str = "load_learner") -> Path:
     return Path(folder).expanduser()
 
 
-def check_checkpoint_dir(folder: Any, run_id: str | None = None) -> Path:
+def check_checkpoint_dir(folder: Any, run_id: str | None = None, replaces: str | None = None) -> Path:
     """The folder a learner checkpoints into, refused (one line) before training when a checkpoint
     could not or should not be written there: a file, the working directory, a folder of other
     files, a saved predictor, a damaged checkpoint, or (given this learner's `run_id`) the
-    checkpoint of another run, which writing would lose."""
+    checkpoint of another run, which writing would lose, unless it is the finished run of the
+    same job that this one `replaces` (a script run again)."""
     path = checkpoint_path(folder, "checkpoint_dir")
     try:
         check_save_target(path, KIND)
@@ -97,7 +98,7 @@ def check_checkpoint_dir(folder: Any, run_id: str | None = None) -> Path:
                          "checkpoint_dir")
     if run_id is not None:
         recorded = read_json(path / MANIFEST, DAMAGED_FIX).get("run_id")
-        if recorded != run_id:
+        if recorded != run_id and (replaces is None or recorded != replaces):
             raise ModelError(f"checkpoint_dir {path} holds the checkpoint of another run, which this learner would "
                              f"overwrite; carry that run on with ktnb.resume({str(path)!r}), or choose another "
                              "checkpoint_dir (or delete that folder) to start a new run")
@@ -335,7 +336,8 @@ def save_checkpoint(learner: Any, folder: str | os.PathLike, rngs: list[dict[str
 
     if learner.plan is None or learner.position is None:
         raise TrainingError("there is no run to checkpoint yet: call fit first")
-    check_checkpoint_dir(folder, learner.run_id)  # never another run's checkpoint, nor a predictor
+    # never another run's checkpoint (but the finished run this one replaces), nor a predictor
+    check_checkpoint_dir(folder, learner.run_id, getattr(learner, "replaces_run", None))
     run = learner.run_state
     best = run.best_weights
     # at the end of the epoch that just became the best, the best state is the current one: keep it once
@@ -395,13 +397,20 @@ def prior_run(folder: str | os.PathLike) -> str | None:
     return "ended" if meta.get("ended") in ENDED else "unfinished"
 
 
-def remove_ended_run(folder: str | os.PathLike) -> None:
-    """Delete a checkpoint folder whose run finished (`prior_run` says "ended"), so that a new run
-    of the same settings (a script run again) starts there."""
-    import shutil
+def other_job(folder: str | os.PathLike, learner: Any) -> str | None:
+    """What makes the run checkpointed in `folder` another job than `learner`'s (other rows, another
+    model), or None when it is the same job: a script run again."""
+    meta = read_json(Path(folder).expanduser() / MANIFEST, DAMAGED_FIX)
+    if meta.get("data_fingerprint") != _learner_fingerprint(learner):
+        return "the checkpoint of a run on other data"
+    if meta.get("base_model") != getattr(learner, "checkpoint", None):
+        return f"the checkpoint of a run of another model ({meta.get('base_model')})"
+    return None
 
-    if prior_run(folder) == "ended":
-        shutil.rmtree(Path(folder).expanduser())
+
+def recorded_run(folder: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of the run checkpointed in `folder` (not verified: see `read_checkpoint`)."""
+    return read_json(Path(folder).expanduser() / MANIFEST, DAMAGED_FIX)
 
 
 def mark_ended(folder: str | os.PathLike, reason: str, run_id: str | None = None) -> None:

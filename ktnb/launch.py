@@ -90,7 +90,7 @@ def _final_state(learner: Any, folder: Path) -> None:
         on_main_process(lambda: mark_ended(folder, learner.stop_reason, learner.run_id))
 
 
-def _worker(job: Callable[[], Any], folder: Path, events: Any, stop: Any, threads: int, device: str,
+def _worker(job: Callable[[], Any], folder: Path, notes: Path, events: Any, stop: Any, threads: int, device: str,
             kernel: int) -> None:
     """What each process runs: its share of the threads, the process group (with a timeout),
     the job, then the final state; a failure is written down for the notebook, then raised.
@@ -119,18 +119,18 @@ def _worker(job: Callable[[], Any], folder: Path, events: Any, stop: Any, thread
         state.wait_for_everyone()
     except BaseException as err:
         text = str(err).splitlines()[0] if str(err) else ""
-        (folder / f"error-rank{rank}.txt").write_text(f"{type(err).__name__}: {text}")
+        (notes / f"error-rank{rank}.txt").write_text(f"{type(err).__name__}: {text}")
         raise
     finally:
         PROCESS_LISTENERS.clear()
 
 
-def _failure(error: BaseException, folder: Path, count: int) -> TrainingError:
+def _failure(error: BaseException, notes: Path, count: int, folder: Path | None = None) -> TrainingError:
     """One line for a launch that failed: the process that failed first, how, and what it said.
     A process that lost its peer is not the cause; one that died without a word (killed, out
     of memory) is."""
     failures = getattr(error, "failures", None) or {}
-    said = {int(path.stem.removeprefix("error-rank")): path.read_text() for path in folder.glob("error-rank*.txt")}
+    said = {int(path.stem.removeprefix("error-rank")): path.read_text() for path in notes.glob("error-rank*.txt")}
     if not said and not failures:  # no process started: the launcher's own error
         return TrainingError(f"the processes could not start: {type(error).__name__}: "
                              f"{str(error).splitlines()[0] if str(error) else ''}")
@@ -155,11 +155,12 @@ def _failure(error: BaseException, folder: Path, count: int) -> TrainingError:
     if rank is None:
         told = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     who = f"process {rank} of {count}" if rank is not None else "a process"
-    return TrainingError(f"{who} failed{how}{f': {told}' if told else ''}; the others were stopped; checkpoints, "
-                         f"if any, are in {folder}")
+    where = f"; checkpoints, if any, are in {folder}" if folder is not None else ""
+    return TrainingError(f"{who} failed{how}{f': {told}' if told else ''}; the others were stopped{where}")
 
 
-def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, stop: Any) -> dict[str, Any]:
+def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, stop: Any,
+                 pids: list[int]) -> dict[str, Any]:
     """In the kernel's main thread: the main process's events fed to the notebook's listeners
     until the launch ends; an interrupt asks every process to stop (a second one gives up
     waiting). Returns the handback message."""
@@ -168,7 +169,6 @@ def _show_events(events: Any, listeners: Sequence[Any], done: threading.Event, s
     stand_in = SimpleNamespace(device="", mixed_precision="", history=SimpleNamespace(epochs=[]))
     handback: dict[str, Any] = {}
     interrupted = 0
-    pids: list[int] = []
     while True:
         try:
             try:
@@ -225,7 +225,7 @@ def launch(config_or_function: Mapping[str, Any] | Callable[..., Any], num_proce
     num_processes = checks.whole_number("num_processes", num_processes)
     config: dict[str, Any] | None = None
     if isinstance(config_or_function, Mapping):
-        from .workflow import read_workflow_data, start_session, train_session
+        from .workflow import read_workflow_data, start_session
 
         if data is not None and hasattr(data, "train") and hasattr(data, "task"):  # a session's data, read already
             from .config import check_config
@@ -235,8 +235,10 @@ def launch(config_or_function: Mapping[str, Any] | Callable[..., Any], num_proce
             config, text_data = read_workflow_data(config_or_function, data)
 
         def job() -> Any:
+            from .script import carry_on_or_train
+
             session = start_session({**config, "checkpoint_dir": str(folder)}, text_data, progress=False)
-            train_session(session, lambda name, result: None)
+            carry_on_or_train(session, before, lambda name, result: None)
             return session.learner
     elif callable(config_or_function):
         function = config_or_function
@@ -253,22 +255,24 @@ def launch(config_or_function: Mapping[str, Any] | Callable[..., Any], num_proce
     _check_can_fork(args)
     folder = Path(config["checkpoint_dir"]).expanduser() if config and config.get("checkpoint_dir") \
         else Path(tempfile.mkdtemp(prefix="ktnb-launch-"))
-    if config and config.get("checkpoint_dir"):
-        from .checkpoints import prior_run, remove_ended_run
+    from .checkpoints import prior_run
 
-        if prior_run(folder) == "unfinished":
-            raise TrainingError(f"checkpoint_dir {folder} holds an unfinished run: carry it on with "
-                                f"ktnb.resume({str(folder)!r}), or give the launch another checkpoint_dir")
-        remove_ended_run(folder)  # the cell's own run, finished in the kernel: the launch trains it again
+    # a run there already: the same job's unfinished run goes on, its finished one is replaced
+    # (the cell trained in the kernel first), another job's is refused (see script.carry_on_or_train)
+    before = prior_run(folder)
+    temporary = not (config and config.get("checkpoint_dir"))
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("error-rank*.txt"):
-        old.unlink()
     listeners = list(callbacks) or ([ProgressBar()] if progress else [])
     outcome = _run_processes(job, folder, num_processes, listeners, str(config["device"]) if config else "auto")
     learner = load_learner(folder, data=outcome.get("data") or (text_data if config else None), progress=False,
                            _call="ktnb.launch")
     learner.lr_finder_result = outcome.get("lr_finder")
     learner.stop_reason = outcome.get("stop_reason")
+    if temporary:  # the learner is back whole: the folder that carried it is not kept
+        import shutil
+
+        learner.checkpoint_dir = None
+        shutil.rmtree(folder, ignore_errors=True)
     if config is None:
         return learner
     from .workflow import Session, _skip_the_rest, finish_session
@@ -303,10 +307,12 @@ def _run_processes(job: Callable[[], Any], folder: Path, count: int, listeners: 
     AcceleratorState._reset_state(reset_partial_state=True)
     failure: list[BaseException] = []
     done = threading.Event()
+    launched_pids: list[int] = []  # the processes', as they say them (none when run in the kernel)
+    notes = Path(tempfile.mkdtemp(prefix="ktnb-launch-errors-"))  # each failed process's one line
 
     def run() -> None:
         try:
-            notebook_launcher(_worker, args=(job, folder, events, stop, threads, device, os.getpid()),
+            notebook_launcher(_worker, args=(job, folder, notes, events, stop, threads, device, os.getpid()),
                               num_processes=count,
                               use_port=str(_free_port()))
         except BaseException as err:  # noqa: BLE001 - told in the kernel's thread
@@ -318,18 +324,24 @@ def _run_processes(job: Callable[[], Any], folder: Path, count: int, listeners: 
     thread.start()
     try:
         try:
-            handback = _show_events(events, listeners, done, stop)
+            handback = _show_events(events, listeners, done, stop, launched_pids)
         except KeyboardInterrupt:
             thread.join(timeout=60)
+            if not launched_pids:  # the launcher ran the training in the kernel itself (one device)
+                raise TrainingError("interrupted twice: stopped waiting for the training, which goes on in the "
+                                    "background until its next batch sees the stop") from None
             raise TrainingError("interrupted twice: the processes were ended (SIGTERM); the last checkpoint is in "
                                 f"{folder}") from None
         thread.join()
         if failure:
-            raise _failure(failure[0], folder, count) from None
+            raise _failure(failure[0], notes, count, folder) from None
     except BaseException:
         _accelerate_state(kept)
         raise
     finally:
+        import shutil
+
+        shutil.rmtree(notes, ignore_errors=True)
         if tokenizers is None:
             os.environ.pop("TOKENIZERS_PARALLELISM", None)
         else:

@@ -195,6 +195,9 @@ class Learner(KtrainNames):
         #: their gradients add up to the batch's, so results do not change
         self.micro_batches = 1
         self.checkpoint_dir = checkpoint_dir
+        #: the finished run of the same job whose checkpoints this learner's may replace (a script
+        #: run again, `ktnb.train`); None: another run's checkpoint is never overwritten
+        self.replaces_run: str | None = None
         self.checkpoint_every = checks.whole_number("checkpoint_every", checkpoint_every) \
             if checkpoint_every is not None else None
         # what rebuilds this learner in a new process (ktnb.load_learner): the settings as given
@@ -579,7 +582,7 @@ class Learner(KtrainNames):
         run = self.run_state
         lr_at = make_schedule(plan.schedule, plan.lr, plan.warmup)
         if self.checkpoint_dir is not None:  # before training: not another run's checkpoint, nor a predictor
-            check_checkpoint_dir(self.checkpoint_dir, run.run_id)
+            check_checkpoint_dir(self.checkpoint_dir, run.run_id, self.replaces_run)
         self._prepare()
         resumed = resume_at is not None
         if resume_at is None:

@@ -73,6 +73,17 @@ def is_main_process() -> bool:
     return process_index() == 0
 
 
+def from_main(value: Any) -> Any:
+    """The main process's `value`, in every process (what one process decides for all)."""
+    if process_count() == 1:
+        return value
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def gather_from_all(value: Any) -> list[Any]:
     """Every process's `value` (picklable), in rank order, in every process."""
     if process_count() == 1:
@@ -112,4 +123,4 @@ def on_main_process(write: Callable[[], T]) -> T | None:
     return result
 
 
-__all__ = ["peer_lost", "process_count", "process_index", "is_main_process", "gather_from_all", "on_main_process"]
+__all__ = ["peer_lost", "from_main", "process_count", "process_index", "is_main_process", "gather_from_all", "on_main_process"]

@@ -15,6 +15,7 @@ writes the checkpoints. A process that dies ends the others within `process_time
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from datetime import timedelta
@@ -27,7 +28,7 @@ from .errors import KtnbError
 #: wait 10 and 30 minutes by default)
 DEFAULT_PROCESS_TIMEOUT = 600
 #: config keys that name files, read relative to the YAML file's folder
-PATH_KEYS = ("data", "val", "test", "save", "checkpoint_dir")
+PATH_KEYS = ("data", "val", "test", "model", "save", "checkpoint_dir")
 #: keys a script leaves out: pictures and views are for the notebook
 NOTEBOOK_ONLY = ("show", "attention")
 #: tasks whose in-memory data a script can carry as a CSV table
@@ -81,15 +82,66 @@ def read_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]
     return settings
 
 
+def _plan_differences(plan: Mapping[str, Any], config: Mapping[str, Any], learner: Any) -> list[str]:
+    """Where a checkpointed run's plan differs from what `config` asks of a new one."""
+    differ = []
+    epochs = learner.auto_epochs() if config["epochs"] == "auto" else config["epochs"]
+    if config["early_stopping"]:
+        rules = plan.get("autofit") or {}
+        if rules.get("patience") != config["early_stopping"]:
+            differ.append(f"early_stopping {rules.get('patience')}")
+        epochs = max(epochs, 2)
+    elif plan.get("autofit") is not None:
+        differ.append("early_stopping")
+    elif plan.get("schedule") != config["schedule"]:
+        differ.append(f"schedule {plan.get('schedule')}")
+    if plan.get("epochs") != epochs:
+        differ.append(f"epochs {plan.get('epochs')}")
+    if isinstance(config["lr"], (int, float)) and not math.isclose(float(plan.get("lr", 0.0)), float(config["lr"])):
+        differ.append(f"lr {plan.get('lr')}")
+    return differ
+
+
+def carry_on_or_train(session: Any, before: str | None, say: Any) -> bool:
+    """Train a session whose `checkpoint_dir` may hold a run already (`before`, as
+    `checkpoints.prior_run` says): an unfinished run of the same job and plan goes on from its
+    last checkpoint (a lost machine, a preemption); a finished one is replaced by the new run at
+    its first checkpoint; another job's run is refused in one line. False when the user
+    interrupted training (the rest of the workflow is skipped, and said so)."""
+    from .checkpoints import other_job, recorded_run
+    from .errors import TrainingError
+    from .workflow import train_session
+
+    learner, folder = session.learner, session.config.get("checkpoint_dir")
+    if before is not None:
+        problem = other_job(folder, learner)
+        if problem:
+            raise TrainingError(f"checkpoint_dir {folder} holds {problem}; choose another checkpoint_dir, or delete "
+                                "that folder")
+        meta = recorded_run(folder)
+        if before == "unfinished":
+            differ = _plan_differences(meta.get("plan") or {}, session.config, learner)
+            if differ:
+                raise TrainingError(f"checkpoint_dir {folder} holds an unfinished run of this job with "
+                                    f"{', '.join(differ)}; carry it on with those settings (ktnb.resume), or delete "
+                                    "the folder (or change checkpoint_dir) to start over")
+            say("note", f"resuming the run checkpointed in {folder}")
+            learner.resume(folder)
+            return learner.stop_reason != "interrupted"
+        learner.replaces_run = meta.get("run_id")
+        say("note", f"a new run: its first checkpoint replaces the finished run's in {folder}")
+    return train_session(session, say)
+
+
 def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, progress: bool = True) -> Any:
     """Run a ``%%ktrain`` config's workflow (load, lr_find, fit, evaluate, predict, save) in this
     process, as one of the processes of a launch when there are several. Returns the `Session`.
 
     >>> session = ktnb.train("train.yaml")      # doctest: +SKIP
     """
-    from .checkpoints import prior_run, remove_ended_run
-    from .processes import on_main_process
-    from .workflow import finish_session, read_workflow_data, start_session, train_session
+    from .checkpoints import prior_run
+    from .processes import from_main
+    from .workflow import finish_session, read_workflow_data, start_session
 
     settings = read_config(config)
     # the process group, with a timeout: a peer that never arrives (or died) ends the run
@@ -116,23 +168,12 @@ def train(config: str | os.PathLike | Mapping[str, Any], data: Any = None, *, pr
         elif step in ("interrupted", "note"):
             print(result)
 
-    # the script run again: a finished run's checkpoints make way for the new run; an unfinished
-    # one (a lost machine, a kill) goes on from its last checkpoint
+    # what the checkpoint folder holds, as the main process sees it (the decision is one for all)
     folder = settings.get("checkpoint_dir")
-    before = prior_run(folder) if folder else None
-    state.wait_for_everyone()  # every process has looked before the main one removes anything
-    if before == "ended":
-        on_main_process(lambda: remove_ended_run(folder))
-        say("note", f"replacing the finished run's checkpoints in {folder}")
+    before = from_main(prior_run(folder) if folder and main else None)
     config, text_data = read_workflow_data(settings, data)
     session = start_session(config, text_data, progress=progress)
-    if before == "unfinished":
-        say("note", f"resuming the run checkpointed in {folder}")
-        session.learner.resume(folder)
-        trained = session.learner.stop_reason != "interrupted"
-    else:
-        trained = train_session(session, say)
-    if trained:
+    if carry_on_or_train(session, before, say):
         finish_session(session, say)
     if main and session.config.get("checkpoint_dir"):
         print(f"checkpoints in {session.config['checkpoint_dir']}")
@@ -258,12 +299,8 @@ def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str)
     in_memory = any(config.get(key) is not None and not isinstance(config[key], (str, os.PathLike))
                     for key in ("data", "val", "test"))
     if not in_memory:
-        changed = {}
-        for key in ("data", "val", "test"):
-            value = config.get(key)
-            if isinstance(value, (str, os.PathLike)) and Path(value).expanduser().exists():
-                changed[key] = os.path.relpath(Path(value).expanduser().resolve(), folder.resolve())
-        return changed
+        return {key: _relative(config[key], folder) for key in ("data", "val", "test")
+                if isinstance(config.get(key), (str, os.PathLike)) and Path(config[key]).expanduser().exists()}
     if text_data is None:
         raise KtnbError("export_script needs the session's data: pass a %%ktrain session, or a config whose data: "
                         "is a file path")
@@ -288,6 +325,16 @@ def _data_files(config: dict[str, Any], text_data: Any, folder: Path, name: str)
     # the tables are what the session trained on, written as comma-separated UTF-8
     changed.update(max_train=None, sep=None, encoding="utf-8")
     return changed
+
+
+def _relative(path: str | os.PathLike, folder: Path) -> str:
+    """`path` as the script finds it from its own folder (absolute when no relative path leads
+    there, another drive on Windows)."""
+    absolute = Path(path).expanduser().resolve()
+    try:
+        return os.path.relpath(absolute, folder.resolve())
+    except ValueError:
+        return str(absolute)
 
 
 def _plain(value: Any) -> Any:
@@ -330,15 +377,22 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     folder = script.parent
     name = name or (script.parent.name if script.stem == "train" and script.parent.name else script.stem)
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "run"
+    for key in ("save", "checkpoint_dir"):  # folders that a run replaces whole: the script can't live there
+        target = config.get(key)
+        if target and (folder.resolve() == Path(target).expanduser().resolve()
+                       or Path(target).expanduser().resolve() in folder.resolve().parents):
+            raise KtnbError(f"the script would be written inside {key} {str(target)!r}, which a run replaces whole; "
+                            "export it to another folder")
     files = _data_files(config, session.data if session is not None else None, folder, name)
     tables = "text_col" in files  # in-memory data, written as tables
     config.update(files)
+    if isinstance(config.get("model"), (str, os.PathLike)) and Path(config["model"]).expanduser().exists():
+        config["model"] = _relative(config["model"], folder)  # a local model folder, found from the script's
     folder.mkdir(parents=True, exist_ok=True)
     # where the notebook saved, kept (relative to the script's folder); else beside the script
-    config["save"] = os.path.relpath(Path(config["save"]).expanduser().resolve(), folder.resolve()) \
-        if config.get("save") else f"{name}-model"
-    config["checkpoint_dir"] = os.path.relpath(Path(config["checkpoint_dir"]).expanduser().resolve(),
-                                               folder.resolve()) if config.get("checkpoint_dir") else f"runs/{name}"
+    config["save"] = _relative(config["save"], folder) if config.get("save") else f"{name}-model"
+    config["checkpoint_dir"] = _relative(config["checkpoint_dir"], folder) if config.get("checkpoint_dir") \
+        else f"runs/{name}"
     kept = {key: _plain(value) for key, value in config.items()
             if key in CONFIG_KEYS and key not in NOTEBOOK_ONLY and value != CONFIG_KEYS[key][0]}
     if session is not None and config.get("lr") == "find" and session.lr_finder is not None:
@@ -347,7 +401,7 @@ def export_script(session_or_config: Any, path: str | os.PathLike = "train.py", 
     text = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True)
     write_text_atomic(config_file, f"# {name}: read by {script.name} (ktnb.script.train)\n{text}")
     note = "\n(In-memory data was written beside this script as CSV.)" if tables else ""
-    from_here = {key: os.path.relpath(folder.resolve() / kept[key]) for key in ("save", "checkpoint_dir")}
+    from_here = {key: _relative(folder / kept[key], Path.cwd()) for key in ("save", "checkpoint_dir")}
     write_text_atomic(script, SCRIPT.format(title=name, config=config_file.name, script=script.name,
                                             save=from_here["save"], checkpoints=from_here["checkpoint_dir"],
                                             note=note))

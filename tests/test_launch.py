@@ -45,6 +45,10 @@ def test_a_config_trains_in_two_processes_and_its_learner_comes_back(tiny_model_
     assert clf.report is not None and clf.report.accuracy >= 0.9 and clf.predictions
     assert clf.learner.evaluate().accuracy == clf.report.accuracy and clf.learner.steps_done == 4 * 30
     assert clf.learner.predictor().predict("a superb film") in ("pos", "neg")
+    # launched again (the cell run again): the finished run of the same job is replaced, not refused
+    again = ktnb.launch(_config(tiny_model_dir, tmp_path / "run"), num_processes=2, progress=False)
+    assert again.learner.run_id != clf.learner.run_id
+    assert ktnb.checkpoints.read_checkpoint(tmp_path / "run")["run_id"] == again.learner.run_id
 
 
 def test_an_interrupt_in_the_notebook_stops_every_process_at_one_batch(tiny_model_dir):

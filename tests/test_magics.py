@@ -88,7 +88,7 @@ def test_line_commands_on_the_last_session(ip, trained, tmp_path, capsys):
 
 def test_help_is_generated_from_magic_arguments(ip):
     doc = ip.magics_manager.magics["line"]["ktrain"].__doc__
-    assert "%ktrain [-o OUT] [-s SESSION] [-q] [command] [args ...]" in doc
+    assert "%ktrain [-o OUT] [-s SESSION] [-q] [-l N] [command] [args ...]" in doc
     assert "--out" in doc and "fit LR [EPOCHS [SCHEDULE]]" in " ".join(doc.split())  # argparse wraps lines
 
 

@@ -61,8 +61,13 @@ def test_a_config_file_runs_in_one_process_with_paths_beside_it_and_runs_again(t
     finally:
         os.chdir(cwd)
     assert trained.saved_to == str(tmp_path / "model") and (tmp_path / "model" / "config.json").is_file()
-    assert "replacing the finished run's checkpoints in" in capsys.readouterr().out
+    assert "a new run: its first checkpoint replaces the finished run's in" in capsys.readouterr().out
     assert again.learner.steps_done == trained.learner.steps_done and again.learner.run_id != trained.learner.run_id
+    # another job's run there (other rows) is never replaced
+    pd.DataFrame({"text": texts[:100], "label": labels[:100]}).to_csv(tmp_path / "other.csv", index=False)
+    (tmp_path / "other.yaml").write_text((tmp_path / "run.yaml").read_text().replace("train.csv", "other.csv"))
+    assert "holds the checkpoint of a run on other data" in one_line(
+        ktnb.KtnbError, lambda: ktnb.train(tmp_path / "other.yaml", progress=False))
 
 
 def test_a_script_run_again_after_a_lost_run_resumes_it(tiny_model_dir, tmp_path, capsys):
@@ -77,6 +82,9 @@ def test_a_script_run_again_after_a_lost_run_resumes_it(tiny_model_dir, tmp_path
     lost = start_session(config, data, progress=False).learner  # the run the machine lost after epoch 1
     lost.fit(0.003, 2, callbacks=[lambda e: e.name == "epoch_end" and e.learner.request_stop()])
     assert lost.epochs_done == 1
+    (tmp_path / "changed.yaml").write_text((tmp_path / "run.yaml").read_text().replace("lr: 0.003", "lr: 0.001"))
+    assert "holds an unfinished run of this job with lr 0.003" in one_line(
+        ktnb.KtnbError, lambda: ktnb.train(tmp_path / "changed.yaml", progress=False))
     resumed = ktnb.train(tmp_path / "run.yaml", progress=False)
     assert "resuming the run checkpointed in" in capsys.readouterr().out
     assert resumed.learner.epochs_done == 2 and resumed.learner.run_id == lost.run_id
@@ -88,6 +96,9 @@ def test_bad_exports_are_one_line(session, tmp_path):
     (tmp_path / "bad.yaml").write_text("- a list\n")
     assert "key: value lines" in one_line(ktnb.KtnbError, lambda: ktnb.train(tmp_path / "bad.yaml"))
     assert "config dict" in one_line(ktnb.KtnbError, lambda: ktnb.export_script(42, tmp_path / "t.py"))
+    inside = {**session.config, "checkpoint_dir": str(tmp_path / "runs")}
+    assert "would be written inside checkpoint_dir" in one_line(
+        ktnb.KtnbError, lambda: ktnb.export_script(inside, tmp_path / "runs" / "job" / "train.py"))
 
 
 def test_ktrain_export_writes_the_last_sessions_script(session, monkeypatch, tmp_path, capsys):

@@ -90,8 +90,8 @@ class KtnbMagics(Magics):
     @argument("-s", "--session", default=None, help="line form: the session to use (default: the last one)")
     @argument("-q", "--quiet", action="store_true", help="show no progress")
     @argument("-l", "--launch", type=int, default=None, metavar="N",
-              help="cell form: train in N processes (ktnb.launch; the kernel itself trains nothing, so it can "
-                   "launch again on GPUs)")
+              help="cell form: train in N processes (ktnb.launch) instead of in the kernel, which gets the trained "
+                   "learner back for the rest of the cell")
     @argument("command", nargs="?", default=None,
               help="line form: one of " + ", ".join(COMMANDS) + ". fit LR [EPOCHS [SCHEDULE]] (LR may be 'find'); "
                    "autofit LR [MAX_EPOCHS]; resume DIR (carry on a checkpointed run, in a new kernel too); "
