@@ -540,6 +540,13 @@ def _process_rng(state: dict[str, Any], meta: dict[str, Any], accelerator: Any) 
     return state["rng"]
 
 
+def checkpoint_from_all(learner: Any, folder: str | os.PathLike) -> None:
+    """`save_checkpoint` when several processes train: every process's random state is gathered,
+    then the main process writes (they share the folder). Every process must call it."""
+    rngs = gather_from_all(_rng_state()) if process_count() > 1 else None
+    on_main_process(lambda: save_checkpoint(learner, folder, rngs))
+
+
 class Checkpointer(Callback):
     """Writes a checkpoint at every epoch end and, with `every`, each `every` optimizer steps;
     marks it ended when the run finishes (or stops early by rule). A user's stop, an interrupt,
@@ -566,9 +573,7 @@ class Checkpointer(Callback):
             on_main_process(lambda: mark_ended(self.folder, event.reason, event.learner.run_id))
 
     def _save(self, event: Event) -> None:
-        # every process's random state, then one writer: several processes share the folder
-        rngs = gather_from_all(_rng_state()) if process_count() > 1 else None
-        on_main_process(lambda: save_checkpoint(event.learner, self.folder, rngs))
+        checkpoint_from_all(event.learner, self.folder)
         self.saved_step = event.step
 
 

@@ -81,11 +81,10 @@ class _Relay:
 
 def _final_state(learner: Any, folder: Path) -> None:
     """The learner's state as it ended, into `folder`, written by the main process."""
-    from .checkpoints import ENDED, _rng_state, mark_ended, save_checkpoint
-    from .processes import gather_from_all, on_main_process, process_count
+    from .checkpoints import ENDED, checkpoint_from_all, mark_ended
+    from .processes import on_main_process
 
-    rngs = gather_from_all(_rng_state()) if process_count() > 1 else None
-    on_main_process(lambda: save_checkpoint(learner, folder, rngs))
+    checkpoint_from_all(learner, folder)
     if learner.stop_reason in ENDED:  # a finished run stays finished: resuming it trains no more
         on_main_process(lambda: mark_ended(folder, learner.stop_reason, learner.run_id))
 
